@@ -1,0 +1,266 @@
+"""The engine's face: a small set of verbs taking ids and plain data, shared by the web app, workers and ingesters.
+
+Shaped like SpiffWorkflow's own example engine (deploy, start, get, complete, send message, tick). Nothing here knows
+about HTTP, MQTT or who is logged in: the edges check permissions and pass the actor's name along for the audit.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock
+from .config import Config
+from .definitions import Definitions, DeployResult
+from .exceptions import (MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady)
+from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance
+from .projection import correlation_key, _message_definitions
+from .runtime import RUNNING, Runtime, Step, check_size, run_engine, validate_form
+from .sandbox import SandboxScriptEngine
+from .serialization import load_state
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InstanceView:
+    """An instance as its callers see it: plain data, safe to hand to templates or JSON."""
+
+    id: int
+    process_id: str
+    version: int
+    status: str
+    business_key: str | None
+    data: dict
+    case: dict
+    tasks: list[dict]
+    next_timer_at: datetime | None
+    error: str | None
+    completed_elements: list[str] = field(default_factory=list)
+    active_elements: list[str] = field(default_factory=list)
+
+
+def task_dict(task: HumanTask) -> dict:
+    return {c: getattr(task, c) for c in ("id", "instance_id", "bpmn_id", "label", "process_id", "lane", "team",
+                                          "assignee", "status", "due_at", "form_schema", "created_at", "ended_at",
+                                          "completed_by")}
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store | None = None):
+        self.config = config
+        self.store = store or Store(config.database_url)
+        self.script_engine = SandboxScriptEngine(config.script_time_limit_s)
+        self.definitions = Definitions(self.store)
+        self.runtime = Runtime(self.store, self.definitions, self.script_engine)
+
+    # -- definitions ----------------------------------------------------------------------------------------------
+    def deploy(self, files: dict[str, bytes], deployed_by: str = "system") -> DeployResult:
+        return self.definitions.deploy(files, deployed_by)
+
+    # -- instances ------------------------------------------------------------------------------------------------
+    def start(self, process_id: str, data: dict | None = None, business_key: str | None = None,
+              actor: str = "system") -> int:
+        return self.runtime.start(process_id, data, business_key, actor)
+
+    def get(self, instance_id: int, with_elements: bool = False) -> InstanceView:
+        with self.store.session() as session:
+            row = session.get(ProcessInstance, instance_id)
+            if row is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            definition_row = session.get(ProcessDefinition, row.definition_id)
+            definition = self.definitions.load(session, row.definition_id)
+            case = session.scalar(select(Case).where(Case.instance_id == instance_id))
+            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                    .order_by(HumanTask.id)).all()
+        workflow = load_state(row.state, row.serializer_version, definition.spec, definition.subprocess_specs,
+                              self.script_engine)
+        data = dict(workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data)
+        view = InstanceView(row.id, definition_row.process_id, definition_row.version, row.status, row.business_key,
+                            data, {c.name: getattr(case, c.name) for c in Case.__table__.columns} if case else {},
+                            [task_dict(t) for t in tasks], row.next_timer_at, row.error)
+        if with_elements:
+            for task in workflow.get_tasks():
+                bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+                if bpmn_id and task.state == TaskState.COMPLETED:
+                    view.completed_elements.append(bpmn_id)
+                elif bpmn_id and task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                    view.active_elements.append(bpmn_id)
+        return view
+
+    def complete_task(self, task_id: int, data: dict | None = None, actor: str = "system") -> int:
+        """Complete a ready human task with ``data`` (checked against its form schema). Returns the instance id."""
+        data = dict(data or {})
+        check_size(data)
+        instance_id = self._instance_of_task(task_id)
+
+        def change(workflow, definition, step: Step, session):
+            human = session.get(HumanTask, task_id, populate_existing=True)
+            if human.status != "ready":
+                raise TaskNotReady(f"task {task_id} is already {human.status}", {"status": human.status})
+            if human.assignee and human.assignee != actor:
+                raise NotAllowed(f"task {task_id} is claimed by {human.assignee}")
+            task = workflow.get_task_from_id(UUID(human.task_uuid))
+            if task is None or task.state != TaskState.READY:
+                raise TaskNotReady(f"task {task_id} is not ready")
+            validate_form(definition, human.form_schema, data)
+            task.data.update(data)
+            run_engine(task.run)
+            run_engine(workflow.do_engine_steps)
+            step.completed_task = human.task_uuid
+            step.audit("task.completed", task_id=task_id, bpmn_id=human.bpmn_id, data=data)
+
+        self.runtime.step(instance_id, actor, change)
+        return instance_id
+
+    def claim(self, task_id: int, actor: str) -> None:
+        """Take a ready task; refused when someone else holds it."""
+        self._assign(task_id, actor, expect=(None, actor), kind="task.claimed")
+
+    def unclaim(self, task_id: int, actor: str, as_lead: bool = False) -> None:
+        """Give a task back; only its holder may, or a team lead (``as_lead``, checked by the caller)."""
+        with self.store.session() as session:
+            holder = session.scalar(select(HumanTask.assignee).where(HumanTask.id == task_id))
+        self._assign(task_id, None, expect=(holder,) if as_lead else (actor,), kind="task.unclaimed", actor=actor)
+
+    def reassign(self, task_id: int, assignee: str, actor: str) -> None:
+        """A lead hands a task to a member of the team (the caller checks both roles)."""
+        with self.store.session() as session:
+            holder = session.scalar(select(HumanTask.assignee).where(HumanTask.id == task_id))
+        self._assign(task_id, assignee, expect=(holder,), kind="task.reassigned", actor=actor)
+
+    def _assign(self, task_id: int, assignee: str | None, expect: tuple, kind: str, actor: str | None = None):
+        actor = actor or assignee
+        with self.store.transaction() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(f"task {task_id} does not exist")
+            if task.status != "ready":
+                raise TaskNotReady(f"task {task_id} is already {task.status}", {"status": task.status})
+            condition = HumanTask.assignee.is_(None) if expect[0] is None else HumanTask.assignee == expect[0]
+            if len(expect) > 1:
+                condition = condition | (HumanTask.assignee == expect[1])
+            result = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == "ready",
+                                                             condition).values(assignee=assignee))
+            if result.rowcount != 1:
+                raise NotAllowed(f"task {task_id} is held by {task.assignee or 'nobody'}")
+            session.add(AuditEvent(instance_id=task.instance_id, at=clock.now(), actor=actor, kind=kind,
+                                   detail={"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}))
+
+    def send_message(self, name: str, correlations: dict, payload: dict | None = None,
+                     actor: str = "system") -> list[int]:
+        """Deliver a message to every instance waiting for it with exactly these correlation values."""
+        key = correlation_key(correlations)
+        with self.store.session() as session:
+            instance_ids = sorted(set(session.scalars(select(MessageSubscription.instance_id).where(
+                MessageSubscription.message_name == name, MessageSubscription.correlation_key == key))))
+        delivered = []
+        for instance_id in instance_ids:
+            try:
+                step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {}))
+            except TaskNotReady:  # the instance ended since the lookup
+                continue
+            if step.changed:
+                delivered.append(instance_id)
+        if not delivered:
+            raise MessageNotCorrelated(f"no instance is waiting for message '{name}' with {correlations}",
+                                       {"message": name, "correlations": correlations})
+        return delivered
+
+    @staticmethod
+    def _deliver(name, key, correlations, payload):
+        def change(workflow, definition, step: Step, session):
+            uuids = session.scalars(select(MessageSubscription.task_uuid).where(
+                MessageSubscription.instance_id == step.instance_id, MessageSubscription.message_name == name,
+                MessageSubscription.correlation_key == key)).all()
+            waiting = [workflow.get_task_from_id(UUID(u)) for u in uuids]
+            waiting = [t for t in waiting if t is not None and t.state == TaskState.WAITING]
+            if not waiting:
+                step.changed = False
+                return
+            keys: dict = {}
+            for definition_ in _message_definitions(waiting[0].task_spec):
+                for prop in definition_.correlation_properties:
+                    for correlation in prop.correlation_keys:
+                        keys.setdefault(correlation, {})[prop.name] = correlations.get(prop.name)
+            event = BpmnEvent(MessageEventDefinition(name), {**payload, **correlations}, keys)
+            run_engine(workflow.send_event, event)
+            run_engine(workflow.do_engine_steps)
+            step.audit("message.received", name=name, correlations=correlations)
+        return change
+
+    def tick(self, instance_id: int, actor: str = "ticker") -> list[str]:
+        """Fire the instance's due timers and run on. Returns the BPMN ids of the timer events that fired."""
+        fired: list[str] = []
+
+        def change(workflow, definition, step: Step, session):
+            waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+                       if "Timer" in type(getattr(t.task_spec, "event_definition", None)).__name__]
+            # do_engine_steps refreshes timers only at its end: refresh first so the fired branch runs now
+            run_engine(workflow.refresh_timers)
+            run_engine(workflow.do_engine_steps)
+            for task in waiting:
+                if task.state != TaskState.WAITING:
+                    fired.append(task.task_spec.bpmn_id)
+                    step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id)
+            step.changed = bool(fired)
+
+        step = self.runtime.step(instance_id, actor, change)
+        if not step.changed:
+            self.runtime.refresh_timer_index(instance_id)
+        return fired
+
+    def due_instances(self, now: datetime | None = None, limit: int = 200) -> list[int]:
+        """Running instances whose next timer is due (one indexed range query)."""
+        now = now or clock.now()
+        with self.store.session() as session:
+            return list(session.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.next_timer_at <= now, ProcessInstance.status == RUNNING)
+                .order_by(ProcessInstance.next_timer_at).limit(limit)))
+
+    def cancel(self, instance_id: int, reason: str, actor: str = "system") -> None:
+        def change(workflow, definition, step: Step, session):
+            run_engine(workflow.cancel)
+            step.audit("instance.cancelled", reason=reason)
+
+        self.runtime.step(instance_id, actor, change)
+
+    # -- reads for the edges --------------------------------------------------------------------------------------
+    def task(self, task_id: int) -> dict:
+        with self.store.session() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(f"task {task_id} does not exist")
+            return task_dict(task)
+
+    def ready_tasks(self, teams: list[str] | None = None, assignee: str | None = None,
+                    instance_id: int | None = None) -> list[dict]:
+        query = select(HumanTask).where(HumanTask.status == "ready")
+        if teams is not None:
+            query = query.where(HumanTask.team.in_(teams))
+        if assignee is not None:
+            query = query.where(HumanTask.assignee == assignee)
+        if instance_id is not None:
+            query = query.where(HumanTask.instance_id == instance_id)
+        with self.store.session() as session:
+            return [task_dict(t) for t in session.scalars(query.order_by(HumanTask.due_at, HumanTask.id))]
+
+    def history(self, instance_id: int) -> list[dict]:
+        with self.store.session() as session:
+            events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                     .order_by(AuditEvent.id))
+            return [{"at": e.at, "actor": e.actor, "kind": e.kind, "detail": e.detail} for e in events]
+
+    def _instance_of_task(self, task_id: int) -> int:
+        with self.store.session() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"task {task_id} does not exist")
+        return instance_id

@@ -1,0 +1,45 @@
+"""The one configuration object, read from the environment once and passed to everything."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from . import defaults
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings that differ between machines. Secrets and URLs come from the environment only."""
+
+    database_url: str = f"sqlite:///{defaults.SQLITE_FILE}"
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+    secret_key: str | None = None
+    script_time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S
+    tick_interval_s: float = defaults.TICK_INTERVAL_S
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Config":
+        env = os.environ if environ is None else environ
+        config = cls(
+            database_url=env.get("DATABASE_URL") or cls.database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            mqtt_url=env.get("MQTT_URL") or None,
+            secret_key=env.get("JINGZHI_SECRET_KEY") or None,
+            script_time_limit_s=float(env.get("JINGZHI_SCRIPT_TIME_LIMIT_S", defaults.SCRIPT_TIME_LIMIT_S)),
+            tick_interval_s=float(env.get("JINGZHI_TICK_INTERVAL_S", defaults.TICK_INTERVAL_S)),
+        )
+        return replace(config, **overrides) if overrides else config
+
+    @property
+    def uses_jobs_queue(self) -> bool:
+        """Engine verbs go through RQ when Redis is configured, and run in-process otherwise."""
+        return bool(self.redis_url)
+
+    def describe(self) -> str:
+        """A one-line summary safe to log (no passwords)."""
+        from sqlalchemy.engine import make_url
+
+        db = make_url(self.database_url).render_as_string(hide_password=True)
+        return f"database={db} redis={'yes' if self.redis_url else 'no'} mqtt={'yes' if self.mqtt_url else 'no'}"

@@ -1,0 +1,47 @@
+"""Tuning constants of the engine, each with the reason for its value.
+
+Change them here, not at the call sites; configuration that differs per deployment comes from the
+environment through :class:`engine.config.Config` instead.
+"""
+
+#: SQLite file used when ``DATABASE_URL`` is not set (the embedded default).
+SQLITE_FILE = "jingzhi.db"
+
+#: Wall-clock limit for one script, condition or expression run by the sandbox. Real diagram scripts
+#: take microseconds; anything near a second is a runaway loop, not work.
+SCRIPT_TIME_LIMIT_S = 2.0
+
+#: Upper bound of one RQ job (a whole engine step); the sandbox's own limit normally fires first.
+JOB_TIMEOUT_S = 60
+
+#: How many times a job that lost a race for an instance (ConcurrentUpdate) is retried.
+JOB_RETRIES = 3
+
+#: Seconds between the ticker's looks for due timers. One second keeps a timer within seconds of its
+#: due time; the look is one indexed query, so it costs nearly nothing when nothing is due.
+TICK_INTERVAL_S = 1.0
+
+#: Instances ticked per look at most, so one look never holds a huge result set.
+TICK_BATCH = 200
+
+#: Deployed definitions kept parsed in memory per process (parsing costs tens of milliseconds).
+SPEC_CACHE_SIZE = 64
+
+#: Largest single file accepted in a deployment. The biggest real diagram here is under 200 KB.
+MAX_DEPLOY_FILE_BYTES = 2 * 1024 * 1024
+
+#: Largest task data accepted when completing a task (see SPIFFWORKFLOW.md: big data makes every step slow).
+MAX_TASK_DATA_BYTES = 256 * 1024
+
+#: Property names the engine reads from ``spiffworkflow:properties`` of a task.
+PROP_FORM_SCHEMA = "formJsonSchemaFilename"
+PROP_FORM_UI_SCHEMA = "formUiSchemaFilename"
+PROP_DUE_IN = "dueIn"        # expression giving an ISO 8601 duration ("PT30M") or date-time
+PROP_TEAM = "team"           # expression giving the team code; overrides the lane
+PROP_STAGE = "stage"         # case stage entered when this element becomes active
+
+#: Task data keys copied onto the ``cases`` row whenever they change.
+CASE_FIELDS = (
+    "scenario", "channel", "device_id", "address", "compound", "lat", "lon",
+    "severity", "urgent", "rework_count", "outcome",
+)

@@ -1,0 +1,140 @@
+"""Deployed process definitions: storing a validated file set as new versions, and the parsed-spec cache."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import clock, defaults
+from .exceptions import NotFound
+from .models import AuditEvent, Deployment, ProcessDefinition
+from .store import Store
+from .validation import ParsedSet, validate_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    deployment_id: int
+    created: bool                 # False when the same content was deployed before
+    versions: dict[str, int]      # process id -> version
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """A definition version ready to run: its specs parsed once and shared by every instance of it."""
+
+    id: int
+    process_id: str
+    version: int
+    spec: object
+    subprocess_specs: dict
+    forms: dict
+
+
+def content_hash(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+class Definitions:
+    def __init__(self, store: Store, cache_size: int = defaults.SPEC_CACHE_SIZE):
+        self.store = store
+        self._cache: OrderedDict[int, LoadedDefinition] = OrderedDict()
+        self._parsed_deployments: OrderedDict[int, ParsedSet] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def deploy(self, files: dict[str, bytes], deployed_by: str) -> DeployResult:
+        """Validate ``files`` and store them as a new version of every process they define.
+
+        Raises DeploymentRejected (nothing stored) when anything is wrong. The same content again returns the
+        existing versions with ``created=False``.
+        """
+        digest = content_hash(files)
+        existing = self._existing(digest)
+        if existing:
+            return existing
+        parsed = validate_files(files)
+        try:
+            with self.store.transaction() as session:
+                now = clock.now()
+                deployment = Deployment(content_hash=digest, deployed_by=deployed_by, deployed_at=now,
+                                        files={name: data.decode("utf-8") for name, data in files.items()})
+                session.add(deployment)
+                session.flush()
+                versions = {}
+                for process_id in sorted(parsed.specs):
+                    latest = session.scalar(select(func.max(ProcessDefinition.version))
+                                            .where(ProcessDefinition.process_id == process_id)) or 0
+                    session.add(ProcessDefinition(process_id=process_id, version=latest + 1,
+                                                  name=parsed.names[process_id], deployment_id=deployment.id,
+                                                  deployed_at=now))
+                    versions[process_id] = latest + 1
+                session.add(AuditEvent(instance_id=None, at=now, actor=deployed_by, kind="deployment.created",
+                                       detail={"deployment_id": deployment.id, "versions": versions,
+                                               "files": sorted(files)}))
+        except IntegrityError:  # someone deployed the same content, or a version, at the same moment
+            existing = self._existing(digest)
+            if existing:
+                return existing
+            raise
+        with self._lock:
+            self._parsed_deployments[deployment.id] = parsed
+        log.info("deployed %s as deployment %s", versions, deployment.id)
+        return DeployResult(deployment.id, True, versions)
+
+    def _existing(self, digest: str) -> DeployResult | None:
+        with self.store.session() as session:
+            deployment_id = session.scalar(select(Deployment.id).where(Deployment.content_hash == digest))
+            if deployment_id is None:
+                return None
+            rows = session.execute(select(ProcessDefinition.process_id, ProcessDefinition.version)
+                                   .where(ProcessDefinition.deployment_id == deployment_id)).all()
+        return DeployResult(deployment_id, False, dict(rows))
+
+    def latest_id(self, session, process_id: str) -> int:
+        definition_id = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
+                                       .order_by(ProcessDefinition.version.desc()).limit(1))
+        if definition_id is None:
+            raise NotFound(f"no process '{process_id}' is deployed")
+        return definition_id
+
+    def load(self, session, definition_id: int) -> LoadedDefinition:
+        """The parsed definition, from the cache or by parsing its deployment's files again."""
+        with self._lock:
+            cached = self._cache.get(definition_id)
+            if cached is not None:
+                self._cache.move_to_end(definition_id)
+                return cached
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        parsed = self._parsed(session, row.deployment_id)
+        loaded = LoadedDefinition(row.id, row.process_id, row.version, parsed.specs[row.process_id],
+                                  parsed.subprocess_specs[row.process_id], parsed.forms)
+        with self._lock:
+            self._cache[definition_id] = loaded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return loaded
+
+    def _parsed(self, session, deployment_id: int) -> ParsedSet:
+        with self._lock:
+            parsed = self._parsed_deployments.get(deployment_id)
+        if parsed is None:
+            deployment = session.get(Deployment, deployment_id)
+            parsed = validate_files({name: text.encode("utf-8") for name, text in deployment.files.items()})
+            with self._lock:
+                self._parsed_deployments[deployment_id] = parsed
+                while len(self._parsed_deployments) > self._cache_size:
+                    self._parsed_deployments.popitem(last=False)
+        return parsed

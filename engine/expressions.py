@@ -1,0 +1,118 @@
+"""Finding and compiling every piece of Python a task spec will run, before any instance runs it."""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                              DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition, TimerEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+
+from . import defaults
+from .sandbox import check_source
+
+#: What an ISO 8601 duration, date-time or repeating interval looks like when someone forgot the quotes.
+_BARE_ISO = re.compile(r"^(R\d*/)?(P(\d|T\d)|\d{4}-\d{2}-\d{2})")
+
+Finding = tuple[str, str]  # (element id, message)
+
+
+def _compile(element_id: str, what: str, source, mode: str) -> Iterator[Finding]:
+    if not isinstance(source, str) or not source.strip():
+        return
+    for error in check_source(source, mode):
+        yield element_id, f"{what} does not compile: {error}"
+
+
+def _timer(element_id: str, event) -> Iterator[Finding]:
+    expression = event.expression or ""
+    errors = list(_compile(element_id, "timer expression", expression, "eval"))
+    if errors:
+        yield from errors
+        return
+    node = ast.parse(expression.strip(), mode="eval").body
+    if isinstance(node, ast.Name) and _BARE_ISO.match(node.id) or \
+            isinstance(node, (ast.BinOp, ast.UnaryOp)) and _BARE_ISO.match(expression.strip()):
+        yield element_id, (f"timer expression {expression.strip()} is not quoted: timer expressions are Python, "
+                           f"write \"{expression.strip()}\" (or name a variable holding the value)")
+        return
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            if isinstance(event, CycleTimerEventDefinition):
+                TimerEventDefinition.parse_iso_recurring_interval(node.value)
+            elif isinstance(event, DurationTimerEventDefinition):
+                TimerEventDefinition.parse_iso_duration(node.value)
+            elif isinstance(event, TimeDateEventDefinition):
+                TimerEventDefinition.parse_time_or_duration(node.value)
+        except Exception as err:
+            yield element_id, f"timer value {node.value!r} is not a valid ISO 8601 expression: {err}"
+
+
+def _event(element_id: str, event) -> Iterator[Finding]:
+    if isinstance(event, MultipleEventDefinition):
+        for inner in event.event_definitions:
+            yield from _event(element_id, inner)
+        return
+    if isinstance(event, TimerEventDefinition):
+        yield from _timer(element_id, event)
+        return
+    yield from _compile(element_id, "event expression", getattr(event, "expression", None), "eval")
+    for prop in list(getattr(event, "correlation_properties", None) or []) + \
+            list(getattr(event, "process_correlations", None) or []):
+        yield from _compile(element_id, f"correlation property {prop.name}", prop.retrieval_expression, "eval")
+
+
+def _dmn_cell(input_expression: str, cell: str) -> str:
+    """The expression SpiffWorkflow's DMN engine builds from an input and a rule cell (mirrors DMNEngine)."""
+    cell = re.sub(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", cell)
+    if "dmninputexpr" in cell:
+        return cell
+    try:
+        ast.parse(cell)
+        return f"({input_expression}) == ({cell})"
+    except SyntaxError:
+        return f"{input_expression} {cell}"
+
+
+def _decision_table(element_id: str, table) -> Iterator[Finding]:
+    for put in table.inputs:
+        yield from _compile(put.id or element_id, f"DMN input '{put.label or put.name}'", put.expression, "eval")
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for cell in entry.lhs:
+                if cell:
+                    source = _dmn_cell(entry.input.expression or "None", cell)
+                    yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} input", source, "eval")
+        for entry in rule.outputEntries:
+            yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} output", entry.text, "eval")
+
+
+def check_task_spec(task_spec, forms: dict, file_names: set[str]) -> Iterator[Finding]:
+    """Every compile problem of one task spec, as (element id, message)."""
+    element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+    yield from _compile(element_id, "script", getattr(task_spec, "script", None), "exec")
+    yield from _compile(element_id, "pre-script", getattr(task_spec, "prescript", None), "exec")
+    yield from _compile(element_id, "post-script", getattr(task_spec, "postscript", None), "exec")
+    for condition, target in getattr(task_spec, "cond_task_specs", None) or []:
+        target_name = getattr(task_spec._wf_spec.task_specs.get(target), "bpmn_id", target) \
+            if hasattr(task_spec, "_wf_spec") else target
+        yield from _compile(element_id, f"condition of the flow to {target_name}", condition, "eval")
+    for attribute in ("condition", "cardinality", "completion_condition"):
+        yield from _compile(element_id, attribute.replace("_", " "), getattr(task_spec, attribute, None), "eval")
+    event = getattr(task_spec, "event_definition", None)
+    if event is not None:
+        yield from _event(element_id, event)
+    engine = getattr(task_spec, "dmnEngine", None)
+    if engine is not None:
+        yield from _decision_table(element_id, engine.decision_table)
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+    for name in (defaults.PROP_DUE_IN, defaults.PROP_TEAM):
+        yield from _compile(element_id, f"property {name}", properties.get(name), "eval")
+    for name in (defaults.PROP_FORM_SCHEMA, defaults.PROP_FORM_UI_SCHEMA):
+        form = properties.get(name)
+        if form and form not in file_names:
+            yield element_id, f"property {name} names {form!r}, which is not in the deployment"
+        elif form and name == defaults.PROP_FORM_SCHEMA and form not in forms:
+            yield element_id, f"form schema {form!r} is not usable (see its own problem)"

@@ -1,0 +1,164 @@
+"""Validating a deployment's file set: safe XML, XSD, SpiffWorkflow's parse, and every expression compiled.
+
+Pure: takes file contents, returns parsed specs or raises :class:`DeploymentRejected` listing every problem found
+(file, element id, line where known, message). SpiffWorkflow's parser checks no Python at all, so scripts,
+conditions, timer, message, DMN and property expressions are compiled here, in the same sandbox that will run them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from lxml import etree
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from . import defaults
+from .exceptions import DeploymentRejected, Problem
+from .expressions import check_task_spec
+
+log = logging.getLogger(__name__)
+
+BPMN_SUFFIX, DMN_SUFFIX, FORM_SUFFIX = ".bpmn", ".dmn", ".json"
+
+#: No network, no DTD, no entity expansion: uploaded diagrams are untrusted (XXE, billion laughs).
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                            huge_tree=False)
+
+
+@dataclass
+class ParsedSet:
+    """The executable result of a valid file set."""
+
+    specs: dict = field(default_factory=dict)             # process id -> BpmnProcessSpec
+    subprocess_specs: dict = field(default_factory=dict)  # process id -> {called id: spec}
+    names: dict = field(default_factory=dict)             # process id -> label
+    forms: dict = field(default_factory=dict)             # file name -> JSON schema (dict)
+
+
+def parse_xml(name: str, data: bytes, problems: list[Problem]):
+    """Parse one XML file safely; record a problem and return None when it cannot be trusted or read."""
+    try:
+        tree = etree.fromstring(data, _SAFE_XML).getroottree()
+    except etree.XMLSyntaxError as err:
+        problems.append(Problem(name, f"malformed XML: {err.msg}", line=err.lineno))
+        return None
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams", line=1))
+        return None
+    return tree.getroot()
+
+
+def _xsd_problems(name: str, root, validator) -> list[Problem]:
+    validator.preprocess(root)
+    if validator.validator.validate(root):
+        return []
+    return [Problem(name, f"does not match the BPMN schema: {e.message}", line=e.line)
+            for e in validator.validator.error_log]
+
+
+def _element_lines(name: str, root, index: dict) -> None:
+    for element in root.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if element_id and element_id not in index:
+            index[element_id] = (name, element.sourceline)
+
+
+def _check_form(name: str, data: bytes, problems: list[Problem]):
+    try:
+        schema = json.loads(data)
+        Draft202012Validator.check_schema(schema)
+        return schema
+    except (ValueError, UnicodeDecodeError) as err:
+        problems.append(Problem(name, f"form schema is not valid JSON: {err}"))
+    except SchemaError as err:
+        problems.append(Problem(name, f"form schema is not a valid JSON Schema: {err.message}"))
+    return None
+
+
+def _from_validation_error(err: ValidationException, default_file: str, index: dict) -> Problem:
+    element_id = getattr(err, "id", None) or None
+    file_name, line = index.get(element_id, (None, None)) if element_id else (None, None)
+    line = getattr(err, "line_number", None) or line
+    message = str(err).split("\n")[0] if str(err) else err.__class__.__name__
+    return Problem(getattr(err, "file_name", None) or file_name or default_file, message, element_id,
+                   line if isinstance(line, int) else None)
+
+
+def validate_files(files: dict[str, bytes]) -> ParsedSet:
+    """Validate a whole file set and return its specs, or raise DeploymentRejected with every problem."""
+    problems: list[Problem] = []
+    parsed = ParsedSet()
+    index: dict[str, tuple[str, int]] = {}
+    bpmn, dmn = {}, {}
+    if not any(name.endswith(BPMN_SUFFIX) for name in files):
+        problems.append(Problem("(deployment)", "no .bpmn file in the deployment"))
+    for name, data in sorted(files.items()):
+        if len(data) > defaults.MAX_DEPLOY_FILE_BYTES:
+            problems.append(Problem(name, f"file is larger than {defaults.MAX_DEPLOY_FILE_BYTES} bytes"))
+        elif name.endswith(FORM_SUFFIX):
+            schema = _check_form(name, data, problems)
+            if schema is not None:
+                parsed.forms[name] = schema
+        elif name.endswith((BPMN_SUFFIX, DMN_SUFFIX)):
+            root = parse_xml(name, data, problems)
+            if root is not None:
+                _element_lines(name, root, index)
+                (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
+        else:
+            problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name, root in dmn.items():
+        _add(parser.add_dmn_xml, name, root, index, problems)
+    for name, root in bpmn.items():
+        xsd = _xsd_problems(name, root, VALIDATOR)
+        if xsd:
+            problems.extend(xsd)
+        else:
+            _add(parser.add_bpmn_xml, name, root, index, problems)
+
+    for process_id in parser.get_process_ids():
+        process_file = getattr(parser.process_parsers.get(process_id), "filename", None) or "(deployment)"
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except ValidationException as err:
+            problems.append(_from_validation_error(err, process_file, index))
+            continue
+        except Exception as err:  # the parser has raw KeyErrors and the like: never a server error
+            problems.append(Problem(process_file, f"could not be parsed: {err.__class__.__name__}: {err}",
+                                    process_id))
+            continue
+        parsed.specs[process_id] = spec
+        parsed.subprocess_specs[process_id] = subprocess_specs
+        parsed.names[process_id] = spec.description or process_id
+        for task_spec in spec.task_specs.values():
+            for element_id, message in check_task_spec(task_spec, parsed.forms, set(files)):
+                file_name, line = index.get(element_id, (process_file, None))
+                problems.append(Problem(file_name, message, element_id, line))
+
+    if problems:
+        raise DeploymentRejected(_unique(problems))
+    return parsed
+
+
+def _add(add, name, root, index, problems) -> None:
+    try:
+        add(root, name)
+    except ValidationException as err:
+        problems.append(_from_validation_error(err, name, index))
+    except Exception as err:
+        problems.append(Problem(name, f"could not be parsed: {err.__class__.__name__}: {err}"))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, result = set(), []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            result.append(problem)
+    return result
