@@ -15,12 +15,12 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock
+from . import clock, defaults
 from .config import Config
 from .definitions import Definitions, DeployResult
 from .exceptions import (MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady)
 from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance
-from .projection import correlation_key, _message_definitions
+from .projection import correlation_key, _message_definitions, properties
 from .runtime import RUNNING, Runtime, Step, check_size, run_engine, validate_form
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state
@@ -51,6 +51,19 @@ def task_dict(task: HumanTask) -> dict:
     return {c: getattr(task, c) for c in ("id", "instance_id", "bpmn_id", "label", "process_id", "lane", "team",
                                           "assignee", "status", "due_at", "form_schema", "created_at", "ended_at",
                                           "completed_by")}
+
+
+def check_separation(session, human: HumanTask, props: dict, actor: str) -> None:
+    """Four eyes: refuse when ``actor`` completed one of the tasks named in the ``separateFrom`` property."""
+    separate = [i.strip() for i in (props.get(defaults.PROP_SEPARATE_FROM) or "").split(",") if i.strip()]
+    if not separate:
+        return
+    handlers = set(session.scalars(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == human.instance_id, HumanTask.bpmn_id.in_(separate),
+        HumanTask.status == "completed")))
+    if actor in handlers:
+        raise NotAllowed(f"{human.label or human.bpmn_id} must be done by someone other than who did "
+                         f"{', '.join(separate)}", {"separate_from": separate})
 
 
 class Engine:
@@ -111,6 +124,7 @@ class Engine:
             if task is None or task.state != TaskState.READY:
                 raise TaskNotReady(f"task {task_id} is not ready")
             validate_form(definition, human.form_schema, data)
+            check_separation(session, human, properties(task.task_spec), actor)
             task.data.update(data)
             run_engine(task.run)
             run_engine(workflow.do_engine_steps)

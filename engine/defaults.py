@@ -39,6 +39,7 @@ PROP_FORM_UI_SCHEMA = "formUiSchemaFilename"
 PROP_DUE_IN = "dueIn"        # expression giving an ISO 8601 duration ("PT30M") or date-time
 PROP_TEAM = "team"           # expression giving the team code; overrides the lane
 PROP_STAGE = "stage"         # case stage entered when this element becomes active
+PROP_SEPARATE_FROM = "separateFrom"  # ids of tasks whose completer may not complete this one (four eyes)
 
 #: Task data keys copied onto the ``cases`` row whenever they change.
 CASE_FIELDS = (

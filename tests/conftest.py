@@ -19,7 +19,8 @@ from engine.store import Store
 HERE = Path(__file__).parent
 DIAGRAMS = HERE / "engine" / "diagrams"
 PG_ADMIN_URL = os.environ.get("JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = "jingzhi_test"
+# One database per test run, so parallel runs (developers, CI) never drop each other's tables.
+PG_TEST_DB = f"jingzhi_test_{os.getpid()}"
 BACKENDS = [b.strip() for b in os.environ.get("JINGZHI_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 
 
@@ -35,11 +36,13 @@ def postgres_url():
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
-    admin.dispose()
     store = Store(pg_url())
     store.upgrade()
     store.dispose()
-    return pg_url()
+    yield pg_url()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

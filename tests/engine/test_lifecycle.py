@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.exceptions import FormInvalid, MessageNotCorrelated, TaskNotReady
+from engine.exceptions import FormInvalid, MessageNotCorrelated, NotAllowed, TaskNotReady
 
 
 def only_ready(engine, bpmn_id: str) -> dict:
@@ -55,6 +55,8 @@ def test_full_walk_with_lanes_gateway_sla_timer_message_and_rework(engine, inspe
 
     verify = only_ready(engine, "verify")
     assert engine.get(instance_id).data["clear"]["value"] == 0
+    with pytest.raises(NotAllowed):                              # four eyes: not the handler
+        engine.complete_task(verify["id"], {"passed": True}, actor="officer7")
     engine.complete_task(verify["id"], {"passed": False}, actor="inspector2")
 
     rework = only_ready(engine, "handle")                          # the loop back
