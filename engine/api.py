@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import clock, defaults
 from .config import Config
 from .definitions import Definitions, DeployResult
-from .exceptions import (MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady)
+from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady
 from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance
 from .projection import correlation_key, _message_definitions, properties
 from .runtime import RUNNING, Runtime, Step, check_size, run_engine, validate_form
@@ -181,6 +181,9 @@ class Engine:
                 step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {}))
             except TaskNotReady:  # the instance ended since the lookup
                 continue
+            except InstanceFailed as failed:  # nobody waits on the sender: park the instance for an admin
+                self.runtime.mark_failed(instance_id, failed, actor)
+                continue
             if step.changed:
                 delivered.append(instance_id)
         if not delivered:
@@ -226,10 +229,19 @@ class Engine:
                     step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id)
             step.changed = bool(fired)
 
-        step = self.runtime.step(instance_id, actor, change)
+        try:
+            step = self.runtime.step(instance_id, actor, change)
+        except InstanceFailed as failed:
+            self.runtime.mark_failed(instance_id, failed, actor)
+            raise
         if not step.changed:
             self.runtime.refresh_timer_index(instance_id)
         return fired
+
+    def retry(self, instance_id: int, actor: str = "admin") -> list[str]:
+        """Resume an instance parked by a failed automatic step and tick it again."""
+        self.runtime.resume(instance_id, actor)
+        return self.tick(instance_id, actor)
 
     def due_instances(self, now: datetime | None = None, limit: int = 200) -> list[int]:
         """Running instances whose next timer is due (one indexed range query)."""

@@ -129,6 +129,26 @@ class Runtime:
                                   self.script_engine)
             row.next_timer_at = project(workflow, clock.now(), set()).next_timer_at
 
+    def mark_failed(self, instance_id: int, failed: InstanceFailed, actor: str) -> None:
+        """Park an instance whose automatic step failed, so the ticker stops retrying it and an admin sees why."""
+        with self.store.transaction() as session:
+            session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id,
+                                                          ProcessInstance.status == RUNNING)
+                            .values(status=ERROR, error=failed.message, next_timer_at=None))
+            session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.failed",
+                                   detail=_jsonable(failed.details or {"message": failed.message})))
+
+    def resume(self, instance_id: int, actor: str) -> None:
+        """Put a failed instance back to running (after its diagram or data was fixed)."""
+        with self.store.transaction() as session:
+            result = session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id,
+                                                                   ProcessInstance.status == ERROR)
+                                     .values(status=RUNNING, error=None))
+            if result.rowcount != 1:
+                raise TaskNotReady(f"instance {instance_id} is not in error")
+            session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.resumed",
+                                   detail={}))
+
     def _lock(self, session, instance_id: int) -> ProcessInstance:
         row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
         if row is None:
