@@ -1,0 +1,198 @@
+"""The `jingzhi` command. Reads the environment once into a Config and hands it to the part that runs.
+
+Exit codes: 0 done, 1 failed, 2 refused input (an invalid deployment, a bad form, an unknown task).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from engine import Config, Engine
+from engine.exceptions import DeploymentRejected, JingzhiError
+
+log = logging.getLogger("jingzhi")
+
+DEPLOYABLE = (".bpmn", ".dmn", ".json")
+
+
+def read_deployment(path: Path) -> dict[str, bytes]:
+    """The deployable files of a directory (not recursive), or the single file given."""
+    if path.is_file():
+        return {path.name: path.read_bytes()}
+    if not path.is_dir():
+        raise JingzhiError(f"{path} is neither a file nor a directory")
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.suffix in DEPLOYABLE}
+
+
+def _engine(config: Config) -> Engine:
+    engine = Engine(config)
+    engine.store.upgrade()
+    return engine
+
+
+def cmd_db_upgrade(config: Config, args) -> int:
+    Engine(config).store.upgrade()
+    print(f"schema is up to date ({config.describe()})")
+    return 0
+
+
+def cmd_deploy(config: Config, args) -> int:
+    engine = _engine(config)
+    try:
+        result = engine.deploy(read_deployment(Path(args.path)), deployed_by=args.actor)
+    except DeploymentRejected as rejected:
+        print(rejected.message, file=sys.stderr)
+        return 2
+    verb = "deployed" if result.created else "unchanged (same content already deployed)"
+    for process_id, version in sorted(result.versions.items()):
+        print(f"{verb}: {process_id} v{version}")
+    return 0
+
+
+def cmd_start(config: Config, args) -> int:
+    engine = _engine(config)
+    instance_id = engine.start(args.process_id, json.loads(args.data), args.key, actor=args.actor)
+    print(json.dumps(_view(engine, instance_id), ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def cmd_tasks(config: Config, args) -> int:
+    engine = _engine(config)
+    for task in engine.ready_tasks(teams=args.team or None):
+        due = task["due_at"].strftime("%Y-%m-%d %H:%M") if task["due_at"] else "-"
+        print(f"{task['id']:>6}  {task['team'] or '-':<20} {due:<17} {task['label'] or task['bpmn_id']}"
+              f"  (case {task['instance_id']}{', ' + task['assignee'] if task['assignee'] else ''})")
+    return 0
+
+
+def cmd_complete(config: Config, args) -> int:
+    engine = _engine(config)
+    instance_id = engine.complete_task(args.task_id, json.loads(args.data), actor=args.actor)
+    print(json.dumps(_view(engine, instance_id), ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def cmd_message(config: Config, args) -> int:
+    engine = _engine(config)
+    correlations = dict(item.split("=", 1) for item in args.correlation)
+    delivered = engine.send_message(args.name, correlations, json.loads(args.payload), actor=args.actor)
+    print(f"delivered to instance(s) {', '.join(map(str, delivered))}")
+    return 0
+
+
+def cmd_worker(config: Config, args) -> int:
+    from engine.jobs import Jobs
+
+    if not config.uses_jobs_queue:
+        print("REDIS_URL is not set: without it engine verbs run in-process and no worker is needed",
+              file=sys.stderr)
+        return 1
+    Jobs.for_config(config, _engine(config)).work(burst=args.burst)
+    return 0
+
+
+def cmd_ticker(config: Config, args) -> int:
+    from engine.jobs import Jobs
+    from engine.ticker import Ticker
+
+    ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s)
+    if args.once:
+        print(f"ticked {len(ticker.run_once())} instance(s)")
+        return 0
+    try:
+        ticker.run_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_demo(config: Config, args) -> int:
+    from jingzhi.demo import run_demo
+
+    return run_demo(config, args)
+
+
+def _view(engine: Engine, instance_id: int) -> dict:
+    view = engine.get(instance_id)
+    return {"instance": view.id, "process": f"{view.process_id} v{view.version}", "status": view.status,
+            "stage": view.case.get("stage"), "ready_tasks": [
+                {"id": t["id"], "task": t["label"] or t["bpmn_id"], "team": t["team"], "due_at": t["due_at"]}
+                for t in view.tasks if t["status"] == "ready"]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jingzhi", description="精智 Jingzhi case-handling engine")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
+
+    deploy = commands.add_parser("deploy", help="validate and deploy BPMN/DMN/form files as a new version")
+    deploy.add_argument("path", nargs="?", default="bpmn", help="a directory or one file (default: bpmn)")
+    deploy.add_argument("--actor", default="cli")
+    deploy.set_defaults(func=cmd_deploy)
+
+    start = commands.add_parser("start", help="start an instance of the newest version of a process")
+    start.add_argument("process_id")
+    start.add_argument("--data", default="{}", help="start data as JSON")
+    start.add_argument("--key", default=None, help="business key")
+    start.add_argument("--actor", default="cli")
+    start.set_defaults(func=cmd_start)
+
+    tasks = commands.add_parser("tasks", help="list ready human tasks")
+    tasks.add_argument("--team", action="append", help="only this team's (repeatable)")
+    tasks.set_defaults(func=cmd_tasks)
+
+    complete = commands.add_parser("complete", help="complete a ready task")
+    complete.add_argument("task_id", type=int)
+    complete.add_argument("--data", default="{}", help="task data as JSON")
+    complete.add_argument("--actor", default="cli")
+    complete.set_defaults(func=cmd_complete)
+
+    message = commands.add_parser("message", help="send a BPMN message to the instances waiting for it")
+    message.add_argument("name")
+    message.add_argument("--correlation", action="append", default=[], metavar="KEY=VALUE")
+    message.add_argument("--payload", default="{}")
+    message.add_argument("--actor", default="cli")
+    message.set_defaults(func=cmd_message)
+
+    worker = commands.add_parser("worker", help="run an RQ worker for engine jobs (needs REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+
+    ticker = commands.add_parser("ticker", help="fire due timers (one per deployment)")
+    ticker.add_argument("--once", action="store_true", help="one look, then exit")
+    ticker.set_defaults(func=cmd_ticker)
+
+    demo = commands.add_parser("demo", help="everything on embedded defaults with demo data")
+    demo.add_argument("--database", default="var/demo.db", help="SQLite file for the demo")
+    demo.add_argument("--cases", type=int, default=12, help="simulated alerts to start with")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--once", action="store_true", help="set up, print the inbox, and exit")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = Config.from_env()
+    try:
+        return args.func(config, args)
+    except JingzhiError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.details:
+            print(json.dumps(err.details, ensure_ascii=False, indent=2, default=str), file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as err:
+        print(f"error: not valid JSON: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

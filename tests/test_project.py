@@ -1,0 +1,98 @@
+"""Project-level contracts: layering, migrations matching the models, docker-compose, the CLI."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from engine.models import Base
+from engine.store import Store
+from jingzhi.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+EDGES = ("webui", "sensors", "integrations", "jingzhi", "flask")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_engine_imports_none_of_its_edges():
+    offenders = {str(p.relative_to(ROOT)): sorted(imported_modules(p) & set(EDGES))
+                 for p in (ROOT / "engine").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_migrations_match_the_models(database_url):
+    store = Store(database_url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       Base.metadata)
+    store.dispose()
+    assert differences == []
+
+
+def test_upgrade_is_idempotent(database_url):
+    store = Store(database_url)
+    store.upgrade()
+    store.upgrade()
+    assert store.has_schema()
+    store.dispose()
+
+
+def cli_commands() -> set[str]:
+    parser = build_parser()
+    [subparsers] = [a for a in parser._actions if a.dest == "command"]
+    return set(subparsers.choices)
+
+
+def test_every_compose_service_runs_a_real_command():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    ours = {name: spec for name, spec in compose["services"].items() if spec.get("image") == "jingzhi:latest"}
+    assert {"migrate", "worker", "ticker"} <= set(ours)
+    for name, spec in ours.items():
+        assert spec["command"][0] in cli_commands(), name
+        assert spec["environment"]["DATABASE_URL"].startswith("postgresql"), name
+        assert "${" in spec["environment"]["JINGZHI_SECRET_KEY"], "secrets must come from the environment"
+    assert (ROOT / compose["services"]["mosquitto"]["volumes"][0].split(":")[0]).exists()
+
+
+def test_cli_deploy_refuses_a_broken_diagram_with_exit_code_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>")
+    assert main(["deploy", str(broken)]) == 2
+    assert "broken.bpmn:1" in capsys.readouterr().err
+
+
+def test_cli_deploys_starts_lists_and_completes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    diagrams = ROOT / "tests" / "engine" / "diagrams"
+    assert main(["deploy", str(diagrams / "inspection.bpmn")]) == 2   # its form schema is missing
+    deployment = tmp_path / "set"
+    deployment.mkdir()
+    for name in ("inspection.bpmn", "register.schema.json"):
+        (deployment / name).write_bytes((diagrams / name).read_bytes())
+    assert main(["deploy", str(deployment)]) == 0
+    assert "deployed: inspection v1" in capsys.readouterr().out
+    assert main(["deploy", str(deployment)]) == 0
+    assert "unchanged" in capsys.readouterr().out
+    assert main(["start", "inspection", "--data", '{"device_id": "D-1"}']) == 0
+    assert '"stage": "register"' in capsys.readouterr().out
+    assert main(["tasks"]) == 0
+    assert "command_centre" in capsys.readouterr().out
+    assert main(["complete", "1", "--data", '{"valid": "yes"}']) == 2
+    assert "is not of type 'boolean'" in capsys.readouterr().err
+    assert main(["complete", "1", "--data", '{"valid": true}']) == 0
+    assert "field_team" in capsys.readouterr().out
