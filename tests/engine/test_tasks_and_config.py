@@ -1,0 +1,67 @@
+"""Claiming and handing back tasks, unknown ids, and the configuration read from the environment."""
+from __future__ import annotations
+
+import pytest
+
+from engine import Config
+from engine.exceptions import NotAllowed, NotFound, TaskNotReady
+
+
+@pytest.fixture
+def register_task(engine, deploy):
+    deploy("inspection.bpmn", "register.schema.json")
+    instance_id = engine.start("inspection", {"device_id": "D-1"})
+    [task] = engine.ready_tasks(instance_id=instance_id)
+    return task
+
+
+def test_claim_makes_the_task_mine_and_blocks_others(engine, register_task):
+    engine.claim(register_task["id"], "alice")
+    assert engine.task(register_task["id"])["assignee"] == "alice"
+    assert [t["id"] for t in engine.ready_tasks(assignee="alice")] == [register_task["id"]]
+    engine.claim(register_task["id"], "alice")                      # claiming again is harmless
+    with pytest.raises(NotAllowed):
+        engine.claim(register_task["id"], "bob")
+    with pytest.raises(NotAllowed):
+        engine.complete_task(register_task["id"], {"valid": True}, actor="bob")
+    with pytest.raises(NotAllowed):
+        engine.unclaim(register_task["id"], "bob")
+    engine.complete_task(register_task["id"], {"valid": True}, actor="alice")
+    with pytest.raises(TaskNotReady):
+        engine.claim(register_task["id"], "alice")
+
+
+def test_unclaim_and_reassign_by_a_lead(engine, register_task):
+    engine.claim(register_task["id"], "alice")
+    engine.unclaim(register_task["id"], "alice")
+    assert engine.task(register_task["id"])["assignee"] is None
+    engine.claim(register_task["id"], "bob")
+    engine.reassign(register_task["id"], "carol", actor="lead1")
+    assert engine.task(register_task["id"])["assignee"] == "carol"
+    engine.unclaim(register_task["id"], "lead1", as_lead=True)
+    assert engine.task(register_task["id"])["assignee"] is None
+    kinds = [e["kind"] for e in engine.history(register_task["instance_id"])]
+    assert kinds.count("task.claimed") == 2 and kinds.count("task.unclaimed") == 2
+    assert "task.reassigned" in kinds
+
+
+def test_unknown_ids_are_not_found(engine, register_task):
+    with pytest.raises(NotFound):
+        engine.start("no_such_process")
+    with pytest.raises(NotFound):
+        engine.get(99999)
+    with pytest.raises(NotFound):
+        engine.complete_task(99999, {})
+    with pytest.raises(NotFound):
+        engine.claim(99999, "alice")
+
+
+def test_config_comes_from_the_environment():
+    config = Config.from_env({"DATABASE_URL": "postgresql+psycopg://u:secret@db/j", "REDIS_URL": "redis://r:6379/0",
+                              "JINGZHI_SCRIPT_TIME_LIMIT_S": "1.5"})
+    assert config.database_url.endswith("@db/j") and config.uses_jobs_queue
+    assert config.script_time_limit_s == 1.5
+    assert "secret" not in config.describe()
+    defaults = Config.from_env({})
+    assert defaults.database_url.startswith("sqlite:///") and not defaults.uses_jobs_queue
+    assert defaults.mqtt_url is None and defaults.secret_key is None
