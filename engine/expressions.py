@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               DurationTimerEventDefinition,
                                                               TimeDateEventDefinition, TimerEventDefinition)
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.operators import Operator
 
 from . import defaults
 from .sandbox import check_source
@@ -96,6 +97,8 @@ def check_task_spec(task_spec, forms: dict, file_names: set[str]) -> Iterator[Fi
     yield from _compile(element_id, "pre-script", getattr(task_spec, "prescript", None), "exec")
     yield from _compile(element_id, "post-script", getattr(task_spec, "postscript", None), "exec")
     for condition, target in getattr(task_spec, "cond_task_specs", None) or []:
+        # Spiff wraps each flow's condition in an operator object holding the expression text
+        condition = condition.args[0] if isinstance(condition, Operator) else condition
         target_name = getattr(task_spec._wf_spec.task_specs.get(target), "bpmn_id", target) \
             if hasattr(task_spec, "_wf_spec") else target
         yield from _compile(element_id, f"condition of the flow to {target_name}", condition, "eval")

@@ -17,6 +17,7 @@ from uuid import UUID
 from jsonschema import Draft202012Validator
 from sqlalchemy import delete, insert, select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock, defaults
@@ -51,7 +52,7 @@ def failure(err: Exception) -> InstanceFailed:
     """Turn whatever a script or SpiffWorkflow raised into one error that keeps the element id and line."""
     task = getattr(err, "task", None)
     bpmn_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
-    cause = getattr(err, "exception", None) or err
+    cause = getattr(err, "exception", None) or _wrapped(err) or err
     line = getattr(err, "line_number", None) or None
     where = f" in {bpmn_id}" if bpmn_id else ""
     message = cause.message if isinstance(cause, JingzhiError) else str(cause) or cause.__class__.__name__
@@ -60,6 +61,15 @@ def failure(err: Exception) -> InstanceFailed:
         kind = "refused by the sandbox"
     text = f"{kind}{where}: {message}" + (f" (line {line})" if line else "")
     return InstanceFailed(text, {"element_id": bpmn_id, "line": line, "error": kind, "message": message})
+
+
+def _wrapped(err: Exception) -> Exception | None:
+    """The exception SpiffWorkflow's script engine wrapped: it keeps only its class name, the rest is the context."""
+    context = err.__context__
+    if isinstance(err, WorkflowTaskException) and context is not None \
+            and getattr(err, "error_type", None) == type(context).__name__:
+        return context
+    return None
 
 
 def run_engine(action, *args):

@@ -163,19 +163,30 @@ def _located(new: ast.AST, old: ast.AST) -> ast.AST:
 def compile_source(source: str, mode: str):
     """Compile a script (mode 'exec') or expression ('eval') in the sandbox. Cached: diagrams repeat them."""
     compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
-    result = compiler(source, filename="<script>", policy=_Policy)
+    # "<string>" is the frame name SpiffWorkflow looks for to report the line a script failed on
+    result = compiler(source, filename="<string>", policy=_Policy)
     if result.errors:
         raise ScriptRefused("; ".join(result.errors), details=list(result.errors))
     return result.code
 
 
 def check_source(source: str, mode: str) -> list[str]:
-    """The compile errors of a source, empty when it is fine (used by deployment validation)."""
+    """The compile errors of a source, empty when it is fine (used by deployment validation).
+
+    Imports are checked here too, so a script importing ``os`` is refused when it is deployed, not when a case
+    first reaches it.
+    """
     try:
         compile_source(source, mode)
     except ScriptRefused as refused:
         return list(refused.details or [refused.message])
-    return []
+    errors = []
+    for node in ast.walk(ast.parse(source, mode=mode)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        errors += [f"Line {node.lineno}: import of '{name}' is not allowed (allowed: {', '.join(sorted(_MODULES))})"
+                   for name in names if name not in _MODULES]
+    return errors
 
 
 class SandboxEnvironment(TaskDataEnvironment):

@@ -68,9 +68,9 @@ def load_state(state: str, serializer_version: str, spec, subprocess_specs, scri
 
 
 def attach_script_engine(workflow: BpmnWorkflow, script_engine) -> None:
+    # Subprocesses (call activities, embedded subprocesses) have no engine of their own: their read-only
+    # ``script_engine`` property returns the top workflow's, so setting it there covers them all.
     workflow.script_engine = script_engine
-    for subprocess in workflow.subprocesses.values():
-        subprocess.script_engine = script_engine
 
 
 def embedded_serializer() -> BpmnWorkflowSerializer:

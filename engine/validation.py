@@ -14,6 +14,7 @@ from lxml import etree
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from . import defaults
@@ -29,6 +30,36 @@ _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fa
                             huge_tree=False)
 
 
+class _DoctypeFound(Exception):
+    pass
+
+
+class _RefuseDoctype:
+    """Parser target that stops at ``<!DOCTYPE``, before libxml2 reads a single entity declaration.
+
+    Even with ``resolve_entities=False`` libxml2 parses a referenced entity's content once (a billion laughs got as
+    far as its amplification limit and was reported as "malformed XML" on line 1), so declarations are refused
+    before the real parse rather than after it.
+    """
+
+    def doctype(self, name, public_id, system_url):
+        raise _DoctypeFound
+
+    def close(self):
+        return None
+
+
+def _has_doctype(data: bytes) -> bool:
+    parser = etree.XMLParser(target=_RefuseDoctype(), resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        etree.fromstring(data, parser)
+    except _DoctypeFound:
+        return True
+    except etree.XMLSyntaxError:
+        pass  # the real parse reports it, with its line
+    return False
+
+
 @dataclass
 class ParsedSet:
     """The executable result of a valid file set."""
@@ -41,15 +72,16 @@ class ParsedSet:
 
 def parse_xml(name: str, data: bytes, problems: list[Problem]):
     """Parse one XML file safely; record a problem and return None when it cannot be trusted or read."""
+    if _has_doctype(data):
+        at = data.find(b"<!DOCTYPE")
+        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams",
+                                line=data.count(b"\n", 0, at) + 1 if at >= 0 else None))
+        return None
     try:
-        tree = etree.fromstring(data, _SAFE_XML).getroottree()
+        return etree.fromstring(data, _SAFE_XML)
     except etree.XMLSyntaxError as err:
         problems.append(Problem(name, f"malformed XML: {err.msg}", line=err.lineno))
         return None
-    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
-        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams", line=1))
-        return None
-    return tree.getroot()
 
 
 def _xsd_problems(name: str, root, validator) -> list[Problem]:
@@ -73,7 +105,7 @@ def _check_form(name: str, data: bytes, problems: list[Problem]):
         Draft202012Validator.check_schema(schema)
         return schema
     except (ValueError, UnicodeDecodeError) as err:
-        problems.append(Problem(name, f"form schema is not valid JSON: {err}"))
+        problems.append(Problem(name, f"form schema is not valid JSON: {err}", line=getattr(err, "lineno", None)))
     except SchemaError as err:
         problems.append(Problem(name, f"form schema is not a valid JSON Schema: {err.message}"))
     return None
@@ -83,7 +115,7 @@ def _from_validation_error(err: ValidationException, default_file: str, index: d
     element_id = getattr(err, "id", None) or None
     file_name, line = index.get(element_id, (None, None)) if element_id else (None, None)
     line = getattr(err, "line_number", None) or line
-    message = str(err).split("\n")[0] if str(err) else err.__class__.__name__
+    message = str(err).split("\n")[0].strip() if str(err) else err.__class__.__name__
     return Problem(getattr(err, "file_name", None) or file_name or default_file, message, element_id,
                    line if isinstance(line, int) else None)
 
@@ -125,6 +157,10 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
         process_file = getattr(parser.process_parsers.get(process_id), "filename", None) or "(deployment)"
         try:
             spec = parser.get_spec(process_id)
+            missing = list(_missing_calls(parser, spec, process_file, index))
+            if missing:  # Spiff's own error for this names neither the call activity nor its line
+                problems.extend(missing)
+                continue
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except ValidationException as err:
             problems.append(_from_validation_error(err, process_file, index))
@@ -144,6 +180,15 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
     if problems:
         raise DeploymentRejected(_unique(problems))
     return parsed
+
+
+def _missing_calls(parser, spec, process_file: str, index: dict):
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, CallActivity) and parser.get_process_parser(task_spec.spec) is None:
+            file_name, line = index.get(task_spec.bpmn_id, (process_file, None))
+            yield Problem(file_name, f"calls process '{task_spec.spec}', which is not in the deployment "
+                                     f"(processes here: {', '.join(parser.get_process_ids())})",
+                          task_spec.bpmn_id, line)
 
 
 def _add(add, name, root, index, problems) -> None:
