@@ -10,18 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, defaults
+from . import clock, defaults, queries
+from .assignment import assign, holder
 from .config import Config
 from .definitions import Definitions, DeployResult
-from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady
-from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance
+from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
+from .models import HumanTask, MessageSubscription
 from .projection import correlation_key, _message_definitions, properties
-from .runtime import RUNNING, Runtime, Step, check_size, run_engine, validate_form
+from .forms import check_size, validate_form
+from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state
 from .store import Store
@@ -47,22 +49,16 @@ class InstanceView:
     active_elements: list[str] = field(default_factory=list)
 
 
-def task_dict(task: HumanTask) -> dict:
-    return {c: getattr(task, c) for c in ("id", "instance_id", "bpmn_id", "label", "process_id", "lane", "team",
-                                          "assignee", "status", "due_at", "form_schema", "created_at", "ended_at",
-                                          "completed_by")}
-
-
-def check_separation(session, human: HumanTask, props: dict, actor: str) -> None:
+def check_separation(connection, human: dict, props: dict, actor: str) -> None:
     """Four eyes: refuse when ``actor`` completed one of the tasks named in the ``separateFrom`` property."""
     separate = [i.strip() for i in (props.get(defaults.PROP_SEPARATE_FROM) or "").split(",") if i.strip()]
     if not separate:
         return
-    handlers = set(session.scalars(select(HumanTask.completed_by).where(
-        HumanTask.instance_id == human.instance_id, HumanTask.bpmn_id.in_(separate),
+    handlers = set(connection.scalars(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == human["instance_id"], HumanTask.bpmn_id.in_(separate),
         HumanTask.status == "completed")))
     if actor in handlers:
-        raise NotAllowed(f"{human.label or human.bpmn_id} must be done by someone other than who did "
+        raise NotAllowed(f"{human['label'] or human['bpmn_id']} must be done by someone other than who did "
                          f"{', '.join(separate)}", {"separate_from": separate})
 
 
@@ -81,24 +77,20 @@ class Engine:
     # -- instances ------------------------------------------------------------------------------------------------
     def start(self, process_id: str, data: dict | None = None, business_key: str | None = None,
               actor: str = "system") -> int:
+        data = dict(data or {})
+        check_size(data)
         return self.runtime.start(process_id, data, business_key, actor)
 
     def get(self, instance_id: int, with_elements: bool = False) -> InstanceView:
-        with self.store.session() as session:
-            row = session.get(ProcessInstance, instance_id)
-            if row is None:
-                raise NotFound(f"instance {instance_id} does not exist")
-            definition_row = session.get(ProcessDefinition, row.definition_id)
-            definition = self.definitions.load(session, row.definition_id)
-            case = session.scalar(select(Case).where(Case.instance_id == instance_id))
-            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
-                                    .order_by(HumanTask.id)).all()
-        workflow = load_state(row.state, row.serializer_version, definition.spec, definition.subprocess_specs,
+        with self.store.read() as connection:
+            row = queries.instance(connection, instance_id)
+            definition = self.definitions.load(connection, row["definition_id"])
+            tasks = queries.instance_tasks(connection, instance_id)
+        workflow = load_state(row["state"], row["serializer_version"], definition.spec, definition.subprocess_specs,
                               self.script_engine)
         data = dict(workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data)
-        view = InstanceView(row.id, definition_row.process_id, definition_row.version, row.status, row.business_key,
-                            data, {c.name: getattr(case, c.name) for c in Case.__table__.columns} if case else {},
-                            [task_dict(t) for t in tasks], row.next_timer_at, row.error)
+        view = InstanceView(row["id"], row["process_id"], row["version"], row["status"], row["business_key"], data,
+                            row["case"], tasks, row["next_timer_at"], row["error"])
         if with_elements:
             for task in workflow.get_tasks():
                 bpmn_id = getattr(task.task_spec, "bpmn_id", None)
@@ -112,68 +104,49 @@ class Engine:
         """Complete a ready human task with ``data`` (checked against its form schema). Returns the instance id."""
         data = dict(data or {})
         check_size(data)
-        instance_id = self._instance_of_task(task_id)
 
-        def change(workflow, definition, step: Step, session):
-            human = session.get(HumanTask, task_id, populate_existing=True)
-            if human.status != "ready":
-                raise TaskNotReady(f"task {task_id} is already {human.status}", {"status": human.status})
-            if human.assignee and human.assignee != actor:
-                raise NotAllowed(f"task {task_id} is claimed by {human.assignee}")
-            task = workflow.get_task_from_id(UUID(human.task_uuid))
+        def change(workflow, definition, step: Step, connection):
+            human = step.task
+            if human["status"] != "ready":
+                raise TaskNotReady(f"task {task_id} is already {human['status']}", {"status": human["status"]})
+            if human["assignee"] and human["assignee"] != actor:
+                raise NotAllowed(f"task {task_id} is claimed by {human['assignee']}")
+            task = workflow.get_task_from_id(UUID(human["task_uuid"]))
             if task is None or task.state != TaskState.READY:
                 raise TaskNotReady(f"task {task_id} is not ready")
-            validate_form(definition, human.form_schema, data)
-            check_separation(session, human, properties(task.task_spec), actor)
+            validate_form(definition.forms, human["form_schema"], data)
+            check_separation(connection, human, properties(task.task_spec), actor)
             task.data.update(data)
             run_engine(task.run)
             run_engine(workflow.do_engine_steps)
-            step.completed_task = human.task_uuid
-            step.audit("task.completed", task_id=task_id, bpmn_id=human.bpmn_id, data=data)
+            step.completed_task = human["task_uuid"]
+            step.audit("task.completed", task_id=task_id, bpmn_id=human["bpmn_id"], data=data)
 
-        self.runtime.step(instance_id, actor, change)
-        return instance_id
+        return self.runtime.step(None, actor, change, task_id=task_id).instance_id
 
     def claim(self, task_id: int, actor: str) -> None:
         """Take a ready task; refused when someone else holds it."""
-        self._assign(task_id, actor, expect=(None, actor), kind="task.claimed")
+        assign(self.store, task_id, actor, expect=(None, actor), kind="task.claimed", actor=actor)
 
     def unclaim(self, task_id: int, actor: str, as_lead: bool = False) -> None:
         """Give a task back; only its holder may, or a team lead (``as_lead``, checked by the caller)."""
-        with self.store.session() as session:
-            holder = session.scalar(select(HumanTask.assignee).where(HumanTask.id == task_id))
-        self._assign(task_id, None, expect=(holder,) if as_lead else (actor,), kind="task.unclaimed", actor=actor)
+        with self.store.read() as connection:
+            current = holder(connection, task_id)
+        assign(self.store, task_id, None, expect=(current,) if as_lead else (actor,), kind="task.unclaimed",
+               actor=actor)
 
     def reassign(self, task_id: int, assignee: str, actor: str) -> None:
         """A lead hands a task to a member of the team (the caller checks both roles)."""
-        with self.store.session() as session:
-            holder = session.scalar(select(HumanTask.assignee).where(HumanTask.id == task_id))
-        self._assign(task_id, assignee, expect=(holder,), kind="task.reassigned", actor=actor)
-
-    def _assign(self, task_id: int, assignee: str | None, expect: tuple, kind: str, actor: str | None = None):
-        actor = actor or assignee
-        with self.store.transaction() as session:
-            task = session.get(HumanTask, task_id)
-            if task is None:
-                raise NotFound(f"task {task_id} does not exist")
-            if task.status != "ready":
-                raise TaskNotReady(f"task {task_id} is already {task.status}", {"status": task.status})
-            condition = HumanTask.assignee.is_(None) if expect[0] is None else HumanTask.assignee == expect[0]
-            if len(expect) > 1:
-                condition = condition | (HumanTask.assignee == expect[1])
-            result = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == "ready",
-                                                             condition).values(assignee=assignee))
-            if result.rowcount != 1:
-                raise NotAllowed(f"task {task_id} is held by {task.assignee or 'nobody'}")
-            session.add(AuditEvent(instance_id=task.instance_id, at=clock.now(), actor=actor, kind=kind,
-                                   detail={"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}))
+        with self.store.read() as connection:
+            current = holder(connection, task_id)
+        assign(self.store, task_id, assignee, expect=(current,), kind="task.reassigned", actor=actor)
 
     def send_message(self, name: str, correlations: dict, payload: dict | None = None,
                      actor: str = "system") -> list[int]:
         """Deliver a message to every instance waiting for it with exactly these correlation values."""
         key = correlation_key(correlations)
-        with self.store.session() as session:
-            instance_ids = sorted(set(session.scalars(select(MessageSubscription.instance_id).where(
+        with self.store.read() as connection:
+            instance_ids = sorted(set(connection.scalars(select(MessageSubscription.instance_id).where(
                 MessageSubscription.message_name == name, MessageSubscription.correlation_key == key))))
         delivered = []
         for instance_id in instance_ids:
@@ -193,8 +166,8 @@ class Engine:
 
     @staticmethod
     def _deliver(name, key, correlations, payload):
-        def change(workflow, definition, step: Step, session):
-            uuids = session.scalars(select(MessageSubscription.task_uuid).where(
+        def change(workflow, definition, step: Step, connection):
+            uuids = connection.scalars(select(MessageSubscription.task_uuid).where(
                 MessageSubscription.instance_id == step.instance_id, MessageSubscription.message_name == name,
                 MessageSubscription.correlation_key == key)).all()
             waiting = [workflow.get_task_from_id(UUID(u)) for u in uuids]
@@ -217,7 +190,7 @@ class Engine:
         """Fire the instance's due timers and run on. Returns the BPMN ids of the timer events that fired."""
         fired: list[str] = []
 
-        def change(workflow, definition, step: Step, session):
+        def change(workflow, definition, step: Step, connection):
             waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
                        if "Timer" in type(getattr(t.task_spec, "event_definition", None)).__name__]
             # do_engine_steps refreshes timers only at its end: refresh first so the fired branch runs now
@@ -230,12 +203,10 @@ class Engine:
             step.changed = bool(fired)
 
         try:
-            step = self.runtime.step(instance_id, actor, change)
+            self.runtime.step(instance_id, actor, change)
         except InstanceFailed as failed:
             self.runtime.mark_failed(instance_id, failed, actor)
             raise
-        if not step.changed:
-            self.runtime.refresh_timer_index(instance_id)
         return fired
 
     def retry(self, instance_id: int, actor: str = "admin") -> list[str]:
@@ -245,14 +216,11 @@ class Engine:
 
     def due_instances(self, now: datetime | None = None, limit: int = 200) -> list[int]:
         """Running instances whose next timer is due (one indexed range query)."""
-        now = now or clock.now()
-        with self.store.session() as session:
-            return list(session.scalars(select(ProcessInstance.id).where(
-                ProcessInstance.next_timer_at <= now, ProcessInstance.status == RUNNING)
-                .order_by(ProcessInstance.next_timer_at).limit(limit)))
+        with self.store.read() as connection:
+            return queries.due_instances(connection, now or clock.now(), limit)
 
     def cancel(self, instance_id: int, reason: str, actor: str = "system") -> None:
-        def change(workflow, definition, step: Step, session):
+        def change(workflow, definition, step: Step, connection):
             run_engine(workflow.cancel)
             step.audit("instance.cancelled", reason=reason)
 
@@ -260,33 +228,14 @@ class Engine:
 
     # -- reads for the edges --------------------------------------------------------------------------------------
     def task(self, task_id: int) -> dict:
-        with self.store.session() as session:
-            task = session.get(HumanTask, task_id)
-            if task is None:
-                raise NotFound(f"task {task_id} does not exist")
-            return task_dict(task)
+        with self.store.read() as connection:
+            return queries.task(connection, task_id)
 
     def ready_tasks(self, teams: list[str] | None = None, assignee: str | None = None,
                     instance_id: int | None = None) -> list[dict]:
-        query = select(HumanTask).where(HumanTask.status == "ready")
-        if teams is not None:
-            query = query.where(HumanTask.team.in_(teams))
-        if assignee is not None:
-            query = query.where(HumanTask.assignee == assignee)
-        if instance_id is not None:
-            query = query.where(HumanTask.instance_id == instance_id)
-        with self.store.session() as session:
-            return [task_dict(t) for t in session.scalars(query.order_by(HumanTask.due_at, HumanTask.id))]
+        with self.store.read() as connection:
+            return queries.ready_tasks(connection, teams, assignee, instance_id)
 
     def history(self, instance_id: int) -> list[dict]:
-        with self.store.session() as session:
-            events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                     .order_by(AuditEvent.id))
-            return [{"at": e.at, "actor": e.actor, "kind": e.kind, "detail": e.detail} for e in events]
-
-    def _instance_of_task(self, task_id: int) -> int:
-        with self.store.session() as session:
-            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
-            raise NotFound(f"task {task_id} does not exist")
-        return instance_id
+        with self.store.read() as connection:
+            return queries.history(connection, instance_id)

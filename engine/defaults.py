@@ -27,6 +27,10 @@ TICK_BATCH = 200
 #: Deployed definitions kept parsed in memory per process (parsing costs tens of milliseconds).
 SPEC_CACHE_SIZE = 64
 
+#: Workflows of recent saves kept in memory per process, so the next step on the same instance skips
+#: deserializing (valid only while the row version matches; each holds a few tens of KB).
+HOT_INSTANCES = 1000
+
 #: Largest single file accepted in a deployment. The biggest real diagram here is under 200 KB.
 MAX_DEPLOY_FILE_BYTES = 2 * 1024 * 1024
 

@@ -101,24 +101,25 @@ class Definitions:
                                    .where(ProcessDefinition.deployment_id == deployment_id)).all()
         return DeployResult(deployment_id, False, dict(rows))
 
-    def latest_id(self, session, process_id: str) -> int:
-        definition_id = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
+    def latest_id(self, connection, process_id: str) -> int:
+        definition_id = connection.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
                                        .order_by(ProcessDefinition.version.desc()).limit(1))
         if definition_id is None:
             raise NotFound(f"no process '{process_id}' is deployed")
         return definition_id
 
-    def load(self, session, definition_id: int) -> LoadedDefinition:
+    def load(self, connection, definition_id: int) -> LoadedDefinition:
         """The parsed definition, from the cache or by parsing its deployment's files again."""
         with self._lock:
             cached = self._cache.get(definition_id)
             if cached is not None:
                 self._cache.move_to_end(definition_id)
                 return cached
-        row = session.get(ProcessDefinition, definition_id)
+        row = connection.execute(select(ProcessDefinition.__table__).where(
+            ProcessDefinition.id == definition_id)).one_or_none()
         if row is None:
             raise NotFound(f"process definition {definition_id} does not exist")
-        parsed = self._parsed(session, row.deployment_id)
+        parsed = self._parsed(connection, row.deployment_id)
         loaded = LoadedDefinition(row.id, row.process_id, row.version, parsed.specs[row.process_id],
                                   parsed.subprocess_specs[row.process_id], parsed.forms)
         with self._lock:
@@ -127,12 +128,12 @@ class Definitions:
                 self._cache.popitem(last=False)
         return loaded
 
-    def _parsed(self, session, deployment_id: int) -> ParsedSet:
+    def _parsed(self, connection, deployment_id: int) -> ParsedSet:
         with self._lock:
             parsed = self._parsed_deployments.get(deployment_id)
         if parsed is None:
-            deployment = session.get(Deployment, deployment_id)
-            parsed = validate_files({name: text.encode("utf-8") for name, text in deployment.files.items()})
+            files = connection.execute(select(Deployment.files).where(Deployment.id == deployment_id)).scalar_one()
+            parsed = validate_files({name: text.encode("utf-8") for name, text in files.items()})
             with self._lock:
                 self._parsed_deployments[deployment_id] = parsed
                 while len(self._parsed_deployments) > self._cache_size:

@@ -43,6 +43,7 @@ class Projection:
     subscriptions: list[Subscription] = field(default_factory=list)
     next_timer_at: datetime | None = None
     stage: str | None = None
+    passed_stages: list[str] = field(default_factory=list)  # stages entered since the step began, in order
     case_fields: dict = field(default_factory=dict)
     completed: bool = False
 
@@ -97,8 +98,11 @@ def _sibling_timer_due(task, now) -> datetime | None:
     return min(dues) if dues else None
 
 
-def project(workflow, now: datetime, known_tasks: set[str]) -> Projection:
-    """Project ``workflow``; due times and teams are computed only for tasks not in ``known_tasks``."""
+def project(workflow, now: datetime, known_tasks: set[str], since: float | None = None) -> Projection:
+    """Project ``workflow``; due times and teams are computed only for tasks not in ``known_tasks``.
+
+    ``since`` (a ``time.time()`` value) asks for the stages of elements entered since then, ``passed_stages``.
+    """
     engine = workflow.script_engine
     result = Projection(completed=workflow.completed)
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
@@ -121,14 +125,37 @@ def project(workflow, now: datetime, known_tasks: set[str]) -> Projection:
                       for prop in definition.correlation_properties}
             result.subscriptions.append(Subscription(definition.name, correlation_key(values), str(task.id)))
 
-    dues = [_timer_due(event.value) for event in workflow.waiting_events()
-            if event.event_type.endswith("TimerEventDefinition")]
-    dues = [d for d in dues if d]
-    result.next_timer_at = min(dues) if dues else None
+    result.next_timer_at = next_timer(workflow)
     result.stage = _stage(workflow)
+    if since is not None:
+        result.passed_stages = _passed_stages(workflow, since)
     data = workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data
     result.case_fields = {key: data[key] for key in defaults.CASE_FIELDS if key in data}
     return result
+
+
+def next_timer(workflow) -> datetime | None:
+    """When the workflow's earliest waiting timer is due (what the ticker's index holds)."""
+    dues = [_timer_due(event.value) for event in workflow.waiting_events()
+            if event.event_type.endswith("TimerEventDefinition")]
+    dues = [d for d in dues if d]
+    return min(dues) if dues else None
+
+
+def _passed_stages(workflow, since: float) -> list[str]:
+    """Stages of the elements that became active or completed at or after ``since``, oldest first.
+
+    A script, decision or gateway carrying a stage runs and completes within one step; without this its stage
+    would never be seen by :func:`_stage`, which looks only at what is active when the step ends.
+    """
+    entered = [t for t in workflow.get_tasks(state=ACTIVE | TaskState.COMPLETED)
+               if t.last_state_change >= since and properties(t.task_spec).get(defaults.PROP_STAGE)]
+    stages: list[str] = []
+    for task in sorted(entered, key=lambda t: t.last_state_change):
+        stage = properties(task.task_spec)[defaults.PROP_STAGE]
+        if stage not in stages:
+            stages.append(stage)
+    return stages
 
 
 def _stage(workflow) -> str | None:

@@ -1,51 +1,54 @@
-"""Running instances: load under a lock, advance SpiffWorkflow, save everything in one transaction.
+"""Running instances: lock, load, advance SpiffWorkflow, save everything in one transaction.
 
-Every verb that changes an instance goes through :meth:`Runtime.step`, which locks the instance row (``SELECT ...
-FOR UPDATE`` on PostgreSQL), loads the state with the cached spec of its version, applies the change, and writes the
-new state together with its projection (inbox rows, case, subscriptions, next timer, audit). The row's version is
-checked on write as well, so a backend without row locks (SQLite) turns a race into a retryable ConcurrentUpdate
-instead of a lost update.
+Every verb that changes an instance goes through :meth:`Runtime.step`: it locks the instance row (``SELECT ... FOR
+UPDATE`` on PostgreSQL), loads the state with the cached spec of its version, applies the change and writes the
+new state with its projection (inbox rows, case, subscriptions, next timer, audit). The row version is checked on
+write too, so a backend without row locks (SQLite) turns a race into a retryable ConcurrentUpdate instead of a lost
+update.
+
+The workflow object of the last save stays in memory (:class:`HotInstances`) next to the row version it was saved
+as. The next step on that instance reuses it when the locked row still has that version, which skips
+deserialization; any other version, or any failure, drops it.
 """
 from __future__ import annotations
 
-import json
 import logging
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
-from uuid import UUID
 
-from jsonschema import Draft202012Validator
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock, defaults
-from .definitions import Definitions, LoadedDefinition
-from .exceptions import (ConcurrentUpdate, FormInvalid, InstanceFailed, JingzhiError, NotFound, ScriptRefused,
-                         TaskNotReady)
-from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance
-from .projection import Projection, project
+from .definitions import Definitions
+from .exceptions import InstanceFailed, JingzhiError, NotFound, ScriptRefused, TaskNotReady
+from .models import AuditEvent, HumanTask, ProcessInstance
+from .persistence import (ERROR, RUNNING, Memo, StepRecord, insert_instance, memo_of_new_case, new_case,
+                          read_memo, status_of, update_instance, write_projection)
+from .projection import next_timer, project
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
 
 log = logging.getLogger(__name__)
 
-RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
-DEFAULT_STAGE = "discover"
+_instances, _tasks = ProcessInstance.__table__, HumanTask.__table__
+_LOCK_COLUMNS = (_instances.c.id, _instances.c.definition_id, _instances.c.status, _instances.c.row_version,
+                 _instances.c.serializer_version, _instances.c.state, _instances.c.next_timer_at)
 
 
 @dataclass
-class Step:
-    """What one verb did to a workflow, for the audit trail and the inbox rows."""
+class Step(StepRecord):
+    """One verb's work on one instance."""
 
-    actor: str
     instance_id: int | None = None
-    events: list[tuple[str, dict]] = field(default_factory=list)
-    completed_task: str | None = None
+    task: dict | None = None   # the human task row, for verbs on a task
     changed: bool = True
-
-    def audit(self, kind: str, **detail) -> None:
-        self.events.append((kind, detail))
+    #: When the step began, on the clock SpiffWorkflow stamps task state changes with (``time.time()``): elements
+    #: changed since then were passed in this step, so their stages are recorded even if nothing waits in them.
+    since: float = field(default_factory=time.time)
 
 
 def failure(err: Exception) -> InstanceFailed:
@@ -84,188 +87,160 @@ def run_engine(action, *args):
         raise failure(err) from err
 
 
+class HotInstances:
+    """Workflows of recent saves by instance id, each valid only for the row version it was saved as.
+
+    ``take`` removes the entry, so two threads can never advance one in-memory workflow at once; the loser of a race
+    loads from the database like anyone else.
+    """
+
+    def __init__(self, size: int = defaults.HOT_INSTANCES):
+        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow, Memo]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, row_version: int):
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is not None and entry[0] == row_version:
+            return entry[1], entry[2]
+        return None
+
+    def put(self, instance_id: int, row_version: int, workflow: BpmnWorkflow, memo: Memo) -> None:
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._entries[instance_id] = (row_version, workflow, memo)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class Runtime:
-    def __init__(self, store, definitions: Definitions, script_engine):
+    def __init__(self, store, definitions: Definitions, script_engine, hot_size: int = defaults.HOT_INSTANCES):
         self.store = store
         self.definitions = definitions
         self.script_engine = script_engine
+        self.hot = HotInstances(hot_size)
 
-    # -- creating -----------------------------------------------------------------------------------------------
-    def start(self, process_id: str, data: dict | None, business_key: str | None, actor: str) -> int:
-        data = dict(data or {})
-        check_size(data)
-        with self.store.transaction() as session:
-            definition = self.definitions.load(session, self.definitions.latest_id(session, process_id))
+    def start(self, process_id: str, data: dict, business_key: str | None, actor: str) -> int:
+        with self.store.begin() as connection:
+            definition = self.definitions.load(connection, self.definitions.latest_id(connection, process_id))
             workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
+            step = Step(actor, since=0.0)  # everything so far happened in this step
             run_engine(workflow.do_engine_steps)
             now = clock.now()
-            row = ProcessInstance(definition_id=definition.id, business_key=business_key, status=RUNNING,
-                                  state="{}", serializer_version=SERIALIZER_VERSION, row_version=0,
-                                  created_at=now, updated_at=now)
-            session.add(row)
-            session.flush()
-            fields = {key: data[key] for key in defaults.CASE_FIELDS if key in data}
-            session.add(Case(instance_id=row.id, business_key=business_key, process_id=process_id,
-                             stage=DEFAULT_STAGE, stage_times={DEFAULT_STAGE: now.isoformat()}, opened_at=now,
-                             urgent=bool(fields.pop("urgent", False)), **fields))
-            step = Step(actor)
+            projection = run_engine(project, workflow, now, set(), step.since)
+            status = status_of(workflow, step)
+            case = new_case(process_id, business_key, data, now)
+            instance_id = insert_instance(connection, dict(
+                definition_id=definition.id, business_key=business_key, status=status,
+                state=dump_state(workflow), serializer_version=SERIALIZER_VERSION, row_version=1,
+                next_timer_at=projection.next_timer_at, created_at=now, updated_at=now,
+                ended_at=now if status != RUNNING else None, error=None), case)
             step.audit("instance.started", process_id=process_id, version=definition.version,
                        business_key=business_key)
-            self._save(session, row, workflow, step, now)
-            return row.id
+            memo = write_projection(connection, instance_id, workflow, projection, memo_of_new_case(case),
+                                    step, status, now)
+        self.hot.put(instance_id, 1, workflow, memo)
+        return instance_id
 
-    # -- the one way to change an existing instance ---------------------------------------------------------------
-    def step(self, instance_id: int, actor: str, change) -> Step:
-        """Lock, load, ``change(workflow, definition, step)``, save. Any exception leaves the database as it was."""
-        with self.store.transaction() as session:
-            row = self._lock(session, instance_id)
-            definition = self.definitions.load(session, row.definition_id)
-            workflow = load_state(row.state, row.serializer_version, definition.spec, definition.subprocess_specs,
-                                  self.script_engine)
-            step = Step(actor, instance_id)
-            change(workflow, definition, step, session)
+    def step(self, instance_id: int | None, actor: str, change, task_id: int | None = None) -> Step:
+        """Lock, load, ``change(workflow, definition, step, connection)``, save; all or nothing.
+
+        With ``task_id`` the instance is found from the human task, whose row the change gets as ``step.task``.
+        """
+        with self.store.begin() as connection:
+            row, task = self._lock(connection, instance_id, task_id)
+            instance_id = row.id
+            definition = self.definitions.load(connection, row.definition_id)
+            hot = self.hot.take(instance_id, row.row_version)
+            if hot is None:
+                workflow = load_state(row.state, row.serializer_version, definition.spec,
+                                      definition.subprocess_specs, self.script_engine)
+                memo = read_memo(connection, instance_id)
+            else:
+                workflow, memo = hot
+            step = Step(actor, instance_id=instance_id, task=task)
+            change(workflow, definition, step, connection)
             if step.changed:
-                self._save(session, row, workflow, step, clock.now())
-            return step
+                memo = self._save(connection, row, workflow, step, memo)
+            else:
+                self._refresh_timer_index(connection, row, workflow)
+        # Reached only after the commit: a step that raised left its entry taken, and so dropped. A step that
+        # saved nothing may have touched the workflow in memory (timers refreshed): it is not put back either.
+        if step.changed:
+            self.hot.put(instance_id, row.row_version + 1, workflow, memo)
+        return step
 
-    def refresh_timer_index(self, instance_id: int) -> None:
-        """Recompute next_timer_at alone (a tick that fired nothing must not leave the ticker spinning on it)."""
-        with self.store.transaction() as session:
-            row = self._lock(session, instance_id)
-            definition = self.definitions.load(session, row.definition_id)
-            workflow = load_state(row.state, row.serializer_version, definition.spec, definition.subprocess_specs,
-                                  self.script_engine)
-            row.next_timer_at = project(workflow, clock.now(), set()).next_timer_at
+    def _lock(self, connection, instance_id: int | None, task_id: int | None):
+        if task_id is not None:
+            found = connection.execute(
+                select(*_LOCK_COLUMNS, *(c.label(f"task_{c.name}") for c in _tasks.c))
+                .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
+                .where(_tasks.c.id == task_id).with_for_update(of=_instances)).mappings().one_or_none()
+            if found is None:
+                raise NotFound(f"task {task_id} does not exist")
+            task = {c.name: found[f"task_{c.name}"] for c in _tasks.c}
+        else:
+            found = connection.execute(select(*_LOCK_COLUMNS).where(_instances.c.id == instance_id)
+                                       .with_for_update()).mappings().one_or_none()
+            if found is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            task = None
+        row = _Row(**{c.name: found[c.name] for c in _LOCK_COLUMNS})
+        if row.status != RUNNING:
+            raise TaskNotReady(f"instance {row.id} is {row.status}", {"status": row.status})
+        return row, task
+
+    def _save(self, connection, row, workflow, step: Step, memo: Memo) -> Memo:
+        now = clock.now()
+        projection = run_engine(project, workflow, now, set(memo.ready), step.since)
+        status = status_of(workflow, step)
+        update_instance(connection, row.id, row.row_version, dict(
+            state=dump_state(workflow), serializer_version=SERIALIZER_VERSION, row_version=row.row_version + 1,
+            next_timer_at=projection.next_timer_at, status=status, updated_at=now,
+            ended_at=now if status != RUNNING else None, error=None))
+        return write_projection(connection, row.id, workflow, projection, memo, step, status, now)
+
+    def _refresh_timer_index(self, connection, row, workflow) -> None:
+        """A step that changed nothing (a tick before anything was due) still corrects a stale timer index."""
+        due = next_timer(workflow)
+        if due != row.next_timer_at:
+            connection.execute(update(_instances).where(_instances.c.id == row.id).values(next_timer_at=due))
 
     def mark_failed(self, instance_id: int, failed: InstanceFailed, actor: str) -> None:
         """Park an instance whose automatic step failed, so the ticker stops retrying it and an admin sees why."""
         with self.store.transaction() as session:
-            session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id,
-                                                          ProcessInstance.status == RUNNING)
+            session.execute(update(_instances).where(_instances.c.id == instance_id, _instances.c.status == RUNNING)
                             .values(status=ERROR, error=failed.message, next_timer_at=None))
             session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.failed",
-                                   detail=_jsonable(failed.details or {"message": failed.message})))
+                                   detail=failed.details or {"message": failed.message}))
 
     def resume(self, instance_id: int, actor: str) -> None:
         """Put a failed instance back to running (after its diagram or data was fixed)."""
         with self.store.transaction() as session:
-            result = session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id,
-                                                                   ProcessInstance.status == ERROR)
+            result = session.execute(update(_instances).where(_instances.c.id == instance_id,
+                                                              _instances.c.status == ERROR)
                                      .values(status=RUNNING, error=None))
             if result.rowcount != 1:
                 raise TaskNotReady(f"instance {instance_id} is not in error")
             session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.resumed",
                                    detail={}))
 
-    def _lock(self, session, instance_id: int) -> ProcessInstance:
-        row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
-        if row is None:
-            raise NotFound(f"instance {instance_id} does not exist")
-        if row.status != RUNNING:
-            raise TaskNotReady(f"instance {instance_id} is {row.status}", {"status": row.status})
-        return row
 
-    # -- saving ---------------------------------------------------------------------------------------------------
-    def _save(self, session, row: ProcessInstance, workflow, step: Step, now: datetime) -> None:
-        known = set(session.scalars(select(HumanTask.task_uuid).where(HumanTask.instance_id == row.id,
-                                                                       HumanTask.status == "ready")))
-        projection = run_engine(project, workflow, now, known)
-        status = RUNNING
-        if workflow.completed:
-            status = CANCELLED if any(kind == "instance.cancelled" for kind, _ in step.events) else COMPLETED
-        values = dict(state=dump_state(workflow), serializer_version=SERIALIZER_VERSION,
-                      row_version=row.row_version + 1, next_timer_at=projection.next_timer_at, status=status,
-                      updated_at=now, ended_at=now if status != RUNNING else None, error=None)
-        result = session.execute(update(ProcessInstance)
-                                 .where(ProcessInstance.id == row.id, ProcessInstance.row_version == row.row_version)
-                                 .values(**values).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            raise ConcurrentUpdate(f"instance {row.id} was changed by another worker; retry")
-        row.row_version += 1
-        self._write_tasks(session, row.id, projection, known, step, now, workflow)
-        self._write_subscriptions(session, row.id, projection)
-        self._write_case(session, row.id, projection, status, now, step)
-        if status == COMPLETED:
-            step.audit("instance.completed")
-        if step.events:
-            session.execute(insert(AuditEvent), [
-                dict(instance_id=row.id, at=now, actor=step.actor, kind=kind, detail=_jsonable(detail))
-                for kind, detail in step.events])
-
-    def _write_tasks(self, session, instance_id, projection: Projection, known, step: Step, now, workflow) -> None:
-        ready = {t.task_uuid for t in projection.ready}
-        for uuid in known - ready:
-            done = uuid == step.completed_task
-            task = workflow.get_task_from_id(UUID(uuid)) if not done else None
-            status = "completed" if done or (task is not None and task.state == TaskState.COMPLETED) else "cancelled"
-            session.execute(update(HumanTask).where(HumanTask.task_uuid == uuid).values(
-                status=status, ended_at=now, completed_by=step.actor if done else None))
-        new = [t for t in projection.ready if t.task_uuid not in known]
-        if new:
-            session.execute(insert(HumanTask), [dict(
-                instance_id=instance_id, task_uuid=t.task_uuid, bpmn_id=t.bpmn_id, label=t.label,
-                process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status="ready", due_at=t.due_at,
-                form_schema=t.form_schema, created_at=now, ended_at=None, completed_by=None) for t in new])
-            for t in new:
-                step.audit("task.created", bpmn_id=t.bpmn_id, team=t.team,
-                           due_at=t.due_at.isoformat() if t.due_at else None)
-
-    def _write_subscriptions(self, session, instance_id, projection: Projection) -> None:
-        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
-        if projection.subscriptions:
-            session.execute(insert(MessageSubscription), [dict(
-                instance_id=instance_id, message_name=s.message_name, correlation_key=s.correlation_key,
-                task_uuid=s.task_uuid) for s in projection.subscriptions])
-
-    def _write_case(self, session, instance_id, projection: Projection, status, now, step: Step) -> None:
-        case = session.scalar(select(Case).where(Case.instance_id == instance_id))
-        stage = projection.stage or case.stage
-        if status == CANCELLED:
-            stage = "cancelled"
-        elif status == COMPLETED and not projection.stage:
-            stage = "closed"
-        if stage != case.stage:
-            step.audit("stage.changed", stage=stage, previous=case.stage)
-            case.stage = stage
-        if stage not in case.stage_times:
-            case.stage_times = {**case.stage_times, stage: now.isoformat()}
-        for key, value in projection.case_fields.items():
-            setattr(case, key, bool(value) if key == "urgent" else value)
-        dues = [t.due_at for t in session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == "ready")) if t.due_at]
-        case.sla_due_at = min(dues) if dues else None
-        if status != RUNNING:
-            case.closed_at = now
-
-
-def validate_form(definition: LoadedDefinition, form_name: str | None, data: dict) -> None:
-    """Check task data against the task's JSON schema on the server; field errors go back to the form."""
-    if not form_name:
-        return
-    schema = definition.forms.get(form_name)
-    if schema is None:
-        raise FormInvalid(f"form schema {form_name} is missing from the deployment")
-    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        fields = {}
-        for error in errors:
-            path = ".".join(str(p) for p in error.absolute_path)
-            if not path and error.validator == "required":
-                path = error.message.split("'")[1] if "'" in error.message else ""
-            fields.setdefault(path or "(form)", error.message)
-        raise FormInvalid(f"the form has {len(fields)} error(s)", fields)
-
-
-def check_size(data: dict) -> None:
-    try:
-        size = len(json.dumps(data, default=str))
-    except (TypeError, ValueError) as err:
-        raise FormInvalid(f"task data is not JSON: {err}") from err
-    if size > defaults.MAX_TASK_DATA_BYTES:
-        raise FormInvalid(f"task data is {size} bytes; at most {defaults.MAX_TASK_DATA_BYTES} are accepted")
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=str))
+@dataclass
+class _Row:
+    id: int
+    definition_id: int
+    status: str
+    row_version: int
+    serializer_version: str
+    state: str
+    next_timer_at: object

@@ -35,7 +35,9 @@ class Store:
         if self.is_sqlite:
             engine_options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         else:
-            engine_options.setdefault("pool_pre_ping", True)
+            # No pre-ping: it costs a round trip on every checkout, and a step is only a few. A connection that
+            # died with a server restart fails its one transaction, the pool is invalidated, and jobs retry.
+            engine_options.setdefault("pool_recycle", 1800)
         self.engine: SqlEngine = create_engine(database_url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -46,6 +48,14 @@ class Store:
         """One unit of work: commit at the end, roll back on any exception."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def begin(self):
+        """One unit of work on a plain connection (SQLAlchemy Core): the engine's hot paths use this."""
+        return self.engine.begin()
+
+    def read(self):
+        """A connection for reads only; its implicit transaction is rolled back when the block ends."""
+        return self.engine.connect()
 
     def session(self) -> Session:
         """A session for reads only (callers must not commit through it)."""

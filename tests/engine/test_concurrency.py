@@ -31,6 +31,22 @@ def instance(two_workers, deploy):
     return instance_id, tasks
 
 
+class _WithoutForUpdate:
+    """A connection that drops FOR UPDATE from what it executes, as on a backend without row locks."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def execute(self, statement, *args, **kwargs):
+        return self.connection.execute(_strip_for_update(statement), *args, **kwargs)
+
+
+def _strip_for_update(statement):
+    statement = statement._generate()
+    statement._for_update_arg = None
+    return statement
+
+
 def run_both(actions):
     errors = []
 
@@ -75,6 +91,7 @@ def test_on_postgresql_the_second_worker_waits_for_the_row_lock(two_workers, ins
 
     monkeypatch.setattr(runtime_module, "load_state", slow_first_load)
     a, b = two_workers
+    a.runtime.hot.clear()            # both must load from the database for the order to show
 
     def second():
         first_loaded.wait(10)
@@ -92,10 +109,8 @@ def test_without_row_locks_the_version_check_refuses_the_stale_write(two_workers
     both_loaded = threading.Barrier(2, timeout=10)
     original_lock, original_load = runtime_module.Runtime._lock, runtime_module.load_state
 
-    def lock_without_for_update(self, session, instance_id):
-        from sqlalchemy import select
-        from engine.models import ProcessInstance
-        return session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id))
+    def lock_without_for_update(self, connection, instance_id, task_id):
+        return original_lock(self, _WithoutForUpdate(connection), instance_id, task_id)
 
     def load_together(*args, **kwargs):
         workflow = original_load(*args, **kwargs)
@@ -108,6 +123,7 @@ def test_without_row_locks_the_version_check_refuses_the_stale_write(two_workers
     monkeypatch.setattr(runtime_module.Runtime, "_lock", lock_without_for_update)
     monkeypatch.setattr(runtime_module, "load_state", load_together)
     a, b = two_workers
+    a.runtime.hot.clear()
     errors = run_both([
         lambda: a.complete_task(tasks["photo"], {"photo_ref": "p-1"}, actor="officer1"),
         lambda: b.complete_task(tasks["notes"], {"notes": "blocked the lane"}, actor="officer2"),
@@ -123,3 +139,16 @@ def test_without_row_locks_the_version_check_refuses_the_stale_write(two_workers
     data, actor = retried[task["bpmn_id"]]
     run_verb("complete_task", {"task_id": task["id"], "data": data, "actor": actor}, loser)
     assert_both_completions_kept(a, instance_id)
+
+
+def test_a_worker_whose_memory_is_stale_reloads_from_the_database(two_workers, instance):
+    """Worker a keeps the workflow of its last save in memory; after b advanced the instance it must not use it."""
+    instance_id, tasks = instance
+    a, b = two_workers
+    a.complete_task(tasks["photo"], {"photo_ref": "p-1"}, actor="officer1")     # a remembers version 2
+    b.complete_task(tasks["notes"], {"notes": "blocked the lane"}, actor="officer2")  # b writes version 3
+    [review] = a.ready_tasks(instance_id=instance_id)
+    a.complete_task(review["id"], {"approved": True}, actor="lead1")            # a must load version 3
+    view = a.get(instance_id)
+    assert view.status == "completed"
+    assert view.data["photo_ref"] == "p-1" and view.data["notes"] == "blocked the lane" and view.data["approved"]

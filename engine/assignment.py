@@ -1,0 +1,36 @@
+"""Who holds a ready task: claim, unclaim, reassign. Touches only the inbox row, never the workflow state."""
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+
+from . import clock
+from .exceptions import NotAllowed, NotFound, TaskNotReady
+from .models import AuditEvent, HumanTask
+
+_tasks, _audit = HumanTask.__table__, AuditEvent.__table__
+
+
+def holder(connection, task_id: int) -> str | None:
+    return connection.scalar(select(_tasks.c.assignee).where(_tasks.c.id == task_id))
+
+
+def assign(store, task_id: int, assignee: str | None, expect: tuple, kind: str, actor: str) -> None:
+    """Set the assignee when the current one is one of ``expect`` (None meaning nobody), atomically."""
+    with store.begin() as connection:
+        task = connection.execute(select(_tasks.c.instance_id, _tasks.c.status, _tasks.c.assignee, _tasks.c.bpmn_id)
+                                  .where(_tasks.c.id == task_id)).one_or_none()
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist")
+        if task.status != "ready":
+            raise TaskNotReady(f"task {task_id} is already {task.status}", {"status": task.status})
+        allowed = [_tasks.c.assignee.is_(None) if who is None else _tasks.c.assignee == who for who in expect]
+        condition = allowed[0]
+        for other in allowed[1:]:
+            condition = condition | other
+        result = connection.execute(update(_tasks).where(_tasks.c.id == task_id, _tasks.c.status == "ready",
+                                                         condition).values(assignee=assignee))
+        if result.rowcount != 1:
+            raise NotAllowed(f"task {task_id} is held by {task.assignee or 'nobody'}")
+        connection.execute(insert(_audit).values(
+            instance_id=task.instance_id, at=clock.now(), actor=actor, kind=kind,
+            detail={"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}))

@@ -1,0 +1,37 @@
+"""Server-side checks of the data a person submits with a task."""
+from __future__ import annotations
+
+import json
+
+from jsonschema import Draft202012Validator
+
+from . import defaults
+from .exceptions import FormInvalid
+
+
+def validate_form(forms: dict, form_name: str | None, data: dict) -> None:
+    """Check task data against the task's JSON schema; ``details`` maps each field path to its message."""
+    if not form_name:
+        return
+    schema = forms.get(form_name)
+    if schema is None:
+        raise FormInvalid(f"form schema {form_name} is missing from the deployment")
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        fields = {}
+        for error in errors:
+            path = ".".join(str(p) for p in error.absolute_path)
+            if not path and error.validator == "required":
+                path = error.message.split("'")[1] if "'" in error.message else ""
+            fields.setdefault(path or "(form)", error.message)
+        raise FormInvalid(f"the form has {len(fields)} error(s)", fields)
+
+
+def check_size(data: dict) -> None:
+    """Refuse task data that is not JSON or is large enough to slow every later step of the case."""
+    try:
+        size = len(json.dumps(data, default=str))
+    except (TypeError, ValueError) as err:
+        raise FormInvalid(f"task data is not JSON: {err}") from err
+    if size > defaults.MAX_TASK_DATA_BYTES:
+        raise FormInvalid(f"task data is {size} bytes; at most {defaults.MAX_TASK_DATA_BYTES} are accepted")

@@ -1,0 +1,64 @@
+"""Reads for the edges (inbox, case pages, history, the ticker's due list): SQLAlchemy Core, plain dicts out."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .exceptions import NotFound
+from .models import AuditEvent, Case, HumanTask, ProcessDefinition, ProcessInstance
+from .persistence import RUNNING
+
+_tasks, _instances, _cases = HumanTask.__table__, ProcessInstance.__table__, Case.__table__
+_definitions, _audit = ProcessDefinition.__table__, AuditEvent.__table__
+TASK_COLUMNS = ("id", "instance_id", "bpmn_id", "label", "process_id", "lane", "team", "assignee", "status",
+                "due_at", "form_schema", "created_at", "ended_at", "completed_by")
+_TASK_SELECT = select(*(_tasks.c[name] for name in TASK_COLUMNS))
+
+
+def task(connection, task_id: int) -> dict:
+    row = connection.execute(_TASK_SELECT.where(_tasks.c.id == task_id)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return dict(row)
+
+
+def ready_tasks(connection, teams=None, assignee=None, instance_id=None) -> list[dict]:
+    """Ready human tasks, soonest due first (the inbox index serves team and assignee filters)."""
+    query = _TASK_SELECT.where(_tasks.c.status == "ready")
+    if teams is not None:
+        query = query.where(_tasks.c.team.in_(list(teams)))
+    if assignee is not None:
+        query = query.where(_tasks.c.assignee == assignee)
+    if instance_id is not None:
+        query = query.where(_tasks.c.instance_id == instance_id)
+    return [dict(r) for r in connection.execute(query.order_by(_tasks.c.due_at, _tasks.c.id)).mappings()]
+
+
+def instance_tasks(connection, instance_id: int) -> list[dict]:
+    query = _TASK_SELECT.where(_tasks.c.instance_id == instance_id).order_by(_tasks.c.id)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def instance(connection, instance_id: int) -> dict:
+    """The instance row with its definition's process id and version, and its case row."""
+    row = connection.execute(select(_instances, _definitions.c.process_id, _definitions.c.version)
+                             .join_from(_instances, _definitions, _instances.c.definition_id == _definitions.c.id)
+                             .where(_instances.c.id == instance_id)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    case = connection.execute(select(_cases).where(_cases.c.instance_id == instance_id)).mappings().one_or_none()
+    return {**row, "case": dict(case) if case else {}}
+
+
+def history(connection, instance_id: int) -> list[dict]:
+    events = connection.execute(select(_audit.c.at, _audit.c.actor, _audit.c.kind, _audit.c.detail)
+                                .where(_audit.c.instance_id == instance_id).order_by(_audit.c.id)).mappings()
+    return [dict(e) for e in events]
+
+
+def due_instances(connection, now: datetime, limit: int) -> list[int]:
+    """Running instances whose next timer is due: one range scan of the next_timer_at index."""
+    return list(connection.scalars(select(_instances.c.id).where(
+        _instances.c.next_timer_at <= now, _instances.c.status == RUNNING)
+        .order_by(_instances.c.next_timer_at).limit(limit)))
