@@ -144,6 +144,11 @@ class Engine:
     def send_message(self, name: str, correlations: dict, payload: dict | None = None,
                      actor: str = "system") -> list[int]:
         """Deliver a message to every instance waiting for it with exactly these correlation values."""
+        missing = sorted(name for name, value in correlations.items() if value is None or value == "")
+        if missing or not correlations:
+            # An empty value would match every instance that never had one (a case without a device).
+            raise MessageNotCorrelated(f"message '{name}' needs a value for its correlation "
+                                       f"{', '.join(missing) or 'properties'}", {"missing": missing})
         key = correlation_key(correlations)
         with self.store.read() as connection:
             instance_ids = sorted(set(connection.scalars(select(MessageSubscription.instance_id).where(

@@ -74,7 +74,16 @@ def _dmn_cell(input_expression: str, cell: str) -> str:
         ast.parse(cell)
         return f"({input_expression}) == ({cell})"
     except SyntaxError:
-        return f"{input_expression} {cell}"
+        return f"{input_expression}{cell}"  # no space, exactly as the DMN engine joins them at run time
+
+
+def _glued(input_expression: str, source: str) -> bool:
+    """Whether the DMN engine's join ran a word of the cell into the input's name (``severityin (...)``)."""
+    if not source.startswith(input_expression) or source.startswith(f"({input_expression})"):
+        return False
+    rest = source[len(input_expression):]
+    return bool(rest) and (input_expression[-1:].isalnum() or input_expression[-1:] == "_") and \
+        (rest[0].isalnum() or rest[0] == "_")
 
 
 def _decision_table(element_id: str, table) -> Iterator[Finding]:
@@ -83,9 +92,16 @@ def _decision_table(element_id: str, table) -> Iterator[Finding]:
     for rule in table.rules:
         for entry in rule.inputEntries:
             for cell in entry.lhs:
-                if cell:
-                    source = _dmn_cell(entry.input.expression or "None", cell)
-                    yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} input", source, "eval")
+                if not cell:
+                    continue
+                input_expression = entry.input.expression or "None"
+                source = _dmn_cell(input_expression, cell)
+                if _glued(input_expression, source):
+                    yield entry.id or rule.id, (
+                        f"DMN rule {rule.row_number} input {cell.strip()!r} would be read as "
+                        f"{source!r}: start the cell with ? (e.g. '? {cell.strip()}')")
+                    continue
+                yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} input", source, "eval")
         for entry in rule.outputEntries:
             yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} output", entry.text, "eval")
 

@@ -1,7 +1,7 @@
 """The tables. This module owns the schema; Alembic migrations in engine/migrations follow it."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
@@ -16,13 +16,14 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value
+        return value.astimezone(timezone.utc)  # SQLite keeps no zone: store every moment as UTC
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            from datetime import timezone
             value = value.replace(tzinfo=timezone.utc)
         return value
 

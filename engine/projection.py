@@ -121,7 +121,7 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
 
     for task in workflow.get_tasks(state=TaskState.WAITING):
         for definition in _message_definitions(task.task_spec):
-            values = {prop.name: engine.environment.evaluate(prop.retrieval_expression, dict(task.data))
+            values = {prop.name: _correlation_value(engine, prop.retrieval_expression, task.data)
                       for prop in definition.correlation_properties}
             result.subscriptions.append(Subscription(definition.name, correlation_key(values), str(task.id)))
 
@@ -132,6 +132,14 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
     data = workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data
     result.case_fields = {key: data[key] for key in defaults.CASE_FIELDS if key in data}
     return result
+
+
+def _correlation_value(engine, expression: str, data: dict):
+    """The value an instance waits with; None when its data lacks it (no sender may then reach it by value)."""
+    try:
+        return engine.environment.evaluate(expression, dict(data))
+    except Exception:  # a case without a device simply waits for a person instead
+        return None
 
 
 def next_timer(workflow) -> datetime | None:

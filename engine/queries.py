@@ -59,6 +59,33 @@ def history(connection, instance_id: int) -> list[dict]:
 
 def due_instances(connection, now: datetime, limit: int) -> list[int]:
     """Running instances whose next timer is due: one range scan of the next_timer_at index."""
+    # Strictly before now: SpiffWorkflow fires a timer only once its moment has passed.
     return list(connection.scalars(select(_instances.c.id).where(
-        _instances.c.next_timer_at <= now, _instances.c.status == RUNNING)
+        _instances.c.next_timer_at < now, _instances.c.status == RUNNING)
         .order_by(_instances.c.next_timer_at).limit(limit)))
+
+
+def task_uuid(connection, task_id: int) -> str:
+    """The SpiffWorkflow task id behind an inbox row."""
+    found = connection.scalar(select(_tasks.c.task_uuid).where(_tasks.c.id == task_id))
+    if found is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return found
+
+def diagram(connection, instance_id: int) -> str:
+    """The deployed BPMN file that defines the instance's process."""
+    import re
+
+    from .models import Deployment
+
+    row = connection.execute(select(_definitions.c.process_id, Deployment.__table__.c.files)
+                             .join_from(_instances, _definitions, _instances.c.definition_id == _definitions.c.id)
+                             .join(Deployment.__table__, Deployment.__table__.c.id == _definitions.c.deployment_id)
+                             .where(_instances.c.id == instance_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid=\"" + re.escape(row.process_id) + "\"")
+    for name, text in sorted(row.files.items()):
+        if name.endswith(".bpmn") and pattern.search(text):
+            return text
+    raise NotFound(f"no diagram defines process {row.process_id}")

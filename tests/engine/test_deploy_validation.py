@@ -166,7 +166,15 @@ def test_a_decision_table_input_entry_that_does_not_compile(engine):
     assert (problem.file, problem.element_id) == (PRIORITY, "rule_high_score")
     assert problem.line == line_of(files[PRIORITY], b'<inputEntry id="rule_high_score"')
     assert problem.message.startswith("DMN rule 1 input does not compile")
-    assert "score >= = 30" in problem.message
+    assert "score>= = 30" in problem.message
+
+
+def test_a_decision_table_cell_that_the_dmn_engine_would_glue_to_its_input(engine):
+    """SpiffWorkflow joins a cell that is not an expression to its input without a space: ``scorein (1, 2)``."""
+    files = broken(good_files(), PRIORITY, b"&gt;= 30", b"in (30, 40)")
+    problem = only(refused(engine, files))
+    assert (problem.file, problem.element_id) == (PRIORITY, "rule_high_score")
+    assert "'scorein (30, 40)'" in problem.message and "'? in (30, 40)'" in problem.message
 
 
 def test_a_business_rule_task_calling_a_missing_decision(engine):

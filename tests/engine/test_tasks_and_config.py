@@ -65,3 +65,29 @@ def test_config_comes_from_the_environment():
     defaults = Config.from_env({})
     assert defaults.database_url.startswith("sqlite:///") and not defaults.uses_jobs_queue
     assert defaults.mqtt_url is None and defaults.secret_key is None
+
+
+def test_times_in_other_zones_are_stored_as_the_same_moment(engine, register_task):
+    from datetime import datetime, timedelta, timezone
+    from sqlalchemy import update
+    from engine.models import HumanTask
+
+    shanghai = timezone(timedelta(hours=8))
+    moment = datetime(2026, 3, 1, 18, 30, tzinfo=shanghai)
+    with engine.store.begin() as connection:
+        connection.execute(update(HumanTask).where(HumanTask.id == register_task["id"]).values(due_at=moment))
+    stored = engine.task(register_task["id"])["due_at"]
+    assert stored == moment and stored.utcoffset() == timedelta(0)
+
+
+def test_a_message_without_a_correlation_value_is_refused(engine, deploy):
+    from engine.exceptions import MessageNotCorrelated
+
+    deploy("inspection.bpmn", "register.schema.json")
+    instance_id = engine.start("inspection", {})                 # a case without a device
+    engine.complete_task(engine.ready_tasks()[0]["id"], {"valid": True})
+    engine.complete_task(engine.ready_tasks()[0]["id"], {})
+    for correlations in ({"device_id": None}, {"device_id": ""}, {}):
+        with pytest.raises(MessageNotCorrelated):
+            engine.send_message("sensor_clear", correlations)
+    assert engine.get(instance_id).case["stage"] == "verify"
