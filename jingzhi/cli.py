@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # SpiffWorkflow logs every task state change at INFO
+        logging.getLogger("spiff").setLevel(logging.WARNING)
     config = Config.from_env()
     try:
         return args.func(config, args)

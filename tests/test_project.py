@@ -96,3 +96,12 @@ def test_cli_deploys_starts_lists_and_completes(tmp_path, monkeypatch, capsys):
     assert "is not of type 'boolean'" in capsys.readouterr().err
     assert main(["complete", "1", "--data", '{"valid": true}']) == 0
     assert "field_team" in capsys.readouterr().out
+
+
+def test_demo_sets_up_the_district_and_prints_the_inbox(tmp_path, capsys):
+    assert main(["demo", "--once", "--database", str(tmp_path / "demo.db"), "--cases", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "deployed:" in out and "closed_loop v1" in out
+    assert "8 task(s) waiting:" in out and "command_centre:" in out
+    assert main(["demo", "--once", "--database", str(tmp_path / "demo.db"), "--cases", "8"]) == 0
+    assert "8 task(s) waiting:" in capsys.readouterr().out   # run again: the same district, no duplicates
