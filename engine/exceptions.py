@@ -1,7 +1,7 @@
 """Every error the engine raises on purpose; the edges map them to HTTP status, exit codes or dead letters."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class JingzhiError(Exception):
@@ -95,11 +95,7 @@ class ScriptRefused(JingzhiError):
     code = "script_refused"
 
 
-@dataclass
-class ErrorLocation:
-    """Where inside a diagram a run-time error happened (kept for the designer)."""
+class Conflict(JingzhiError):
+    """The thing to create exists already (a user name, a team code)."""
 
-    task_id: str | None = None
-    bpmn_id: str | None = None
-    line: int | None = None
-    trace: list[str] = field(default_factory=list)
+    code = "conflict"
