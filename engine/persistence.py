@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
 from . import defaults
@@ -28,6 +28,12 @@ _subscriptions, _audit = MessageSubscription.__table__, AuditEvent.__table__
 #: Case columns a step may change, besides the copied data fields.
 _CASE_STATE = ("stage", "stage_times", "sla_due_at", "closed_at")
 _CASE_COLUMNS = _CASE_STATE + defaults.CASE_FIELDS
+# Built once and executed with parameters: building a statement per call costs about as much as a round trip.
+_UPDATE_STATE = update(_instances).where(_instances.c.id == bindparam("b_id"),
+                                         _instances.c.row_version == bindparam("b_version"))
+_COMPLETE_TASK = update(_tasks).where(_tasks.c.task_uuid == bindparam("b_uuid"))
+_UPDATE_CASE = update(_cases).where(_cases.c.instance_id == bindparam("b_instance"))
+_INSERT_TASK, _INSERT_AUDIT, _INSERT_SUBSCRIPTION = insert(_tasks), insert(_audit), insert(_subscriptions)
 
 
 @dataclass
@@ -70,8 +76,7 @@ def insert_instance(connection, values: dict, case: dict) -> int:
 
 def update_instance(connection, instance_id: int, row_version: int, values: dict) -> None:
     """Write the new state, refusing when the row is no longer the version that was loaded."""
-    result = connection.execute(update(_instances).where(_instances.c.id == instance_id,
-                                                         _instances.c.row_version == row_version).values(**values))
+    result = connection.execute(_UPDATE_STATE, {"b_id": instance_id, "b_version": row_version, **values})
     if result.rowcount != 1:
         raise ConcurrentUpdate(f"instance {instance_id} was changed by another worker; retry")
 
@@ -91,17 +96,17 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
         if memo.subscriptions:
             connection.execute(delete(_subscriptions).where(_subscriptions.c.instance_id == instance_id))
         if subscriptions:
-            connection.execute(insert(_subscriptions), [
+            _execute_rows(connection, _INSERT_SUBSCRIPTION, [
                 dict(instance_id=instance_id, message_name=m, correlation_key=k, task_uuid=t)
                 for m, k, t in subscriptions])
     case = _next_case(memo.case, projection, ready, status, now, record)
     changed = {k: v for k, v in case.items() if memo.case.get(k) != v}
     if changed:
-        connection.execute(update(_cases).where(_cases.c.instance_id == instance_id).values(**changed))
+        connection.execute(_UPDATE_CASE, {"b_instance": instance_id, **changed})
     if status == COMPLETED:
         record.audit("instance.completed")
     if record.events:
-        connection.execute(insert(_audit), [
+        _execute_rows(connection, _INSERT_AUDIT, [
             dict(instance_id=instance_id, at=now, actor=record.actor, kind=kind, detail=_jsonable(detail))
             for kind, detail in record.events])
     return Memo(ready, subscriptions, case)
@@ -112,8 +117,8 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
     ready_now = {t.task_uuid for t in projection.ready}
     ended = [uuid for uuid in memo.ready if uuid not in ready_now]
     if record.completed_task in ended:
-        connection.execute(update(_tasks).where(_tasks.c.task_uuid == record.completed_task).values(
-            status="completed", ended_at=now, completed_by=record.actor))
+        connection.execute(_COMPLETE_TASK, {"b_uuid": record.completed_task, "status": "completed",
+                                            "ended_at": now, "completed_by": record.actor})
     by_status: dict[str, list[str]] = {}
     for uuid in ended:
         if uuid != record.completed_task:
@@ -124,7 +129,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
         connection.execute(update(_tasks).where(_tasks.c.task_uuid.in_(uuids)).values(status=status, ended_at=now))
     new = [t for t in projection.ready if t.task_uuid not in memo.ready]
     if new:
-        connection.execute(insert(_tasks), [dict(
+        _execute_rows(connection, _INSERT_TASK, [dict(
             instance_id=instance_id, task_uuid=t.task_uuid, bpmn_id=t.bpmn_id, label=t.label,
             process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status="ready", due_at=t.due_at,
             form_schema=t.form_schema, created_at=now, ended_at=None, completed_by=None) for t in new])
@@ -169,6 +174,11 @@ def new_case(process_id: str, business_key: str | None, data: dict, now: datetim
 
 def memo_of_new_case(case: dict) -> Memo:
     return Memo({}, (), {name: case.get(name) for name in _CASE_COLUMNS})
+
+
+def _execute_rows(connection, statement, rows: list[dict]) -> None:
+    """One row as a plain execute (executemany has its own setup cost), several as one batched executemany."""
+    connection.execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 def _jsonable(value):

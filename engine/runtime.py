@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 _instances, _tasks = ProcessInstance.__table__, HumanTask.__table__
 _LOCK_COLUMNS = (_instances.c.id, _instances.c.definition_id, _instances.c.status, _instances.c.row_version,
                  _instances.c.serializer_version, _instances.c.state, _instances.c.next_timer_at)
+# Built once: constructing and cache-keying a statement costs about as much as a round trip to the database.
+_LOCK_INSTANCE = select(*_LOCK_COLUMNS).where(_instances.c.id == bindparam("instance_id")).with_for_update()
+_LOCK_BY_TASK = (select(*_LOCK_COLUMNS, *(c.label(f"task_{c.name}") for c in _tasks.c))
+                 .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
+                 .where(_tasks.c.id == bindparam("task_id")).with_for_update(of=_instances))
 
 
 @dataclass
@@ -181,16 +186,12 @@ class Runtime:
 
     def _lock(self, connection, instance_id: int | None, task_id: int | None):
         if task_id is not None:
-            found = connection.execute(
-                select(*_LOCK_COLUMNS, *(c.label(f"task_{c.name}") for c in _tasks.c))
-                .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
-                .where(_tasks.c.id == task_id).with_for_update(of=_instances)).mappings().one_or_none()
+            found = connection.execute(_LOCK_BY_TASK, {"task_id": task_id}).mappings().one_or_none()
             if found is None:
                 raise NotFound(f"task {task_id} does not exist")
             task = {c.name: found[f"task_{c.name}"] for c in _tasks.c}
         else:
-            found = connection.execute(select(*_LOCK_COLUMNS).where(_instances.c.id == instance_id)
-                                       .with_for_update()).mappings().one_or_none()
+            found = connection.execute(_LOCK_INSTANCE, {"instance_id": instance_id}).mappings().one_or_none()
             if found is None:
                 raise NotFound(f"instance {instance_id} does not exist")
             task = None
