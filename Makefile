@@ -5,23 +5,30 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test bench services clean
+.PHONY: install assets demo test bench services clean
 
 $(BIN)/jingzhi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,web]'
 	touch $@
 
-install: $(BIN)/jingzhi
+install: $(BIN)/jingzhi assets
 
-demo: install
+# Browser bundles (bpmn-js) from the npm registry, pinned by frontend/package-lock.json; webui/static/vendor is git-ignored.
+assets:
+	cd frontend && npm ci --no-audit --no-fund
+	mkdir -p webui/static/vendor
+	cp frontend/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js webui/static/vendor/
+	cp -r frontend/node_modules/bpmn-js/dist/assets/. webui/static/vendor/
+
+demo: install assets
 	$(BIN)/jingzhi demo
 
 services:
 	bash scripts/ensure-services.sh
 
-test: install services
+test: install assets services
 	if [ -f .services.env ]; then . ./.services.env; fi; $(BIN)/python -m pytest
 
 bench: install services

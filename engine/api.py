@@ -244,3 +244,32 @@ class Engine:
     def history(self, instance_id: int) -> list[dict]:
         with self.store.read() as connection:
             return queries.history(connection, instance_id)
+
+    def query(self, read, *args, **kwargs):
+        """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""
+        with self.store.read() as connection:
+            return read(connection, *args, **kwargs)
+
+    def task_form(self, task_id: int) -> dict:
+        """What a person needs to do a task: its row, JSON schema, UI schema, the diagram's instructions."""
+        with self.store.read() as connection:
+            human = queries.task(connection, task_id)
+            uuid = queries.task_uuid(connection, task_id)
+            row = queries.instance(connection, human["instance_id"])
+            definition = self.definitions.load(connection, row["definition_id"])
+        workflow = load_state(row["state"], row["serializer_version"], definition.spec, definition.subprocess_specs,
+                              self.script_engine)
+        task = workflow.get_task_from_id(UUID(uuid))
+        spec = task.task_spec if task is not None else None
+        props = properties(spec) if spec is not None else {}
+        ui_name = props.get(defaults.PROP_FORM_UI_SCHEMA)
+        return {"task": human, "schema": definition.forms.get(human["form_schema"]) if human["form_schema"] else None,
+                "ui_schema": definition.forms.get(ui_name) if ui_name else None,
+                "instructions": ((getattr(spec, "extensions", None) or {}).get("instructionsForEndUser") or None),
+                "documentation": getattr(spec, "documentation", None) or None,
+                "data": dict(task.data) if task is not None else {}}
+
+    def diagram(self, instance_id: int) -> str:
+        """The BPMN XML of the file defining the instance's process (for the diagram viewer)."""
+        with self.store.read() as connection:
+            return queries.diagram(connection, instance_id)

@@ -145,3 +145,128 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict]
+
+
+# -- people: teams, users, memberships, machine tokens (the web app's accounts; see engine/people.py) -----------------
+class Team(Base):
+    """A team of the "8+5+X" roster (seed/teams.json). Its code names lanes and inboxes in the diagrams."""
+
+    __tablename__ = "team"
+    code: Mapped[str] = mapped_column(String(120), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # in_house | partner | other
+
+
+class User(Base):
+    """A person who logs in (or the owner of machine tokens). ``roles``: officer, team_lead, dispatcher, designer,
+    admin. The password is stored only as a salted hash."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    team_code: Mapped[str] = mapped_column(ForeignKey("team.code"), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for a machine client, acting as its user. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- sensors: device registry, accepted alerts, open alarms, dead letters (see engine/alerts.py) -----------------------
+class Device(Base):
+    """A sensor point of the registry. ``offline_after`` is when it counts as silent (last seen + missed beats)."""
+
+    __tablename__ = "device"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    device_type: Mapped[str] = mapped_column(String(80))
+    scenario: Mapped[str] = mapped_column(String(80), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    compound: Mapped[str | None] = mapped_column(String(120), index=True)
+    inside_compound: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_team: Mapped[str | None] = mapped_column(String(120), index=True)
+    heartbeat_interval_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # unknown | online | offline
+    last_seen_at: Mapped[datetime | None]
+    offline_after: Mapped[datetime | None] = mapped_column(index=True)
+    registered_at: Mapped[datetime]
+
+
+class Alarm(Base):
+    """One alarm per (device, scenario) while its case is open: repeats count here instead of opening cases.
+
+    ``open_key`` is ``device|scenario`` while the alarm is open and NULL once closed, so a plain unique constraint
+    (portable, unlike partial indexes) keeps one open alarm per key even with several ingesters.
+    """
+
+    __tablename__ = "alarm"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(80))
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open | closed | failed
+    process_id: Mapped[str] = mapped_column(String(200))
+    clear_message: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    severity: Mapped[str | None] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    flaps: Mapped[int] = mapped_column(Integer, default=0)  # alarms again after a clear, on the same case
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+    clear_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    start_data: Mapped[dict]
+    start_claimed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """Every sensor message accepted (alarm, clear, heartbeat), idempotent on its message id."""
+
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(120), unique=True)
+    device_id: Mapped[str] = mapped_column(String(80), index=True)
+    scenario: Mapped[str] = mapped_column(String(80))
+    event: Mapped[str] = mapped_column(String(20))
+    reported_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict | None]
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeadLetter(Base):
+    """Input refused by validation, kept with the reason so nothing vanishes silently."""
+
+    __tablename__ = "dead_letter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    msg_id: Mapped[str | None] = mapped_column(String(120))
+    device_id: Mapped[str | None] = mapped_column(String(80))
+    raw: Mapped[str] = mapped_column(Text)

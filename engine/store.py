@@ -68,7 +68,7 @@ class Store:
         with self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "heads")  # every branch: parallel work may add one before it is merged
+            command.upgrade(config, "head")
 
     def has_schema(self) -> bool:
         return inspect(self.engine).has_table("process_instance")

@@ -115,6 +115,67 @@ def cmd_demo(config: Config, args) -> int:
     return run_demo(config, args)
 
 
+SEED_TEAMS = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
+
+
+def load_teams(engine: Engine, path: Path = SEED_TEAMS) -> int:
+    """Load the team roster (seed/teams.json) into the team table; idempotent."""
+    from engine import people
+
+    return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"])
+
+
+def cmd_teams_load(config: Config, args) -> int:
+    print(f"loaded {load_teams(_engine(config), Path(args.path))} team(s) from {args.path}")
+    return 0
+
+
+def cmd_user_add(config: Config, args) -> int:
+    import getpass
+
+    from engine import people
+
+    engine = _engine(config)
+    with engine.store.read() as connection:
+        if not people.teams(connection):
+            load_teams(engine)
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    user = people.add_user(engine.store, args.username, password, args.role or ["officer"], args.team or [],
+                           args.name)
+    print(f"added {user['username']}: roles {', '.join(user['roles'])}; teams {', '.join(user['teams']) or '-'}")
+    return 0
+
+
+def cmd_token_create(config: Config, args) -> int:
+    from engine import people
+
+    token = people.create_token(_engine(config).store, args.username, args.name)
+    print(token)
+    print(f"(bearer token for {args.username}; it is shown only now: store it in the client's secrets)",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_web(config: Config, args) -> int:
+    from webui import create_app
+
+    app = create_app(config, _engine(config))
+    return serve(app, args.host, args.port)
+
+
+def serve(app, host: str, port: int) -> int:
+    """Serve with waitress when it is installed, else with Flask's own server (local use only)."""
+    try:
+        from waitress import serve as waitress_serve
+    except ImportError:
+        log.warning("waitress is not installed: using Flask's development server")
+        app.run(host=host, port=port, threaded=True)
+        return 0
+    print(f"web: http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=8)
+    return 0
+
+
 def _view(engine: Engine, instance_id: int) -> dict:
     view = engine.get(instance_id)
     return {"instance": view.id, "process": f"{view.process_id} v{view.version}", "status": view.status,
@@ -168,12 +229,44 @@ def build_parser() -> argparse.ArgumentParser:
     ticker.add_argument("--once", action="store_true", help="one look, then exit")
     ticker.set_defaults(func=cmd_ticker)
 
+    teams = commands.add_parser("teams", help="the team roster").add_subparsers(dest="teams_command", required=True)
+    teams_load = teams.add_parser("load", help="load seed/teams.json (or PATH) into the database")
+    teams_load.add_argument("path", nargs="?", default=str(SEED_TEAMS))
+    teams_load.set_defaults(func=cmd_teams_load)
+
+    user = commands.add_parser("user", help="web users").add_subparsers(dest="user_command", required=True)
+    user_add = user.add_parser("add", help="add a user (asks for the password unless --password is given)")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", action="append", help="officer, team_lead, dispatcher, designer, admin "
+                                                          "(repeatable; default officer)")
+    user_add.add_argument("--team", action="append", help="team code (repeatable)")
+    user_add.add_argument("--name", default=None, help="display name")
+    user_add.add_argument("--password", default=None)
+    user_add.set_defaults(func=cmd_user_add)
+
+    token = commands.add_parser("token", help="API bearer tokens").add_subparsers(dest="token_command", required=True)
+    token_create = token.add_parser("create", help="create a bearer token acting as USERNAME (printed once)")
+    token_create.add_argument("username")
+    token_create.add_argument("--name", default="api")
+    token_create.set_defaults(func=cmd_token_create)
+
+    web = commands.add_parser("web", help="serve the web app and JSON API")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.set_defaults(func=cmd_web)
+
     demo = commands.add_parser("demo", help="everything on embedded defaults with demo data")
     demo.add_argument("--database", default="var/demo.db", help="SQLite file for the demo")
     demo.add_argument("--cases", type=int, default=12, help="simulated alerts to start with")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--once", action="store_true", help="set up, print the inbox, and exit")
+    demo.add_argument("--port", type=int, default=8000, help="port of the web app on localhost")
+    demo.add_argument("--no-web", action="store_true", help="run the ticker only, without the web app")
     demo.set_defaults(func=cmd_demo)
+
+    from sensors.cli import add_commands as add_sensor_commands  # ingest, simulate, devices
+
+    add_sensor_commands(commands)
     return parser
 
 

@@ -6,8 +6,11 @@ and keeps the ticker running so deadlines and escalations fire while you work th
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
+import secrets
+import threading
 from dataclasses import replace
 from datetime import timezone
 from pathlib import Path
@@ -72,16 +75,66 @@ def run_demo(config: Config, args) -> int:
         for alert in demo_alerts(args.cases, args.seed):
             engine.start(process, alert, business_key=f"{alert['device_id']}/{alert['scenario']}", actor="demo")
     _print_inbox(engine)
+    logins = seed_people(engine, args.seed)
+    print("\ndemo logins (user, password, role and team; local demo only):")
+    for username, password, what in logins:
+        print(f"  {username:<30} {password:<14} {what}")
     print(f"\ndatabase: {database} (delete it to start over)")
     print("work the tasks:  jingzhi tasks   |   jingzhi complete TASK_ID --data '{...}' --actor NAME")
     if args.once:
         return 0
+    if not getattr(args, "no_web", False):
+        if not config.secret_key:
+            config = replace(config, secret_key=secrets.token_hex(32))
+            print("JINGZHI_SECRET_KEY is not set: generated a session key for this run (logins end when it stops)")
+        _start_web(config, engine, args.port, logins)
     print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
     try:
         Ticker(Jobs(engine), interval_s=config.tick_interval_s).run_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+SEED_TEAMS = ROOT / "seed" / "teams.json"
+
+
+def demo_password(seed: int, username: str) -> str:
+    """The same password for the same demo user on every run (a local demo: printed, never for production)."""
+    return f"demo-{random.Random(f'{seed}/{username}').randrange(10**6, 10**7)}"
+
+
+def seed_people(engine: Engine, seed: int) -> list[tuple[str, str, str]]:
+    """The roster from seed/teams.json and demo users: an admin, a dispatcher, an officer and a lead per team.
+
+    Returns (username, password, what they do) for printing; users that exist already are kept as they are.
+    """
+    from engine import people
+
+    roster = json.loads(SEED_TEAMS.read_text(encoding="utf-8"))["teams"]
+    people.seed_teams(engine.store, roster)
+    existing = {u["username"] for u in people.users(engine.store)}
+    wanted = [("admin", ["admin", "designer"], [], "admin, designer"),
+              ("dispatcher", ["dispatcher", "officer"], ["command_centre"], "dispatcher, command_centre")]
+    for team in roster:
+        wanted.append((f"{team['code']}-1", ["officer"], [team["code"]], f"officer, {team['code']}"))
+        wanted.append((f"{team['code']}-lead", ["officer", "team_lead"], [team["code"]], f"lead, {team['code']}"))
+    logins = []
+    for username, roles, teams, what in wanted:
+        password = demo_password(seed, username)
+        if username not in existing:
+            people.add_user(engine.store, username, password, roles, teams)
+        logins.append((username, password, what))
+    return logins
+
+
+def _start_web(config: Config, engine: Engine, port: int, logins) -> None:
+    from jingzhi.cli import serve
+    from webui import create_app
+
+    app = create_app(config, engine)
+    threading.Thread(target=serve, args=(app, "127.0.0.1", port), daemon=True, name="web").start()
+    print(f"\nweb inbox: http://127.0.0.1:{port}/  (log in with a demo login above)")
 
 
 def _print_inbox(engine: Engine) -> None:

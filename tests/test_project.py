@@ -105,3 +105,10 @@ def test_demo_sets_up_the_district_and_prints_the_inbox(tmp_path, capsys):
     assert "8 task(s) waiting:" in out and "command_centre:" in out
     assert main(["demo", "--once", "--database", str(tmp_path / "demo.db"), "--cases", "8"]) == 0
     assert "8 task(s) waiting:" in capsys.readouterr().out   # run again: the same district, no duplicates
+
+
+def test_migrations_form_one_line():
+    from alembic.script import ScriptDirectory
+    from engine.store import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1

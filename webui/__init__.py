@@ -1,1 +1,70 @@
-"""The web app (officer inbox, case view, dashboard, designer, JSON API). Built in a later issue."""
+"""Jingzhi's web app: the officers' inbox, task and case pages, the district dashboard, and the JSON API.
+
+``create_app(config)`` builds it flaskr-style. Blueprints are thin: they read the request, call one engine verb or
+read, and render HTML or JSON. Errors are mapped to HTTP in one place (``errors.py``); who may do what is decided in
+``access.py``; logins, bearer tokens and CSRF in ``security.py``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from datetime import date, datetime
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from engine import Config, Engine
+
+log = logging.getLogger(__name__)
+
+#: Largest upload accepted in one request (several photos); one file is limited by EVIDENCE_MAX_BYTES.
+MAX_CONTENT_LENGTH = 40 * 1024 * 1024
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """Dates as ISO 8601 with their zone (Flask's default is the HTTP date format, without seconds' zone info)."""
+
+    @staticmethod
+    def default(value):
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return DefaultJSONProvider.default(value)
+
+    ensure_ascii = False
+
+
+def create_app(config: Config | None = None, engine: Engine | None = None, settings: dict | None = None) -> Flask:
+    """The app for ``config`` (default: the environment). ``engine`` may be shared with the caller (tests, demo);
+    ``settings`` overrides Flask settings (TESTING, EVIDENCE_DIR, EVIDENCE_MAX_BYTES, ...)."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.json = IsoJSONProvider(app)
+    secret = config.secret_key or (settings or {}).get("SECRET_KEY")
+    if not secret:
+        secret = secrets.token_hex(32)
+        log.warning("JINGZHI_SECRET_KEY is not set: using a random key, sessions end when the process stops")
+    app.config.update(
+        SECRET_KEY=secret, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        EVIDENCE_DIR=os.environ.get("JINGZHI_EVIDENCE_DIR", "var/evidence"),
+        EVIDENCE_MAX_BYTES=8 * 1024 * 1024, POLL_SECONDS=5,
+    )
+    app.config.update(settings or {})
+    Path(app.config["EVIDENCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if engine is None:
+        engine = Engine(config)
+        engine.store.upgrade()
+    app.extensions["jingzhi_engine"] = engine
+
+    from . import admin, api, auth, cases, dashboard, errors, i18n, inbox, security
+
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    for module in (auth, inbox, cases, dashboard, admin, api):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", endpoint="index", view_func=inbox.index)
+    return app

@@ -1,0 +1,171 @@
+"""Inbox API latency with a large database, on PostgreSQL: ``python -m bench.web``.
+
+A team has 10,000 open tasks; the database holds 10,000 closed cases (small), then 1,000,000 (large). The closed
+history is bulk-inserted in the server with ``INSERT ... SELECT generate_series`` (instances, cases and their
+completed tasks); only the people rows go through the engine. Each database is timed on ``GET /api/v1/tasks?scope=team``
+with a bearer token through the whole Flask app (routing, token lookup, the inbox query, JSON), after a warm-up.
+Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n>``.
+
+Both databases are built side by side and measured in alternating rounds, so noise from the machine falls on both.
+Environment: JINGZHI_BENCH_PG_URL, an admin URL of the server (default: the tests' server); the databases
+``jingzhi_bench_web_small`` and ``_large`` on it are dropped and created.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from engine import Config, Engine, people
+
+ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_URL", os.environ.get(
+    "JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+DATABASE = "jingzhi_bench_web"
+TEAM = "grid_patrol"
+SCENARIOS = ["street_trading", "group_renting", "three_in_one", "fire_lane", "hydrant_pressure", "door_open",
+             "cleaning_patrol", "illegal_dumping"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_database(name: str) -> Engine:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    base, _, _ = ADMIN_URL.rpartition("/")
+    engine = Engine(Config(database_url=f"{base}/{name}"))
+    engine.store.upgrade()
+    return engine
+
+
+def _scenario_sql(column: str) -> str:
+    return "(ARRAY[" + ",".join(f"'{s}'" for s in SCENARIOS) + f"])[1 + {column} % {len(SCENARIOS)}]"
+
+
+def insert_instances(connection, first: int, count: int, closed: bool, teams: list[str]) -> None:
+    """``count`` instances from id ``first``: closed ones with a case and a completed task, or open ones with a
+    ready task in TEAM's inbox (due times spread over two days)."""
+    status, stage = ("completed", "closed") if closed else ("running", "handle")
+    params = {"first": first, "last": first + count - 1}
+    connection.execute(text(f"""
+        INSERT INTO process_instance (id, definition_id, business_key, status, state, serializer_version,
+                                      row_version, next_timer_at, created_at, updated_at, ended_at, error)
+        SELECT i, 1, 'bench/' || i, '{status}', '{{}}', '1.4', 1, NULL,
+               now() - (i % 400) * interval '1 day', now(), {'now()' if closed else 'NULL'}, NULL
+        FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
+    connection.execute(text(f"""
+        INSERT INTO cases (id, instance_id, business_key, process_id, scenario, channel, device_id, address,
+                           compound, lat, lon, severity, urgent, stage, stage_times, sla_due_at, rework_count,
+                           outcome, opened_at, closed_at)
+        SELECT i, i, 'bench/' || i, 'closed_loop', {_scenario_sql('i')},
+               (ARRAY['sensor','patrol','hotline','video','resident'])[1 + i % 5], 'DEV-' || (i % 9165), '广中路',
+               '小区' || (i % 137), 31.27, 121.48, 'medium', false, '{stage}', '{{}}',
+               {'NULL' if closed else "now() + (i % 2880) * interval '1 minute'"}, 0,
+               {"'done'" if closed else 'NULL'}, now() - (i % 400) * interval '1 day',
+               {"now() - (i % 400) * interval '1 day' + interval '5 hours'" if closed else 'NULL'}
+        FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
+    team_sql = "(ARRAY[" + ",".join(f"'{t}'" for t in teams) + f"])[1 + i % {len(teams)}]" if closed else f"'{TEAM}'"
+    connection.execute(text(f"""
+        INSERT INTO human_task (id, instance_id, task_uuid, bpmn_id, label, process_id, lane, team, assignee,
+                                status, due_at, form_schema, created_at, ended_at, completed_by)
+        SELECT i, i, 'bench-' || i, 'handle_on_site', '现场处置 Handle on site', 'closed_loop', {team_sql},
+               {team_sql}, NULL, '{'completed' if closed else 'ready'}',
+               now() + (i % 2880) * interval '1 minute', 'onsite_report.schema.json',
+               now() - (i % 400) * interval '1 day', {"now()" if closed else 'NULL'},
+               {"'officer-' || (i % 300)" if closed else 'NULL'}
+        FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
+
+
+def setup(engine: Engine) -> str:
+    with engine.store.begin() as connection:
+        connection.execute(text("""INSERT INTO deployment (id, content_hash, files, deployed_by, deployed_at)
+                                   VALUES (1, 'bench', '{}', 'bench', now())"""))
+        connection.execute(text("""INSERT INTO process_definition (id, process_id, version, name, deployment_id,
+                                   deployed_at) VALUES (1, 'closed_loop', 1, 'closed loop', 1, now())"""))
+    roster = json.loads((ROOT / "seed" / "teams.json").read_text(encoding="utf-8"))["teams"]
+    people.seed_teams(engine.store, roster)
+    people.add_user(engine.store, "bench-officer", "bench password", ["officer"], [TEAM])
+    return people.create_token(engine.store, "bench-officer", "bench"), [t["code"] for t in roster]
+
+
+def analyze(engine: Engine) -> None:
+    with engine.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+
+
+def load(engine: Engine, open_tasks: int, closed: int, teams: list[str], chunk: int = 250_000) -> float:
+    started = time.perf_counter()
+    with engine.store.begin() as connection:
+        insert_instances(connection, 1, open_tasks, closed=False, teams=teams)
+    first, remaining = open_tasks + 1, closed
+    while remaining > 0:
+        size = min(chunk, remaining)
+        with engine.store.begin() as connection:
+            insert_instances(connection, first, size, closed=True, teams=teams)
+        first, remaining = first + size, remaining - size
+    analyze(engine)
+    return time.perf_counter() - started
+
+
+def timed(client, token: str, requests: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get("/api/v1/tasks?scope=team", headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200 and response.get_json()["count"] > 0
+    return times
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open", type=int, default=10_000, help="open tasks of the team")
+    parser.add_argument("--small", type=int, default=10_000, help="closed cases in the small database")
+    parser.add_argument("--large", type=int, default=1_000_000, help="closed cases in the large database")
+    parser.add_argument("--rounds", type=int, default=20, help="alternating rounds of requests on each database")
+    parser.add_argument("--per-round", type=int, default=50)
+    args = parser.parse_args()
+
+    from webui import create_app
+
+    # Both databases side by side, measured in alternating rounds: the machine's own noise (other processes,
+    # CPU frequency) then falls on both alike instead of on whichever phase ran second.
+    phases = {}
+    for phase, closed in (("small", args.small), ("large", args.large)):
+        engine = fresh_database(f"{DATABASE}_{phase}")
+        token, teams = setup(engine)
+        seconds = load(engine, args.open, closed, teams)
+        print(f"{phase}: {args.open} open tasks of {TEAM}, {closed} closed cases (loaded in {seconds:.1f} s)")
+        app = create_app(engine.config, engine, {"SECRET_KEY": "bench", "EVIDENCE_DIR": "/tmp/jingzhi-bench-evidence"})
+        phases[phase] = {"engine": engine, "client": app.test_client(), "token": token, "times": []}
+    for phase in phases.values():
+        timed(phase["client"], phase["token"], 50)                 # warm-up: pools, caches, prepared statements
+    order = ["small", "large"]
+    for _ in range(args.rounds):
+        for name in order:
+            phases[name]["times"] += timed(phases[name]["client"], phases[name]["token"], args.per_round)
+        order.reverse()
+    p95 = {}
+    for name, phase in phases.items():
+        p95[name] = percentile(phase["times"], 0.95)
+        print(f"  {name}: inbox API p50={statistics.median(phase['times']):.2f} ms p95={p95[name]:.2f} ms "
+              f"(100 tasks a page, {len(phase['times'])} requests)")
+        phase["engine"].store.dispose()
+    print(f"  large/small p95 ratio: {p95['large'] / p95['small']:.2f}")
+    print(f"inbox_p95_ms_small={p95['small']:.2f} inbox_p95_ms_large={p95['large']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

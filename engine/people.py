@@ -1,0 +1,166 @@
+"""People: teams, users with roles and team membership, machine bearer tokens.
+
+The web app and the ``jingzhi user``/``token`` commands use these; passwords are kept only as salted hashes
+(werkzeug.security) and tokens only as their SHA-256. Plain dicts in and out, like the rest of the engine.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import delete, insert, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import clock
+from .exceptions import Conflict, FormInvalid, NotFound
+from .models import ApiToken, Membership, Team, User
+
+#: werkzeug's password hashing method (salted scrypt). Tests switch to a cheap one; never do so in production.
+PASSWORD_METHOD = "scrypt"
+ROLES = ("officer", "team_lead", "dispatcher", "designer", "admin")
+#: A team lead also works the inbox "<team>.lead" of each team they belong to (seed/teams.json: lead_suffix).
+LEAD_SUFFIX = ".lead"
+#: Roles that see every case and the district dashboard.
+DISTRICT_ROLES = frozenset({"dispatcher", "admin"})
+
+_teams, _users, _members, _tokens = Team.__table__, User.__table__, Membership.__table__, ApiToken.__table__
+
+
+def seed_teams(store, teams: list[dict]) -> int:
+    """Insert or update the roster (the ``teams`` list of seed/teams.json). Returns how many were written."""
+    with store.begin() as connection:
+        known = set(connection.scalars(select(_teams.c.code)))
+        for team in teams:
+            values = {"name_zh": team.get("name_zh") or team["code"], "name_en": team.get("name_en") or team["code"],
+                      "kind": team.get("kind") or "other"}
+            if team["code"] in known:
+                connection.execute(update(_teams).where(_teams.c.code == team["code"]).values(**values))
+            else:
+                connection.execute(insert(_teams).values(code=team["code"], **values))
+    return len(teams)
+
+
+def teams(connection) -> list[dict]:
+    return [dict(r) for r in connection.execute(select(_teams).order_by(_teams.c.code)).mappings()]
+
+
+def _check(roles, team_codes, connection) -> None:
+    unknown_roles = sorted(set(roles) - set(ROLES))
+    if unknown_roles:
+        raise FormInvalid(f"unknown role(s): {', '.join(unknown_roles)}", {"roles": f"one of {', '.join(ROLES)}"})
+    known = set(connection.scalars(select(_teams.c.code)))
+    missing = sorted(set(team_codes) - known)
+    if missing:
+        raise FormInvalid(f"unknown team(s): {', '.join(missing)}", {"teams": "seed the teams first"})
+
+
+def add_user(store, username: str, password: str, roles: list[str], team_codes: list[str],
+             display_name: str | None = None) -> dict:
+    username = (username or "").strip()
+    if not username or len(password or "") < 8:
+        raise FormInvalid("a user needs a name and a password of at least 8 characters",
+                          {"username": "required", "password": "at least 8 characters"})
+    with store.begin() as connection:
+        _check(roles, team_codes, connection)
+        if connection.scalar(select(_users.c.id).where(_users.c.username == username)) is not None:
+            raise Conflict(f"user {username} exists already")
+        user_id = connection.execute(insert(_users).values(
+            username=username, display_name=display_name or username,
+            password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+            roles=sorted(set(roles)), active=True, created_at=clock.now())).inserted_primary_key[0]
+        for code in sorted(set(team_codes)):
+            connection.execute(insert(_members).values(user_id=user_id, team_code=code))
+    return user(store, user_id)
+
+
+def update_user(store, user_id: int, roles: list[str] | None = None, team_codes: list[str] | None = None,
+                active: bool | None = None, password: str | None = None) -> dict:
+    with store.begin() as connection:
+        _check(roles or [], team_codes or [], connection)
+        values = {}
+        if roles is not None:
+            values["roles"] = sorted(set(roles))
+        if active is not None:
+            values["active"] = active
+        if password:
+            values["password_hash"] = generate_password_hash(password, method=PASSWORD_METHOD)
+        if values:
+            if connection.execute(update(_users).where(_users.c.id == user_id).values(**values)).rowcount != 1:
+                raise NotFound(f"user {user_id} does not exist")
+        if team_codes is not None:
+            connection.execute(delete(_members).where(_members.c.user_id == user_id))
+            for code in sorted(set(team_codes)):
+                connection.execute(insert(_members).values(user_id=user_id, team_code=code))
+    return user(store, user_id)
+
+
+def _with_teams(connection, row) -> dict:
+    found = dict(row)
+    found.pop("password_hash", None)
+    found["teams"] = sorted(connection.scalars(select(_members.c.team_code).where(_members.c.user_id == row["id"])))
+    found["inbox_teams"] = inbox_teams(found)
+    return found
+
+
+def user(store, user_id: int) -> dict:
+    with store.read() as connection:
+        row = connection.execute(select(_users).where(_users.c.id == user_id)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"user {user_id} does not exist")
+        return _with_teams(connection, row)
+
+
+def users(store) -> list[dict]:
+    with store.read() as connection:
+        return [_with_teams(connection, row) for row in
+                connection.execute(select(_users).order_by(_users.c.username)).mappings()]
+
+
+def members(store, team_codes: list[str]) -> list[str]:
+    """User names of the active members of these teams."""
+    with store.read() as connection:
+        return sorted(set(connection.scalars(select(_users.c.username).join(
+            _members, _members.c.user_id == _users.c.id).where(
+            _members.c.team_code.in_(team_codes), _users.c.active.is_(True)))))
+
+
+def authenticate(store, username: str, password: str) -> dict | None:
+    """The active user with this name and password, or None (same answer for a wrong name or password)."""
+    with store.read() as connection:
+        row = connection.execute(select(_users).where(_users.c.username == (username or "").strip())
+                                 ).mappings().one_or_none()
+        if row is None or not row["active"] or not check_password_hash(row["password_hash"], password or ""):
+            return None
+        return _with_teams(connection, row)
+
+
+def inbox_teams(found: dict) -> list[str]:
+    """The inboxes a user works: their teams, and their teams' lead inboxes when they are a team lead."""
+    codes = list(found["teams"])
+    if "team_lead" in found["roles"]:
+        codes += [code + LEAD_SUFFIX for code in found["teams"]]
+    return codes
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(store, username: str, name: str = "api") -> str:
+    """A new bearer token for ``username``; the plain token is returned once and never stored."""
+    token = "jz_" + secrets.token_urlsafe(32)
+    with store.begin() as connection:
+        user_id = connection.scalar(select(_users.c.id).where(_users.c.username == username))
+        if user_id is None:
+            raise NotFound(f"user {username} does not exist")
+        connection.execute(insert(_tokens).values(user_id=user_id, name=name, token_hash=_digest(token),
+                                                  created_at=clock.now(), revoked=False))
+    return token
+
+
+def user_for_token(store, token: str) -> dict | None:
+    with store.read() as connection:
+        row = connection.execute(select(_users).join(_tokens, _tokens.c.user_id == _users.c.id).where(
+            _tokens.c.token_hash == _digest(token or ""), _tokens.c.revoked.is_(False),
+            _users.c.active.is_(True))).mappings().one_or_none()
+        return _with_teams(connection, row) if row is not None else None

@@ -1,0 +1,214 @@
+"""Every route of the app against anonymous callers, the wrong team and the wrong role, and the one who may.
+
+``ROUTES`` names a case for every endpoint and method of the url_map; a new route without one fails
+``test_every_route_has_a_permission_case``. Expected outcomes: HTML pages send anonymous callers to the login page,
+the API answers 401; a task or case of another team is "not found" (404), so ids reveal nothing; a missing role is
+403.
+"""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.webui.conftest import JPEG
+
+PUBLIC = {("static", "GET"), ("auth.login", "GET"), ("auth.login_post", "POST"), ("auth.logout", "POST"),
+          ("api.healthz", "GET"), ("api.openapi_document", "GET")}
+
+MOVE_FORM = {"plate_number": "沪A12345", "owner_contacted": "true", "vehicle_moved": "true"}
+MOVE_DATA = {"plate_number": "沪A12345", "owner_contacted": True, "vehicle_moved": True,
+             "photos_before": ["evidence/1/x.jpg"]}
+REPORT = {"scenario": "illegal_dumping", "channel": "hotline", "severity": "medium", "address": "广中路 88号"}
+
+
+def import_devices(engine, ctx):
+    from engine.devices import import_devices as load
+    from tests.sensors.conftest import DEVICES
+
+    load(engine.store, DEVICES)
+
+
+def alarm(ctx):
+    from tests.sensors.conftest import message
+
+    return message("GEO-1", "fire_lane", "alarm")
+
+
+def claim_first(engine, ctx):
+    engine.claim(ctx["task"], "property1")
+
+
+#: (endpoint, method) -> url (formatted with the context), body, allowed user and status, then for "wrong team" and
+#: "wrong role": (user, status) or (user, status, text that must be absent) or None when the case does not apply.
+ROUTES = {
+    ("index", "GET"): dict(url="/", allowed=("property1", 302)),
+    ("inbox.inbox", "GET"): dict(url="/inbox", allowed=("property1", 200, "task"),
+                                 wrong_team=("police1", 200, "task")),
+    ("inbox.inbox_rows", "GET"): dict(url="/inbox/rows", allowed=("property1", 200, "task"),
+                                      wrong_team=("police1", 200, "task")),
+    ("inbox.claim", "POST"): dict(url="/tasks/{task}/claim", allowed=("property1", 302),
+                                  wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("inbox.unclaim", "POST"): dict(url="/tasks/{task}/unclaim", setup=claim_first, allowed=("property1", 302),
+                                    wrong_team=("police1", 404), wrong_role=("property2", 403)),
+    ("inbox.reassign", "POST"): dict(url="/tasks/{task}/reassign", body={"assignee": "property2"},
+                                     allowed=("property_lead", 302), wrong_team=("patrol_lead", 404),
+                                     wrong_role=("property1", 403)),
+    ("inbox.task", "GET"): dict(url="/tasks/{task}", allowed=("property1", 200), wrong_team=("police1", 404),
+                                wrong_role=("designer", 404)),
+    ("inbox.complete", "POST"): dict(url="/tasks/{task}", body="move_form", allowed=("property1", 302),
+                                     wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("cases.cases", "GET"): dict(url="/cases", allowed=("property1", 200, "case"),
+                                 wrong_team=("police1", 200, "case")),
+    ("cases.case", "GET"): dict(url="/cases/{instance}", allowed=("property1", 200), wrong_team=("police1", 404),
+                                wrong_role=("designer", 404)),
+    ("cases.diagram", "GET"): dict(url="/cases/{instance}/diagram.bpmn", allowed=("property1", 200),
+                                   wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("cases.evidence_file", "GET"): dict(url="/cases/{instance}/evidence/{evidence}", allowed=("property1", 200),
+                                         wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("cases.report", "GET"): dict(url="/report", allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+    ("cases.report_post", "POST"): dict(url="/report", body=REPORT, allowed=("dispatcher", 302),
+                                        wrong_role=("property1", 403)),
+    ("dashboard.dashboard", "GET"): dict(url="/dashboard", allowed=("property_lead", 200),
+                                         wrong_role=("property1", 403)),
+    ("dashboard.dashboard_csv", "GET"): dict(url="/dashboard.csv", allowed=("dispatcher", 200),
+                                             wrong_role=("patrol1", 403)),
+    ("admin.users", "GET"): dict(url="/admin/users", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
+    ("admin.add_user", "POST"): dict(url="/admin/users", body={"username": "new1", "password": "long enough pw",
+                                                               "roles": "officer", "teams": "police"},
+                                     allowed=("admin", 302), wrong_role=("property_lead", 403)),
+    ("admin.update_user", "POST"): dict(url="/admin/users/{user}", body={"roles": "officer", "teams": "police",
+                                                                         "active": "on"},
+                                        allowed=("admin", 302), wrong_role=("dispatcher", 403)),
+    ("api.tasks", "GET"): dict(url="/api/v1/tasks", allowed=("property1", 200, "task"),
+                               wrong_team=("police1", 200, "task")),
+    ("api.task", "GET"): dict(url="/api/v1/tasks/{task}", allowed=("property1", 200), wrong_team=("police1", 404),
+                              wrong_role=("designer", 404)),
+    ("api.claim", "POST"): dict(url="/api/v1/tasks/{task}/claim", allowed=("property1", 200),
+                                wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("api.unclaim", "POST"): dict(url="/api/v1/tasks/{task}/unclaim", setup=claim_first,
+                                  allowed=("property1", 200), wrong_team=("police1", 404),
+                                  wrong_role=("property2", 403)),
+    ("api.complete", "POST"): dict(url="/api/v1/tasks/{task}/complete", json={"data": MOVE_DATA},
+                                   allowed=("property1", 200), wrong_team=("police1", 404),
+                                   wrong_role=("designer", 404)),
+    ("api.cases", "GET"): dict(url="/api/v1/cases", allowed=("property1", 200, "case"),
+                               wrong_team=("police1", 200, "case")),
+    ("api.case", "GET"): dict(url="/api/v1/cases/{instance}", allowed=("property1", 200),
+                              wrong_team=("police1", 404), wrong_role=("designer", 404)),
+    ("api.report", "POST"): dict(url="/api/v1/cases", json=REPORT, allowed=("dispatcher", 201),
+                                 wrong_role=("property1", 403)),
+    ("api.alerts", "POST"): dict(url="/api/v1/alerts", setup=import_devices, json=alarm, allowed=("dispatcher", 202),
+                                 wrong_role=("patrol_lead", 403)),
+    ("api.kpis", "GET"): dict(url="/api/v1/kpis", allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+}
+
+
+def test_every_route_has_a_permission_case(app):
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes - set(ROUTES) - PUBLIC == set(), "new routes need a permission case in ROUTES"
+    assert set(ROUTES) - routes == set(), "ROUTES names routes that do not exist"
+
+
+@pytest.fixture
+def context(seeded, registered_case, app, tmp_path):
+    instance_id, move = registered_case
+    folder = tmp_path / "evidence" / str(instance_id)
+    folder.mkdir(parents=True)
+    (folder / ("a" * 32 + ".jpg")).write_bytes(JPEG)
+    users = {u["username"]: u["id"] for u in __import__("engine").people.users(seeded.store)}
+    return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"]}
+
+
+def call(client, spec: dict, ctx: dict):
+    url = spec["url"].format(**ctx)
+    method = "POST" if spec.get("body") is not None or spec.get("json") is not None or \
+        spec["url"].endswith(("claim", "unclaim")) else "GET"
+    if url.startswith("/api/"):
+        body = spec.get("json")
+        return client.api(method, url, body(ctx) if callable(body) else body)
+    if method == "GET":
+        return client.get(url)
+    body = spec.get("body") or {}
+    if body == "move_form":
+        body = {**MOVE_FORM, "photos_before": (io.BytesIO(JPEG), "before.jpg")}
+        return client.post(url, body, content_type="multipart/form-data")
+    return client.post(url, body)
+
+
+def absent_marker(kind: str, ctx: dict) -> str:
+    return {"task": f'"id": {ctx["task"]}', "case": f'"instance_id": {ctx["instance"]}'}[kind]
+
+
+def check(response, expected, ctx):
+    status, *rest = expected
+    assert response.status_code == status, response.get_data(as_text=True)[:600]
+    return rest[0] if rest else None
+
+
+ROUTE_IDS = [f"{endpoint}:{method}" for endpoint, method in ROUTES]
+
+
+@pytest.mark.parametrize("key", list(ROUTES), ids=ROUTE_IDS)
+def test_anonymous_callers_are_refused(app, context, login, key):
+    spec = ROUTES[key]
+    client = login(None)
+    if key[1] == "POST" and not spec["url"].startswith("/api/"):
+        client.csrf = None
+        client.flask.get("/login")                 # a session with a CSRF token, but nobody logged in
+        with client.flask.session_transaction() as session:
+            client.csrf = session["csrf"]
+    response = call(client, spec, context)
+    if spec["url"].startswith("/api/"):
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+    else:
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _contains(response, kind, ctx) -> bool:
+    text = response.get_data(as_text=True)
+    if response.is_json:
+        rows = response.get_json()["tasks" if kind == "task" else "cases"]
+        return any(r.get("id" if kind == "task" else "instance_id") == ctx[kind if kind == "task" else "instance"]
+                   for r in rows)
+    return (f'data-task="{ctx["task"]}"' in text) if kind == "task" else (f'/cases/{ctx["instance"]}"' in text)
+
+
+@pytest.mark.parametrize("key", [k for k in ROUTES if ROUTES[k].get("wrong_team")],
+                         ids=[i for k, i in zip(ROUTES, ROUTE_IDS) if ROUTES[k].get("wrong_team")])
+def test_the_wrong_team_neither_sees_nor_touches(app, context, login, key, seeded):
+    spec = ROUTES[key]
+    if spec.get("setup"):
+        spec["setup"](seeded, context)
+    user, *expected = spec["wrong_team"]
+    kind = check(call(login(user), spec, context), expected, context)
+    if kind:
+        assert not _contains(call(login(user), spec, context), kind, context)
+    assert seeded.task(context["task"])["status"] == "ready"
+
+
+@pytest.mark.parametrize("key", [k for k in ROUTES if ROUTES[k].get("wrong_role")],
+                         ids=[i for k, i in zip(ROUTES, ROUTE_IDS) if ROUTES[k].get("wrong_role")])
+def test_the_wrong_role_is_refused(app, context, login, key, seeded):
+    spec = ROUTES[key]
+    if spec.get("setup"):
+        spec["setup"](seeded, context)
+    user, *expected = spec["wrong_role"]
+    response = call(login(user), spec, context)
+    check(response, expected, context)
+    if spec["url"].startswith("/api/"):
+        assert response.get_json()["error"]["code"] in ("forbidden", "not_found", "not_allowed")
+
+
+@pytest.mark.parametrize("key", list(ROUTES), ids=ROUTE_IDS)
+def test_the_right_person_may(app, context, login, key, seeded):
+    spec = ROUTES[key]
+    if spec.get("setup"):
+        spec["setup"](seeded, context)
+    user, *expected = spec["allowed"]
+    response = call(login(user), spec, context)
+    kind = check(response, expected, context)
+    if kind:
+        assert _contains(response, kind, context)

@@ -1,0 +1,142 @@
+"""The JSON API under /api/v1 (documented in openapi.py, served at /api/v1/openapi.json).
+
+People use it with their session (and the X-CSRF-Token header on writes); machines with a bearer token
+(`jingzhi token create`). Same permissions as the pages; errors are {"error": {"code", "message", "details"}}.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import text
+
+from engine import clock, worklist
+from engine.exceptions import FormInvalid
+from . import access, openapi
+from .cases import CASE_FILTERS, MAIN_PROCESS, case_scope, report_data, visible_case
+from .dashboard import compute
+from .inbox import inbox_filters
+from .security import engine, requires
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_LIMIT = 500
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise FormInvalid("the request body must be a JSON object")
+    return body
+
+
+def _limit() -> int:
+    try:
+        return max(1, min(MAX_LIMIT, int(request.args.get("limit", 100))))
+    except ValueError as err:
+        raise FormInvalid("limit must be a number", {"limit": str(err)}) from err
+
+
+def _task(task_id: int) -> dict:
+    return access.visible_task(g.user, engine().task(task_id))
+
+
+@bp.get("/healthz")
+def healthz():
+    engine().query(lambda connection: connection.execute(text("SELECT 1")).scalar())
+    return {"status": "ok", "time": clock.now().isoformat()}
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.DOCUMENT)
+
+
+@bp.get("/tasks")
+@requires()
+def tasks():
+    scope = request.args.get("scope", "all")
+    if scope not in ("team", "mine", "all"):
+        raise FormInvalid("scope is team, mine or all", {"scope": scope})
+    rows = engine().query(worklist.inbox, g.user["inbox_teams"], g.user["username"], scope,
+                          inbox_filters(request.args), _limit())
+    return {"tasks": rows, "count": len(rows)}
+
+
+@bp.get("/tasks/<int:task_id>")
+@requires()
+def task(task_id: int):
+    return {"task": _task(task_id)}
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@requires()
+def claim(task_id: int):
+    _task(task_id)
+    engine().claim(task_id, g.user["username"])
+    return {"task": engine().task(task_id)}
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@requires()
+def unclaim(task_id: int):
+    task = _task(task_id)
+    engine().unclaim(task_id, g.user["username"], as_lead=access.is_lead_of(g.user, task["team"]))
+    return {"task": engine().task(task_id)}
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@requires()
+def complete(task_id: int):
+    _task(task_id)
+    data = _json_body().get("data", {})
+    if not isinstance(data, dict):
+        raise FormInvalid("data must be a JSON object")
+    instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
+    following = engine().ready_tasks(instance_id=instance_id)
+    return {"task": engine().task(task_id), "instance_id": instance_id,
+            "next_tasks": [t for t in following if access.can_see_task(g.user, t)],
+            "next_teams": sorted({t["team"] for t in following if t["team"]})}
+
+
+@bp.get("/cases")
+@requires()
+def cases():
+    filters = {k: request.args[k] for k in CASE_FILTERS if request.args.get(k)}
+    rows = engine().query(worklist.cases, filters=filters, limit=_limit(), **case_scope())
+    return {"cases": rows, "count": len(rows)}
+
+
+@bp.get("/cases/<int:instance_id>")
+@requires()
+def case(instance_id: int):
+    visible_case(instance_id)
+    view = engine().get(instance_id, with_elements=True)
+    return {"case": view.case, "instance": {"id": view.id, "process_id": view.process_id, "version": view.version,
+                                            "status": view.status, "business_key": view.business_key},
+            "tasks": [t for t in view.tasks if access.can_see_task(g.user, t)],
+            "completed_elements": view.completed_elements, "active_elements": view.active_elements,
+            "history": engine().history(instance_id)}
+
+
+@bp.post("/cases")
+@requires(*access.REPORT_ROLES)
+def report():
+    instance_id = engine().start(MAIN_PROCESS, report_data(_json_body()), actor=g.user["username"])
+    return {"instance_id": instance_id, "case": engine().query(worklist.case_by_instance, instance_id)}, 201
+
+
+@bp.post("/alerts")
+@requires(*access.ALERT_ROLES)
+def alerts():
+    """A sensor message, the same payload as over MQTT; stored (or dead-lettered with the reason) before the answer."""
+    from sensors.intake import accept_alert
+
+    result = accept_alert(engine(), request.get_data(), source="http")
+    body = {"status": result.status, "alert_id": result.alert_id, "instance_id": result.instance_id}
+    if result.status == "dead_letter":
+        return {"error": {"code": "dead_letter", "message": result.reason or "rejected", "details": body}}, 422
+    return body, 202 if result.status == "accepted" else 200
+
+
+@bp.get("/kpis")
+@requires(*access.DASHBOARD_ROLES)
+def kpis():
+    return compute(request.args)

@@ -1,0 +1,77 @@
+"""The district dashboard: the indicators of DOMAIN.md for a date range, charts, the overdue list, CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, Response, render_template, request
+
+from engine import clock, indicators as kpi
+from engine.exceptions import FormInvalid
+from . import access
+from .security import engine, requires
+
+bp = Blueprint("dashboard", __name__)
+DEFAULT_DAYS = 30
+
+
+def period(args) -> tuple[datetime, datetime]:
+    """[start, end) from ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included), in the district's time zone."""
+    today = clock.now().astimezone(kpi.LOCAL).date()
+    try:
+        first = date.fromisoformat(args["from"]) if args.get("from") else today - timedelta(days=DEFAULT_DAYS - 1)
+        last = date.fromisoformat(args["to"]) if args.get("to") else today
+    except ValueError as err:
+        raise FormInvalid("dates are YYYY-MM-DD", {"from": str(err)}) from err
+    if last < first:
+        raise FormInvalid("the period ends before it starts", {"to": "after from"})
+    return (datetime.combine(first, time(), kpi.LOCAL), datetime.combine(last + timedelta(days=1), time(), kpi.LOCAL))
+
+
+def compute(args) -> dict:
+    start, end = period(args)
+    return engine().query(kpi.indicators, start, end, clock.now())
+
+
+@bp.get("/dashboard")
+@requires(*access.DASHBOARD_ROLES)
+def dashboard():
+    start, end = period(request.args)
+    values = compute(request.args)
+    return render_template("dashboard.html", k=values, first=start.date().isoformat(),
+                           last=(end - timedelta(days=1)).date().isoformat())
+
+
+SUMMARY = ("cases", "due_to_close", "closed", "closed_on_time", "closure_rate", "on_time_closure_rate", "verified",
+           "reworked", "rework_rate", "avg_handling_hours", "cases_per_officer_per_day", "officers")
+
+
+def to_csv(values: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "key", "value"])
+    for key in SUMMARY:
+        writer.writerow(["indicator", key, "" if values[key] is None else values[key]])
+    for key in SUMMARY[:-2]:
+        writer.writerow(["urgent", key, "" if values["urgent"][key] is None else values["urgent"][key]])
+    for section in ("by_stage", "by_scenario"):
+        for key, count in values[section].items():
+            writer.writerow([section, key, count])
+    for section in ("volume_by_channel", "volume_by_scenario"):
+        for day, counts in values[section].items():
+            for key, count in sorted(counts.items()):
+                writer.writerow([section, f"{day} {key}", count])
+    for case in values["overdue"]:
+        writer.writerow(["overdue", case["instance_id"], case["sla_due_at"].isoformat()])
+    return out.getvalue()
+
+
+@bp.get("/dashboard.csv")
+@requires(*access.DASHBOARD_ROLES)
+def dashboard_csv():
+    start, end = period(request.args)
+    body = "\ufeff" + to_csv(compute(request.args))   # the BOM lets spreadsheet programs read the Chinese names
+    name = f"jingzhi-indicators-{start.date()}-{(end - timedelta(days=1)).date()}.csv"
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

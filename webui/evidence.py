@@ -1,0 +1,61 @@
+"""Photo and file evidence: checked by size and by content (not by the name the browser sends), stored on disk
+under EVIDENCE_DIR/<case instance id>/, outside the database; task data keeps only the reference
+``evidence/<instance id>/<file name>``."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from engine.exceptions import FormInvalid, NotFound
+
+#: Accepted kinds by their first bytes: a renamed executable is refused whatever its extension says.
+SIGNATURES = {
+    b"\xff\xd8\xff": ("jpg", "image/jpeg"),
+    b"\x89PNG\r\n\x1a\n": ("png", "image/png"),
+    b"GIF87a": ("gif", "image/gif"),
+    b"GIF89a": ("gif", "image/gif"),
+    b"%PDF-": ("pdf", "application/pdf"),
+}
+MIME = {ext: mime for ext, mime in SIGNATURES.values()} | {"webp": "image/webp"}
+
+
+def kind_of(head: bytes) -> str | None:
+    for signature, (ext, _) in SIGNATURES.items():
+        if head.startswith(signature):
+            return ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def store(directory: str, instance_id: int, upload, max_bytes: int, field_name: str) -> str:
+    """Save one uploaded file (a werkzeug FileStorage); returns its reference. Raises FormInvalid naming the field."""
+    content = upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise FormInvalid(f"{upload.filename} is larger than {max_bytes // (1024 * 1024)} MB",
+                          {field_name: f"{upload.filename}: at most {max_bytes // (1024 * 1024)} MB"})
+    ext = kind_of(content[:16])
+    if ext is None:
+        raise FormInvalid(f"{upload.filename} is not a JPEG, PNG, GIF, WebP image or a PDF",
+                          {field_name: f"{upload.filename}: only JPEG, PNG, GIF, WebP or PDF"})
+    folder = Path(directory) / str(int(instance_id))
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.{ext}"
+    (folder / name).write_bytes(content)
+    return f"evidence/{int(instance_id)}/{name}"
+
+
+def listing(directory: str, instance_id: int) -> list[str]:
+    folder = Path(directory) / str(int(instance_id))
+    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def path_of(directory: str, instance_id: int, name: str) -> tuple[Path, str]:
+    """The file of a reference, refusing any name that is not one this module wrote."""
+    stem, _, ext = name.partition(".")
+    if len(stem) != 32 or not all(c in "0123456789abcdef" for c in stem) or ext not in MIME:
+        raise NotFound(f"no evidence {name}")
+    path = Path(directory) / str(int(instance_id)) / name
+    if not path.is_file():
+        raise NotFound(f"no evidence {name}")
+    return path, MIME[ext]

@@ -1,0 +1,132 @@
+"""Simplified Chinese by default, English on request: one small message catalogue per language."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from flask import g, request, session
+
+SEED = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
+LANGUAGES = ("zh", "en")
+LOCAL = timezone(timedelta(hours=8))
+
+MESSAGES = {
+    "zh": {
+        "app": "城运工单", "inbox": "待办", "cases": "案件", "report": "上报", "dashboard": "看板",
+        "admin": "用户与队伍", "logout": "退出", "login": "登录", "username": "用户名", "password": "密码",
+        "login_failed": "用户名或密码错误", "task": "任务", "case": "案件", "due": "时限", "team": "队伍",
+        "assignee": "处理人", "scenario": "场景", "stage": "阶段", "compound": "小区", "address": "地点",
+        "device": "设备", "alerts": "告警次数", "channel": "来源", "severity": "等级", "urgent": "紧急",
+        "claim": "认领", "unclaim": "退回", "reassign": "改派", "complete": "提交", "filter": "筛选", "all": "全部",
+        "overdue": "已超时", "due_soon": "即将到期", "mine": "我的", "unclaimed": "待认领", "no_tasks": "暂无待办",
+        "instructions": "操作说明", "form": "处置表单", "evidence": "证据", "history": "办理记录",
+        "next_step": "下一步", "case_closed": "案件已结束", "form_errors": "表单有误，请修改后再提交",
+        "yes": "是", "no": "否", "choose": "请选择", "timeline": "时间线", "diagram": "流程图",
+        "deadline": "截止", "opened": "立案时间", "closed": "结案时间", "closed_count": "已结案", "rework": "返工次数", "outcome": "结果",
+        "completed": "已完成", "active": "进行中", "new_case": "人工上报", "description": "描述", "submit": "提交",
+        "period": "时间范围", "from": "从", "to": "至", "export_csv": "导出 CSV", "closure_rate": "结案率",
+        "on_time_rate": "按期结案率", "rework_rate": "返工率", "avg_hours": "平均处置时长（小时）",
+        "per_officer_day": "人均日办件", "by_stage": "各阶段案件", "by_scenario": "各场景案件",
+        "volume_channel": "来源分布（按日）", "volume_scenario": "场景分布（按日）", "overdue_list": "超时案件",
+        "users": "用户", "teams": "队伍", "roles": "角色", "add_user": "新增用户", "save": "保存", "active_user": "启用",
+        "display_name": "姓名", "new_tasks": "有新待办", "files": "照片/文件", "keep_files": "已上传",
+        "case_started": "案件已上报", "task_done": "任务已提交", "claimed": "已认领", "unclaimed_msg": "已退回",
+        "reassigned": "已改派", "saved": "已保存", "refresh": "刷新", "no_cases": "暂无案件", "view": "查看",
+        "alerts_attached": "关联告警", "none": "无", "urgent_cases": "紧急案件", "count": "数量", "lang": "English",
+        "team_tasks": "本队待认领", "my_tasks": "我认领的", "reassign_to": "改派给", "back": "返回",
+        "error": "出错了", "not_found": "找不到该页面或无权查看", "forbidden": "无权进行此操作",
+    },
+    "en": {
+        "app": "Case handling", "inbox": "Inbox", "cases": "Cases", "report": "Report", "dashboard": "Dashboard",
+        "admin": "Users & teams", "logout": "Log out", "login": "Log in", "username": "User name",
+        "password": "Password", "login_failed": "Wrong user name or password", "task": "Task", "case": "Case",
+        "due": "Due", "team": "Team", "assignee": "Holder", "scenario": "Scenario", "stage": "Stage",
+        "compound": "Compound", "address": "Place", "device": "Device", "alerts": "Alerts", "channel": "Channel",
+        "severity": "Severity", "urgent": "Urgent", "claim": "Claim", "unclaim": "Give back",
+        "reassign": "Reassign", "complete": "Complete", "filter": "Filter", "all": "All", "overdue": "Overdue",
+        "due_soon": "Due soon", "mine": "Mine", "unclaimed": "Unclaimed", "no_tasks": "Nothing to do",
+        "instructions": "Instructions", "form": "Form", "evidence": "Evidence", "history": "History",
+        "next_step": "Next step", "case_closed": "The case has ended", "form_errors": "Please correct the form",
+        "yes": "Yes", "no": "No", "choose": "Choose", "timeline": "Timeline", "diagram": "Process diagram",
+        "deadline": "Deadline", "opened": "Opened", "closed": "Closed", "closed_count": "Closed", "rework": "Rework",
+        "outcome": "Outcome",
+        "completed": "Completed", "active": "Active", "new_case": "Report a case", "description": "Description",
+        "submit": "Submit", "period": "Period", "from": "From", "to": "To", "export_csv": "Export CSV",
+        "closure_rate": "Closure rate", "on_time_rate": "On-time closure rate", "rework_rate": "Rework rate",
+        "avg_hours": "Average handling time (h)", "per_officer_day": "Cases per officer per day",
+        "by_stage": "Cases by stage", "by_scenario": "Cases by scenario", "volume_channel": "Volume by channel",
+        "volume_scenario": "Volume by scenario", "overdue_list": "Overdue cases", "users": "Users", "teams": "Teams",
+        "roles": "Roles", "add_user": "Add user", "save": "Save", "active_user": "Active", "display_name": "Name",
+        "new_tasks": "New tasks", "files": "Photos / files", "keep_files": "Uploaded", "case_started": "Case reported",
+        "task_done": "Task completed", "claimed": "Claimed", "unclaimed_msg": "Given back", "reassigned": "Reassigned",
+        "saved": "Saved", "refresh": "Refresh", "no_cases": "No cases", "view": "Open",
+        "alerts_attached": "Attached alerts", "none": "None", "urgent_cases": "Urgent cases", "count": "Count",
+        "lang": "中文", "team_tasks": "Team, unclaimed", "my_tasks": "Claimed by me", "reassign_to": "Reassign to",
+        "back": "Back", "error": "Something went wrong", "not_found": "Not found, or not yours to see",
+        "forbidden": "You may not do this",
+    },
+}
+STAGES = {
+    "zh": {"discover": "发现", "register": "立案", "dispatch": "派单", "handle": "处置", "verify": "核查",
+           "closed": "结案", "rejected": "不予立案", "evaluate": "评价", "cancelled": "已撤销"},
+    "en": {s: s for s in ("discover", "register", "dispatch", "handle", "verify", "closed", "rejected", "evaluate",
+                          "cancelled")},
+}
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict:
+    """Scenario and team names from seed/teams.json, by code."""
+    data = json.loads(SEED.read_text(encoding="utf-8")) if SEED.exists() else {}
+    return {"scenarios": {s["code"]: s for s in data.get("scenarios", [])},
+            "teams": {t["code"]: t for t in data.get("teams", [])},
+            "channels": data.get("channels", ["sensor", "patrol", "hotline", "video", "resident"]),
+            "severities": data.get("severities", ["low", "medium", "high", "critical"]),
+            "lead_suffix": data.get("lead_suffix", ".lead"), "raw_teams": data.get("teams", [])}
+
+
+def language() -> str:
+    return g.get("lang") or "zh"
+
+
+def t(key: str) -> str:
+    return MESSAGES[language()].get(key, MESSAGES["en"].get(key, key))
+
+
+def name_of(kind: str, code: str | None) -> str:
+    """A scenario's, team's or stage's name in the current language."""
+    if not code:
+        return "-"
+    if kind == "stage":
+        return STAGES[language()].get(code, code)
+    table = catalogue()["scenarios" if kind == "scenario" else "teams"]
+    base = code.removesuffix(catalogue()["lead_suffix"])
+    found = table.get(base)
+    if not found:
+        return code
+    name = found["name_zh" if language() == "zh" else "name_en"]
+    return name + (" · 组长" if language() == "zh" else " · lead") if base != code else name
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def pick_language():
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES:
+            session["lang"] = chosen
+        g.lang = session.get("lang") or "zh"
+
+    @app.template_filter("local")
+    def local_time(value, fmt="%Y-%m-%d %H:%M"):
+        """A UTC moment shown in the district's time (UTC+8)."""
+        if not value:
+            return "-"
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.astimezone(LOCAL).strftime(fmt)
+
+    @app.context_processor
+    def helpers():
+        return {"t": t, "name_of": name_of, "lang": language(), "catalogue": catalogue()}

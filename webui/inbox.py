@@ -1,0 +1,137 @@
+"""The inbox and the task page: list, claim, give back, reassign, fill in and complete a task with evidence."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from engine import clock, people, worklist
+from engine.exceptions import FormInvalid
+from . import access, evidence, schema_form
+from .i18n import t
+from .security import Forbidden, engine, requires
+
+bp = Blueprint("inbox", __name__)
+
+#: A task is marked "due soon" this long before its due time.
+DUE_SOON = timedelta(hours=1)
+
+
+def inbox_filters(args) -> dict:
+    return {name: args.get(name) for name in worklist.INBOX_FILTERS if args.get(name)}
+
+
+def _rows(scope: str = "all"):
+    return engine().query(worklist.inbox, g.user["inbox_teams"], g.user["username"], scope,
+                          inbox_filters(request.args))
+
+
+@requires()
+def index():
+    return redirect(url_for("inbox.inbox"))
+
+
+@bp.get("/inbox")
+@requires()
+def inbox():
+    choices = engine().query(worklist.filter_choices, g.user["inbox_teams"])
+    return render_template("inbox.html", rows=_rows(), now=clock.now(), soon=DUE_SOON, choices=choices,
+                           filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"])
+
+
+@bp.get("/inbox/rows")
+@requires()
+def inbox_rows():
+    """The inbox table's body, polled by the page every few seconds so new tasks appear without a reload."""
+    return render_template("_inbox_rows.html", rows=_rows(), now=clock.now(), soon=DUE_SOON)
+
+
+def _task(task_id: int) -> dict:
+    return access.visible_task(g.user, engine().task(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@requires()
+def claim(task_id: int):
+    _task(task_id)
+    engine().claim(task_id, g.user["username"])
+    flash(t("claimed"), "ok")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@requires()
+def unclaim(task_id: int):
+    task = _task(task_id)
+    engine().unclaim(task_id, g.user["username"], as_lead=access.is_lead_of(g.user, task["team"]))
+    flash(t("unclaimed_msg"), "ok")
+    return redirect(url_for("inbox.inbox"))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@requires("team_lead")
+def reassign(task_id: int):
+    task = _task(task_id)
+    if not access.is_lead_of(g.user, task["team"]):
+        raise Forbidden("only a lead of the task's team may reassign it")
+    assignee = request.form.get("assignee", "")
+    if assignee not in people.members(engine().store, [access.team_of(task["team"])]):
+        raise FormInvalid(f"{assignee or 'nobody'} is not a member of the team", {"assignee": "not in the team"})
+    engine().reassign(task_id, assignee, actor=g.user["username"])
+    flash(t("reassigned"), "ok")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+def _render_task(task_id: int, values=None, errors=None, status=200):
+    form = engine().task_form(task_id)
+    task = form["task"]
+    case = engine().query(worklist.case_by_instance, task["instance_id"]) or {}
+    members = people.members(engine().store, [access.team_of(task["team"])]) \
+        if access.is_lead_of(g.user, task["team"]) else []
+    return render_template(
+        "task.html", task=task, case=case, data=form["data"], instructions=form["instructions"],
+        documentation=form["documentation"], fields=schema_form.fields(form["schema"], values, errors),
+        errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
+        soon=DUE_SOON, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
+        alerts=engine().query(worklist.attached_alerts, task["instance_id"])), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@requires()
+def task(task_id: int):
+    _task(task_id)
+    return _render_task(task_id)
+
+
+@bp.post("/tasks/<int:task_id>")
+@requires()
+def complete(task_id: int):
+    task = _task(task_id)
+    schema = engine().task_form(task_id)["schema"]
+    uploaded: dict[str, list[str]] = {}
+    errors: dict = {}
+    for item in schema_form.fields(schema):
+        if item.widget != "files":
+            continue
+        for upload in request.files.getlist(item.name):
+            if not upload or not upload.filename:
+                continue
+            try:
+                uploaded.setdefault(item.name, []).append(evidence.store(
+                    current_app.config["EVIDENCE_DIR"], task["instance_id"], upload,
+                    current_app.config["EVIDENCE_MAX_BYTES"], item.name))
+            except FormInvalid as refused:
+                errors.update(refused.details or {})
+    data, conversion = schema_form.parse(schema, request.form, uploaded)
+    errors.update(conversion)
+    if not errors:
+        try:
+            instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
+        except FormInvalid as invalid:
+            errors = dict(invalid.details or {"(form)": invalid.message})
+        else:
+            following = engine().ready_tasks(instance_id=instance_id)
+            flash(t("task_done"), "ok")
+            return redirect(url_for("cases.case", instance_id=instance_id, done=task_id,
+                                    next=",".join(str(f["id"]) for f in following)))
+    return _render_task(task_id, data, errors, status=422)

@@ -1,0 +1,113 @@
+"""The OpenAPI 3.1 description of /api/v1 (served at /api/v1/openapi.json; a test checks it lists every route)."""
+from __future__ import annotations
+
+
+def _error(description: str) -> dict:
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(description: str, schema: dict | None = None) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+CASE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"},
+           "description": "the case's process instance id"}
+COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it")}
+FILTERS = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("scenario", "stage", "compound")]
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
+PERIOD = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+          {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "Jingzhi (精智) case-handling API", "version": "1",
+             "description": "Officers' tasks, cases, manual reports, sensor alerts and indicators. People use their "
+                            "session (writes need the X-CSRF-Token header); machines a bearer token from "
+                            "`jingzhi token create USER`."},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}, {"session": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
+            "Task": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "bpmn_id": {"type": "string"},
+                "label": {"type": ["string", "null"]}, "team": {"type": ["string", "null"]},
+                "assignee": {"type": ["string", "null"]}, "status": {"type": "string"},
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "scenario": {"type": ["string", "null"]}, "stage": {"type": ["string", "null"]},
+                "compound": {"type": ["string", "null"]}}},
+            "Case": {"type": "object", "properties": {
+                "instance_id": {"type": "integer"}, "scenario": {"type": ["string", "null"]},
+                "channel": {"type": ["string", "null"]}, "stage": {"type": "string"},
+                "opened_at": {"type": "string", "format": "date-time"},
+                "closed_at": {"type": ["string", "null"], "format": "date-time"},
+                "sla_due_at": {"type": ["string", "null"], "format": "date-time"},
+                "rework_count": {"type": "integer"}}},
+            "Report": {"type": "object", "required": ["scenario", "channel", "address"], "properties": {
+                "scenario": {"type": "string"}, "channel": {"enum": ["patrol", "hotline", "resident"]},
+                "severity": {"enum": ["low", "medium", "high", "critical"]}, "address": {"type": "string"},
+                "compound": {"type": "string"}, "description": {"type": "string"}}},
+        },
+    },
+    "paths": {
+        "/healthz": {"get": {"summary": "liveness and database check", "security": [],
+                             "responses": {"200": _ok("up")}}},
+        "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": _ok("OpenAPI")}}},
+        "/tasks": {"get": {"summary": "ready tasks of my teams (unclaimed) and mine, soonest due first",
+                           "parameters": [{"name": "scope", "in": "query",
+                                           "schema": {"enum": ["team", "mine", "all"], "default": "all"}},
+                                          *FILTERS, LIMIT],
+                           "responses": {"200": _ok("tasks", {"type": "object", "properties": {
+                               "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+                               "count": {"type": "integer"}}}), **COMMON}}},
+        "/tasks/{task_id}": {"get": {"summary": "one task", "parameters": [TASK_ID],
+                                     "responses": {"200": _ok("the task"), "404": _error("no such task, or not "
+                                                                                          "visible"), **COMMON}}},
+        "/tasks/{task_id}/claim": {"post": {"summary": "take a task", "parameters": [TASK_ID], "responses": {
+            "200": _ok("claimed"), "403": _error("held by someone else"), "404": _error("not visible"),
+            "409": _error("not ready")}}},
+        "/tasks/{task_id}/unclaim": {"post": {"summary": "give a task back (its holder, or a lead of its team)",
+                                              "parameters": [TASK_ID], "responses": {
+            "200": _ok("given back"), "403": _error("not the holder"), "404": _error("not visible")}}},
+        "/tasks/{task_id}/complete": {"post": {
+            "summary": "complete a task with data checked against its form schema", "parameters": [TASK_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"data": {"type": "object"}}}}}},
+            "responses": {"200": _ok("completed; next_tasks lists what became ready"),
+                          "422": _error("form invalid: details maps fields to messages"),
+                          "403": _error("claimed by another, or four-eyes"), "404": _error("not visible"),
+                          "409": _error("not ready")}}},
+        "/cases": {
+            "get": {"summary": "cases newest first (district roles: all; others: the ones they had a part in)",
+                    "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string"}}
+                                     for n in ("scenario", "stage", "channel", "compound")], LIMIT],
+                    "responses": {"200": _ok("cases"), **COMMON}},
+            "post": {"summary": "manual report (patrol, hotline, resident): starts the closed loop; dispatcher",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/Report"}}}},
+                     "responses": {"201": _ok("started"), "422": _error("invalid report"), **COMMON}}},
+        "/cases/{instance_id}": {"get": {"summary": "a case: row, tasks, history, diagram elements",
+                                         "parameters": [CASE_ID],
+                                         "responses": {"200": _ok("the case"), "404": _error("not visible"),
+                                                       **COMMON}}},
+        "/alerts": {"post": {
+            "summary": "a sensor message (same payload as MQTT jingzhi/sensors/{device_id}/{event}); dispatcher or a "
+                       "machine token of one",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["msg_id", "device_id", "scenario", "event", "ts"], "properties": {
+                    "msg_id": {"type": "string"}, "device_id": {"type": "string"}, "scenario": {"type": "string"},
+                    "event": {"enum": ["alarm", "clear", "heartbeat"]}, "ts": {"type": "string", "format": "date-time"},
+                    "value": {"type": "number"}, "unit": {"type": "string"}, "detail": {}}}}}},
+            "responses": {"202": _ok("accepted: stored, case opened or updated (instance_id)"),
+                          "200": _ok("duplicate of a message already stored"),
+                          "422": _error("dead letter: stored with the reason, not processed"), **COMMON}}},
+        "/kpis": {"get": {"summary": "the district's indicators for a period (team lead, dispatcher, admin)",
+                          "parameters": PERIOD, "responses": {"200": _ok("indicators"), **COMMON}}},
+    },
+}
