@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--once", action="store_true", help="set up, print the inbox, and exit")
     demo.add_argument("--port", type=int, default=8000, help="port of the web app on localhost")
     demo.add_argument("--no-web", action="store_true", help="run the ticker only, without the web app")
+    demo.add_argument("--rate", type=float, default=0.5,
+                      help="sensor messages per second the simulated district posts to the web app (0: none)")
     demo.set_defaults(func=cmd_demo)
 
     from sensors.cli import add_commands as add_sensor_commands  # ingest, simulate, devices

@@ -1,8 +1,9 @@
-"""`jingzhi demo`: the engine on embedded defaults (SQLite, in-process jobs) with a small simulated district.
+"""`jingzhi demo`: everything on embedded defaults (SQLite, in-process jobs, no broker) with a simulated district.
 
-Deploys the diagrams in bpmn/, starts cases from a deterministic handful of sensor alerts, prints each team's inbox,
-and keeps the ticker running so deadlines and escalations fire while you work the tasks with `jingzhi tasks` and
-`jingzhi complete`. The full district simulator (9,165 devices over MQTT) is `sensors/`' job; this is its seed.
+Deploys the diagrams in bpmn/, registers the simulated district's 9,165 devices, opens cases from a deterministic
+handful of their alarms through the alert intake (the function behind ``POST /api/v1/alerts``), prints each team's
+inbox and the demo logins, serves the web app, and, with no broker configured, has the district post its sensor
+traffic to the web app over HTTP while the ticker fires deadlines.
 """
 from __future__ import annotations
 
@@ -23,37 +24,31 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "bpmn"
-MAIN_PROCESS = "closed_loop"
 
-#: (scenario, severity, inside a compound, where) for the demo's alerts, after the source's sensor kinds.
-_SCENARIOS = [
-    ("fire_lane", "high", True, "何家宅小区 3号楼消防通道"),
-    ("hydrant_pressure", "high", True, "水电路191弄 12号楼消火栓"),
-    ("three_in_one", "critical", False, "广中路 268号 底商"),
-    ("street_trading", "medium", False, "广中路 虹口龙之梦 北侧人行道"),
-    ("door_open", "low", True, "水电路191弄 5号楼单元门"),
-    ("cleaning_patrol", "low", False, "西江湾路 巡更锚点 07"),
-    ("illegal_dumping", "medium", False, "东江湾路 虹口足球场 南侧"),
-    ("group_renting", "medium", True, "何家宅小区 8号楼 602室"),
-]
+def seed_district(engine: Engine, seed: int) -> list[dict]:
+    """Register the simulated district's devices (once) and return their registry rows."""
+    from engine.devices import import_devices, list_devices
+    from sensors.district import devices
+
+    rows = devices(seed)
+    if not list_devices(engine.store, limit=1):
+        import_devices(engine.store, rows)
+    return rows
 
 
-def demo_alerts(count: int, seed: int) -> list[dict]:
-    """A deterministic list of alert start data (the keys the closed-loop process reads)."""
+def first_alarms(rows: list[dict], count: int, seed: int) -> list[bytes]:
+    """Alarm messages (the MQTT/HTTP payload contract) from ``count`` devices, spread over the playbooks' scenarios."""
+    from sensors.district import BY_CODE
+
+    playbooks = [s["code"] for s in json.loads(SEED_TEAMS.read_text(encoding="utf-8"))["scenarios"]]
     rng = random.Random(seed)
-    now = clock.now().astimezone(timezone.utc)
-    alerts = []
-    for n in range(count):
-        scenario, severity, inside, address = _SCENARIOS[n % len(_SCENARIOS)]
-        alerts.append({
-            "device_id": f"{scenario[:3].upper()}-{rng.randint(1, 9165):04d}", "scenario": scenario,
-            "channel": "sensor", "severity": severity, "address": address,
-            "compound": address.split(" ")[0] if inside else None, "inside_compound": inside,
-            "lat": round(31.2685 + rng.uniform(-0.008, 0.008), 6),
-            "lon": round(121.4790 + rng.uniform(-0.008, 0.008), 6),
-            "alert_count": 1, "reported_at": now.isoformat(),
-        })
-    return alerts
+    by_scenario = {code: [r for r in rows if r["scenario"] == code] for code in playbooks}
+    chosen = [rng.choice(by_scenario[code]) for code in playbooks if by_scenario[code]]
+    now = clock.now().astimezone(timezone.utc).isoformat()
+    return [json.dumps({"msg_id": f"demo-{seed}-{n}", "device_id": row["id"], "scenario": row["scenario"],
+                        "event": "alarm", "ts": now, "detail": {"severity": BY_CODE[row["device_type"]].severity}},
+                       ensure_ascii=False).encode()
+            for n, row in enumerate((chosen * (count // max(len(chosen), 1) + 1))[:count])]
 
 
 def run_demo(config: Config, args) -> int:
@@ -70,10 +65,12 @@ def run_demo(config: Config, args) -> int:
         return 1
     result = engine.deploy(files, deployed_by="demo")
     print("deployed:", ", ".join(f"{p} v{v}" for p, v in sorted(result.versions.items())))
-    process = MAIN_PROCESS if MAIN_PROCESS in result.versions else sorted(result.versions)[0]
+    rows = seed_district(engine, args.seed)
     if not engine.ready_tasks():
-        for alert in demo_alerts(args.cases, args.seed):
-            engine.start(process, alert, business_key=f"{alert['device_id']}/{alert['scenario']}", actor="demo")
+        from sensors.intake import accept_alert
+
+        for body in first_alarms(rows, args.cases, args.seed):
+            accept_alert(engine, body, source="demo")
     _print_inbox(engine)
     logins = seed_people(engine, args.seed)
     print("\ndemo logins (user, password, role and team; local demo only):")
@@ -88,6 +85,8 @@ def run_demo(config: Config, args) -> int:
             config = replace(config, secret_key=secrets.token_hex(32))
             print("JINGZHI_SECRET_KEY is not set: generated a session key for this run (logins end when it stops)")
         _start_web(config, engine, args.port, logins)
+        if args.rate > 0 and not config.mqtt_url:
+            _simulate_over_http(engine, args.port, args.seed, args.rate)
     print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
     try:
         Ticker(Jobs(engine), interval_s=config.tick_interval_s).run_forever()
@@ -135,6 +134,18 @@ def _start_web(config: Config, engine: Engine, port: int, logins) -> None:
     app = create_app(config, engine)
     threading.Thread(target=serve, args=(app, "127.0.0.1", port), daemon=True, name="web").start()
     print(f"\nweb inbox: http://127.0.0.1:{port}/  (log in with a demo login above)")
+
+
+def _simulate_over_http(engine: Engine, port: int, seed: int, rate: float) -> None:
+    """No broker: the district posts heartbeats, alarms and clears to the web app's alert intake."""
+    from engine import people
+    from sensors.simulate import Traffic, send_over_http
+
+    token = people.create_token(engine.store, "dispatcher", name="demo-district")
+    url = f"http://127.0.0.1:{port}/api/v1/alerts"
+    threading.Thread(target=send_over_http, args=(url, token, Traffic(seed), rate, threading.Event()),
+                     daemon=True, name="district").start()
+    print(f"simulated district: {rate:g} sensor message(s)/s posted to {url}")
 
 
 def _print_inbox(engine: Engine) -> None:

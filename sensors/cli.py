@@ -105,6 +105,9 @@ def add_commands(commands) -> None:
     simulate.add_argument("--write-registry", metavar="FILE", default=None,
                           help="write the district's device registry (.csv or .json) and exit")
     simulate.add_argument("--quiet", action="store_true", help="no progress display")
+    simulate.add_argument("--http", metavar="URL", default=None,
+                          help="POST to the web app's alert intake instead (e.g. http://127.0.0.1:8000/api/v1/alerts)")
+    simulate.add_argument("--token", default=None, help="bearer token for --http")
     simulate.set_defaults(func=cmd_simulate)
 
     devices = commands.add_parser("devices", help="the device registry").add_subparsers(dest="devices_command",

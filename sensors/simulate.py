@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import random
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -126,6 +130,35 @@ def _progress(traffic: Traffic, sent: int, started: float, duration: float) -> N
     sys.stderr.flush()
 
 
+def post_alert(url: str, token: str, body: bytes, timeout: float = 10.0) -> str:
+    """POST one sensor message to the web app's alert intake; returns the HTTP status, or why it was not sent."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return str(response.status)
+    except urllib.error.HTTPError as err:
+        return str(err.code)
+    except (urllib.error.URLError, OSError) as err:
+        return f"unreachable: {getattr(err, 'reason', err)}"
+
+
+def send_over_http(url: str, token: str, traffic: Traffic, rate: float, stop: threading.Event,
+                   duration: float = float("inf")) -> Counter:
+    """The district's traffic over HTTP instead of MQTT (no broker: the embedded demo). Counts answers by status."""
+    answers: Counter = Counter()
+    started, sent = time.monotonic(), 0
+    while not stop.is_set() and (now_s := time.monotonic()) - started < duration:
+        wait = started + sent / rate - now_s
+        if wait > 0:
+            stop.wait(min(wait, 0.5))
+            continue
+        for _topic, body in traffic.next(datetime.now(timezone.utc), now_s - started):
+            answers[post_alert(url, token, body)] += 1
+            sent += 1
+    return answers
+
+
 def run(config, args) -> int:
     from .registry_file import write_rows
 
@@ -134,6 +167,14 @@ def run(config, args) -> int:
         write_rows(Path(args.write_registry), rows)
         print(f"wrote {len(rows)} devices to {args.write_registry} "
               f"(import with: jingzhi devices import {args.write_registry})")
+        return 0
+    if args.http:
+        if not args.token:
+            print("--http needs --token (create one with: jingzhi token create USER)", file=sys.stderr)
+            return 2
+        answers = send_over_http(args.http, args.token, Traffic(args.seed, args.bad, args.topic_root), args.rate,
+                                 threading.Event(), args.duration)
+        print(f"sent {sum(answers.values())} messages over HTTP, answers: {dict(answers)}")
         return 0
     import paho.mqtt.client as mqtt
 

@@ -105,6 +105,10 @@ def test_demo_sets_up_the_district_and_prints_the_inbox(tmp_path, capsys):
     assert "8 task(s) waiting:" in out and "command_centre:" in out
     assert main(["demo", "--once", "--database", str(tmp_path / "demo.db"), "--cases", "8"]) == 0
     assert "8 task(s) waiting:" in capsys.readouterr().out   # run again: the same district, no duplicates
+    import sqlite3
+    with sqlite3.connect(tmp_path / "demo.db") as db:      # the cases came in as sensor alarms, through the intake
+        assert db.execute("SELECT count(*) FROM alert WHERE source = 'demo' AND event = 'alarm'").fetchone() == (8,)
+        assert db.execute("SELECT count(*) FROM device").fetchone() == (9165,)
 
 
 def test_migrations_form_one_line():
