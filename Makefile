@@ -15,11 +15,12 @@ $(BIN)/jingzhi: pyproject.toml
 
 install: $(BIN)/jingzhi assets
 
-# Browser bundles (bpmn-js) from the npm registry, pinned by frontend/package-lock.json; webui/static/vendor is git-ignored.
+# Browser bundles (bpmn-js viewer and modeler) from the npm registry, pinned by frontend/package-lock.json; webui/static/vendor is git-ignored.
 assets:
 	cd frontend && npm ci --no-audit --no-fund
 	mkdir -p webui/static/vendor
 	cp frontend/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js webui/static/vendor/
+	cp frontend/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webui/static/vendor/
 	cp -r frontend/node_modules/bpmn-js/dist/assets/. webui/static/vendor/
 
 demo: install assets

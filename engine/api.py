@@ -74,6 +74,10 @@ class Engine:
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system") -> DeployResult:
         return self.definitions.deploy(files, deployed_by)
 
+    def roll_back(self, deployment_id: int, deployed_by: str = "system") -> DeployResult:
+        """Make an older deployment's content the newest version again (running instances stay where they are)."""
+        return self.definitions.roll_back(deployment_id, deployed_by)
+
     # -- instances ------------------------------------------------------------------------------------------------
     def start(self, process_id: str, data: dict | None = None, business_key: str | None = None,
               actor: str = "system") -> int:

@@ -34,6 +34,9 @@ HOT_INSTANCES = 1000
 #: Largest single file accepted in a deployment. The biggest real diagram here is under 200 KB.
 MAX_DEPLOY_FILE_BYTES = 2 * 1024 * 1024
 
+#: Largest whole file set the designer may send at once (the district's bpmn/ directory is about 400 KB).
+MAX_DEPLOY_SET_BYTES = 4 * 1024 * 1024
+
 #: Largest task data accepted when completing a task (see SPIFFWORKFLOW.md: big data makes every step slow).
 MAX_TASK_DATA_BYTES = 256 * 1024
 

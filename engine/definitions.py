@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -65,31 +66,64 @@ class Definitions:
             return existing
         parsed = validate_files(files)
         try:
-            with self.store.transaction() as session:
-                now = clock.now()
-                deployment = Deployment(content_hash=digest, deployed_by=deployed_by, deployed_at=now,
-                                        files={name: data.decode("utf-8") for name, data in files.items()})
-                session.add(deployment)
-                session.flush()
-                versions = {}
-                for process_id in sorted(parsed.specs):
-                    latest = session.scalar(select(func.max(ProcessDefinition.version))
-                                            .where(ProcessDefinition.process_id == process_id)) or 0
-                    session.add(ProcessDefinition(process_id=process_id, version=latest + 1,
-                                                  name=parsed.names[process_id], deployment_id=deployment.id,
-                                                  deployed_at=now))
-                    versions[process_id] = latest + 1
-                session.add(AuditEvent(instance_id=None, at=now, actor=deployed_by, kind="deployment.created",
-                                       detail={"deployment_id": deployment.id, "versions": versions,
-                                               "files": sorted(files)}))
+            return self._store(files, digest, parsed, deployed_by, "deployment.created", {})
         except IntegrityError:  # someone deployed the same content, or a version, at the same moment
             existing = self._existing(digest)
             if existing:
                 return existing
             raise
+
+    def roll_back(self, deployment_id: int, deployed_by: str) -> DeployResult:
+        """Make an older deployment's content current again: its files become a new version of its processes.
+
+        ``deploy`` of the same files would answer "no new version" (the content exists), so a roll back stores
+        the files again under a hash marked as a roll back; new instances then start on the old content, running
+        ones stay where they are. When every process of that deployment is already newest there, nothing is stored
+        (``created=False``).
+        """
+        with self.store.session() as session:
+            deployment = session.get(Deployment, deployment_id)
+            if deployment is None:
+                raise NotFound(f"deployment {deployment_id} does not exist")
+            files = {name: text.encode("utf-8") for name, text in deployment.files.items()}
+            own = dict(session.execute(select(ProcessDefinition.process_id, ProcessDefinition.deployment_id)
+                                       .where(ProcessDefinition.deployment_id == deployment_id)).all())
+            newest = {}
+            for process_id in own:
+                newest[process_id] = session.execute(
+                    select(ProcessDefinition.deployment_id, ProcessDefinition.version)
+                    .where(ProcessDefinition.process_id == process_id)
+                    .order_by(ProcessDefinition.version.desc()).limit(1)).one()
+        if all(row.deployment_id == deployment_id for row in newest.values()):
+            return DeployResult(deployment_id, False, {p: row.version for p, row in newest.items()})
+        parsed = validate_files(files)
+        salt = f"{content_hash(files)}:rollback:{deployment_id}:{uuid.uuid4()}"
+        digest = hashlib.sha256(salt.encode()).hexdigest()
+        return self._store(files, digest, parsed, deployed_by, "deployment.rolled_back",
+                           {"rolled_back_to": deployment_id})
+
+    def _store(self, files: dict[str, bytes], digest: str, parsed: ParsedSet, deployed_by: str, kind: str,
+               detail: dict) -> DeployResult:
+        with self.store.transaction() as session:
+            now = clock.now()
+            deployment = Deployment(content_hash=digest, deployed_by=deployed_by, deployed_at=now,
+                                    files={name: data.decode("utf-8") for name, data in files.items()})
+            session.add(deployment)
+            session.flush()
+            versions = {}
+            for process_id in sorted(parsed.specs):
+                latest = session.scalar(select(func.max(ProcessDefinition.version))
+                                        .where(ProcessDefinition.process_id == process_id)) or 0
+                session.add(ProcessDefinition(process_id=process_id, version=latest + 1,
+                                              name=parsed.names[process_id], deployment_id=deployment.id,
+                                              deployed_at=now))
+                versions[process_id] = latest + 1
+            session.add(AuditEvent(instance_id=None, at=now, actor=deployed_by, kind=kind,
+                                   detail={"deployment_id": deployment.id, "versions": versions,
+                                           "files": sorted(files), **detail}))
         with self._lock:
             self._parsed_deployments[deployment.id] = parsed
-        log.info("deployed %s as deployment %s", versions, deployment.id)
+        log.info("deployed %s as deployment %s (%s)", versions, deployment.id, kind)
         return DeployResult(deployment.id, True, versions)
 
     def _existing(self, digest: str) -> DeployResult | None:

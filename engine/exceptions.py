@@ -51,6 +51,16 @@ class DeploymentRejected(JingzhiError):
         super().__init__(f"deployment refused, {len(problems)} problem(s):\n{lines}",
                          [p.__dict__ for p in problems])
 
+    @classmethod
+    def single(cls, file: str, message: str) -> "DeploymentRejected":
+        return cls([Problem(file, message)])
+
+
+class TooLarge(JingzhiError):
+    """An upload over its size limit (a deployment's file set); nothing was read further."""
+
+    code = "too_large"
+
 
 class TaskNotReady(JingzhiError):
     """The task is not waiting for a person (already completed, cancelled, or not reached)."""

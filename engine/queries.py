@@ -74,8 +74,7 @@ def task_uuid(connection, task_id: int) -> str:
 
 def diagram(connection, instance_id: int) -> str:
     """The deployed BPMN file that defines the instance's process."""
-    import re
-
+    from .catalogue import diagram_file
     from .models import Deployment
 
     row = connection.execute(select(_definitions.c.process_id, Deployment.__table__.c.files)
@@ -84,8 +83,4 @@ def diagram(connection, instance_id: int) -> str:
                              .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist")
-    pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid=\"" + re.escape(row.process_id) + "\"")
-    for name, text in sorted(row.files.items()):
-        if name.endswith(".bpmn") and pattern.search(text):
-            return text
-    raise NotFound(f"no diagram defines process {row.process_id}")
+    return diagram_file(row.files, row.process_id)[1]

@@ -139,6 +139,7 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
             root = parse_xml(name, data, problems)
             if root is not None:
                 _element_lines(name, root, index)
+                problems.extend(_foreign_scripts(name, root))
                 (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
         else:
             problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
@@ -153,7 +154,12 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
         else:
             _add(parser.add_bpmn_xml, name, root, index, problems)
 
-    for process_id in parser.get_process_ids():
+    executable = list(parser.get_process_ids())  # before get_subprocess_specs adds embedded sub-processes to it
+    if bpmn and not executable and not problems:
+        idle = [p for p in parser.process_parsers]
+        problems.append(Problem(sorted(bpmn)[0], "no executable process: set isExecutable=\"true\" on the process "
+                                                 f"to run ({', '.join(idle) or 'none found'})"))
+    for process_id in executable:
         process_file = getattr(parser.process_parsers.get(process_id), "filename", None) or "(deployment)"
         try:
             spec = parser.get_spec(process_id)
@@ -172,7 +178,9 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
         parsed.specs[process_id] = spec
         parsed.subprocess_specs[process_id] = subprocess_specs
         parsed.names[process_id] = spec.description or process_id
-        for task_spec in spec.task_specs.values():
+        # embedded sub-processes are specs of their own: their scripts and conditions are compiled too
+        nested = [s for s in subprocess_specs.values() if s.name not in executable]
+        for task_spec in [t for s in (spec, *nested) for t in s.task_specs.values()]:
             for element_id, message in check_task_spec(task_spec, parsed.forms, set(files)):
                 file_name, line = index.get(element_id, (process_file, None))
                 problems.append(Problem(file_name, message, element_id, line))
@@ -180,6 +188,18 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
     if problems:
         raise DeploymentRejected(_unique(problems))
     return parsed
+
+
+def _foreign_scripts(name: str, root) -> list[Problem]:
+    """Scripts in another language (Camunda's JavaScript, Groovy, ...): named here, not as a Python syntax error."""
+    problems = []
+    for element in root.iter("{*}scriptTask"):
+        language = (element.get("scriptFormat") or "python").lower()
+        if "python" not in language:
+            problems.append(Problem(name, f"scriptFormat {element.get('scriptFormat')!r} is not supported: scripts "
+                                          f"here are Python, run in the engine's sandbox", element.get("id"),
+                                    element.sourceline))
+    return problems
 
 
 def _missing_calls(parser, spec, process_file: str, index: dict):

@@ -1,4 +1,5 @@
-"""Jingzhi's web app: the officers' inbox, task and case pages, the district dashboard, and the JSON API.
+"""Jingzhi's web app: the officers' inbox, task and case pages, the district dashboard, the process designer, and
+the JSON API.
 
 ``create_app(config)`` builds it flaskr-style. Blueprints are thin: they read the request, call one engine verb or
 read, and render HTML or JSON. Errors are mapped to HTTP in one place (``errors.py``); who may do what is decided in
@@ -59,12 +60,12 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         engine.store.upgrade()
     app.extensions["jingzhi_engine"] = engine
 
-    from . import admin, api, auth, cases, dashboard, errors, i18n, inbox, security
+    from . import admin, api, auth, cases, dashboard, designer, errors, i18n, inbox, security
 
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, cases, dashboard, admin, api):
+    for module in (auth, inbox, cases, dashboard, designer, admin, api):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

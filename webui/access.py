@@ -14,6 +14,7 @@ from engine.exceptions import NotFound
 DASHBOARD_ROLES = ("team_lead", "dispatcher", "admin")
 REPORT_ROLES = ("dispatcher", "admin")
 ALERT_ROLES = ("dispatcher", "admin")
+DESIGNER_ROLES = ("designer", "admin")
 
 
 def is_district(user: dict) -> bool:

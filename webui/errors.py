@@ -7,7 +7,7 @@ from flask import g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.exceptions import (Conflict, ConcurrentUpdate, DeploymentRejected, FormInvalid, InstanceFailed,
-                               JingzhiError, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady)
+                               JingzhiError, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady, TooLarge)
 from .security import CsrfFailed, Forbidden, Unauthorized, is_api
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 STATUS = [
     (NotFound, 404), (MessageNotCorrelated, 404), (Unauthorized, 401), (Forbidden, 403), (NotAllowed, 403),
     (CsrfFailed, 400), (FormInvalid, 422), (DeploymentRejected, 422), (TaskNotReady, 409), (Conflict, 409),
-    (ConcurrentUpdate, 409), (InstanceFailed, 500),
+    (ConcurrentUpdate, 409), (InstanceFailed, 500), (TooLarge, 413),
 ]
 
 

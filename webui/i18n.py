@@ -37,6 +37,16 @@ MESSAGES = {
         "alerts_attached": "关联告警", "none": "无", "urgent_cases": "紧急案件", "count": "数量", "lang": "English",
         "team_tasks": "本队待认领", "my_tasks": "我认领的", "reassign_to": "改派给", "back": "返回",
         "error": "出错了", "not_found": "找不到该页面或无权查看", "forbidden": "无权进行此操作",
+        "designer": "流程设计", "designer_hint": "已部署的流程及其各版本；运行中的案件始终按其启动时的版本办结。",
+        "process": "流程", "version": "版本", "deployed_by": "部署人", "deployed_at": "部署时间",
+        "running": "运行中实例", "newest": "最新", "still_in_use": "仍在使用", "deployment": "部署批次",
+        "deployment_files": "文件", "compare": "版本对比", "roll_back": "回退到此版本",
+        "roll_back_hint": "以此版本的文件发布一个新版本；新案件按它办理，运行中的案件不受影响。",
+        "rolled_back": "已回退，新版本", "already_current": "该版本已是最新，未产生新版本",
+        "no_changes": "两个版本的流程元素相同", "layout_changed": "图形布局有变化",
+        "added": "新增", "removed": "删除", "changed": "修改", "element": "元素", "what": "变化项",
+        "edit": "编辑流程图", "based_on": "基于", "validate": "校验", "deploy": "发布新版本", "valid": "校验通过",
+        "problems_found": "发现问题", "problems": "问题",
     },
     "en": {
         "app": "Case handling", "inbox": "Inbox", "cases": "Cases", "report": "Report", "dashboard": "Dashboard",
@@ -66,6 +76,21 @@ MESSAGES = {
         "lang": "中文", "team_tasks": "Team, unclaimed", "my_tasks": "Claimed by me", "reassign_to": "Reassign to",
         "back": "Back", "error": "Something went wrong", "not_found": "Not found, or not yours to see",
         "forbidden": "You may not do this",
+        "designer": "Process designer",
+        "designer_hint": "Deployed processes and their versions; a running case always finishes on the version it "
+                         "started on.",
+        "process": "Process", "version": "Version", "deployed_by": "Deployed by", "deployed_at": "Deployed at",
+        "running": "Running instances", "newest": "newest", "still_in_use": "still in use",
+        "deployment": "Deployment", "deployment_files": "Files", "compare": "Compare versions",
+        "roll_back": "Roll back to this version",
+        "roll_back_hint": "Deploys this version's files as a new version: new cases follow it, running ones stay "
+                          "where they are.",
+        "rolled_back": "Rolled back, new version", "already_current": "That version is already the newest; no new "
+                                                                      "version",
+        "no_changes": "The two versions have the same process elements", "layout_changed": "The layout changed",
+        "added": "Added", "removed": "Removed", "changed": "Changed", "element": "Element", "what": "What",
+        "edit": "Edit diagram", "based_on": "based on", "validate": "Validate", "deploy": "Deploy as new version",
+        "valid": "Valid", "problems_found": "Problems found", "problems": "Problems",
     },
 }
 STAGES = {

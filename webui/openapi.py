@@ -20,6 +20,11 @@ LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum"
 PERIOD = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
           {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
 
+FILE_SET = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["files"], "properties": {"files": {
+        "type": "object", "additionalProperties": {"type": "string"},
+        "description": "file name (.bpmn, .dmn, .json) -> its text"}}}}}}
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {"title": "Jingzhi (精智) case-handling API", "version": "1",
@@ -49,6 +54,9 @@ DOCUMENT = {
                 "closed_at": {"type": ["string", "null"], "format": "date-time"},
                 "sla_due_at": {"type": ["string", "null"], "format": "date-time"},
                 "rework_count": {"type": "integer"}}},
+            "Problem": {"type": "object", "properties": {
+                "file": {"type": "string"}, "element_id": {"type": ["string", "null"]},
+                "line": {"type": ["integer", "null"]}, "message": {"type": "string"}}},
             "Report": {"type": "object", "required": ["scenario", "channel", "address"], "properties": {
                 "scenario": {"type": "string"}, "channel": {"enum": ["patrol", "hotline", "resident"]},
                 "severity": {"enum": ["low", "medium", "high", "critical"]}, "address": {"type": "string"},
@@ -109,5 +117,19 @@ DOCUMENT = {
                           "422": _error("dead letter: stored with the reason, not processed"), **COMMON}}},
         "/kpis": {"get": {"summary": "the district's indicators for a period (team lead, dispatcher, admin)",
                           "parameters": PERIOD, "responses": {"200": _ok("indicators"), **COMMON}}},
+        "/designer/validate": {"post": {
+            "summary": "check an edited file set with the engine's deploy validation; stores nothing (designer, admin)",
+            "requestBody": FILE_SET,
+            "responses": {"200": _ok("valid, or problems: [{file, element_id, line, message}]", {
+                "type": "object", "properties": {"valid": {"type": "boolean"}, "problems": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}}),
+                "413": _error("the file set is over the size limit"), "422": _error("not a file set"), **COMMON}}},
+        "/designer/deploy": {"post": {
+            "summary": "deploy a file set as a new version of every process in it (designer, admin)",
+            "requestBody": FILE_SET,
+            "responses": {"201": _ok("deployed: deployment_id, versions"),
+                          "200": _ok("the same content is deployed already: no new version (created: false)"),
+                          "413": _error("the file set is over the size limit"),
+                          "422": _error("refused, nothing stored: details lists every problem"), **COMMON}}},
     },
 }

@@ -11,7 +11,9 @@ import io
 
 import pytest
 
+from engine import catalogue
 from tests.webui.conftest import JPEG
+from tests.webui.test_designer import TINY
 
 PUBLIC = {("static", "GET"), ("auth.login", "GET"), ("auth.login_post", "POST"), ("auth.logout", "POST"),
           ("api.healthz", "GET"), ("api.openapi_document", "GET")}
@@ -101,6 +103,22 @@ ROUTES = {
     ("api.alerts", "POST"): dict(url="/api/v1/alerts", setup=import_devices, json=alarm, allowed=("dispatcher", 202),
                                  wrong_role=("patrol_lead", 403)),
     ("api.kpis", "GET"): dict(url="/api/v1/kpis", allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+    ("designer.processes", "GET"): dict(url="/designer", allowed=("designer", 200), wrong_role=("property1", 403)),
+    ("designer.version", "GET"): dict(url="/designer/closed_loop/1", allowed=("designer", 200),
+                                      wrong_role=("dispatcher", 403)),
+    ("designer.edit", "GET"): dict(url="/designer/closed_loop/edit", allowed=("designer", 200),
+                                   wrong_role=("patrol_lead", 403)),
+    ("designer.file", "GET"): dict(url="/designer/closed_loop/1/files/closed_loop.bpmn", allowed=("admin", 200),
+                                   wrong_role=("property_lead", 403)),
+    ("designer.compare", "GET"): dict(url="/designer/closed_loop/compare?from=1&to=1", allowed=("designer", 200),
+                                      wrong_role=("property1", 403)),
+    ("designer.roll_back", "POST"): dict(url="/designer/deployments/{deployment}/roll-back",
+                                         body={"process_id": "closed_loop"}, allowed=("designer", 302),
+                                         wrong_role=("property1", 403)),
+    ("designer.validate", "POST"): dict(url="/api/v1/designer/validate", json={"files": {"tiny.bpmn": TINY}},
+                                        allowed=("designer", 200), wrong_role=("property1", 403)),
+    ("designer.deploy", "POST"): dict(url="/api/v1/designer/deploy", json={"files": {"tiny.bpmn": TINY}},
+                                      allowed=("designer", 201), wrong_role=("dispatcher", 403)),
 }
 
 
@@ -118,7 +136,9 @@ def context(seeded, registered_case, app, tmp_path):
     folder.mkdir(parents=True)
     (folder / ("a" * 32 + ".jpg")).write_bytes(JPEG)
     users = {u["username"]: u["id"] for u in __import__("engine").people.users(seeded.store)}
-    return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"]}
+    deployment = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
+    return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"],
+            "deployment": deployment}
 
 
 def call(client, spec: dict, ctx: dict):
