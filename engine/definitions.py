@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -54,53 +53,39 @@ class Definitions:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def deploy(self, files: dict[str, bytes], deployed_by: str) -> DeployResult:
+    def deploy(self, files: dict[str, bytes], deployed_by: str, kind: str = "deployment.created",
+               detail: dict | None = None) -> DeployResult:
         """Validate ``files`` and store them as a new version of every process they define.
 
-        Raises DeploymentRejected (nothing stored) when anything is wrong. The same content again returns the
-        existing versions with ``created=False``.
+        Raises DeploymentRejected (nothing stored) when anything is wrong. Content that is already the newest
+        version of every process it defines makes no new version (``created=False``); the content of an older
+        version deployed again does: that is how a roll back works.
         """
         digest = content_hash(files)
-        existing = self._existing(digest)
-        if existing:
-            return existing
+        current = self._current(digest)
+        if current:
+            return current
         parsed = validate_files(files)
         try:
-            return self._store(files, digest, parsed, deployed_by, "deployment.created", {})
-        except IntegrityError:  # someone deployed the same content, or a version, at the same moment
-            existing = self._existing(digest)
-            if existing:
-                return existing
+            return self._store(files, digest, parsed, deployed_by, kind, detail or {})
+        except IntegrityError:  # another deployment took the same version numbers at the same moment
+            current = self._current(digest)
+            if current:
+                return current
             raise
 
     def roll_back(self, deployment_id: int, deployed_by: str) -> DeployResult:
         """Make an older deployment's content current again: its files become a new version of its processes.
 
-        ``deploy`` of the same files would answer "no new version" (the content exists), so a roll back stores
-        the files again under a hash marked as a roll back; new instances then start on the old content, running
-        ones stay where they are. When every process of that deployment is already newest there, nothing is stored
-        (``created=False``).
+        New instances then start on the old content; running ones stay where they are. When that content is the
+        newest already, nothing is stored (``created=False``).
         """
-        with self.store.session() as session:
-            deployment = session.get(Deployment, deployment_id)
-            if deployment is None:
-                raise NotFound(f"deployment {deployment_id} does not exist")
-            files = {name: text.encode("utf-8") for name, text in deployment.files.items()}
-            own = dict(session.execute(select(ProcessDefinition.process_id, ProcessDefinition.deployment_id)
-                                       .where(ProcessDefinition.deployment_id == deployment_id)).all())
-            newest = {}
-            for process_id in own:
-                newest[process_id] = session.execute(
-                    select(ProcessDefinition.deployment_id, ProcessDefinition.version)
-                    .where(ProcessDefinition.process_id == process_id)
-                    .order_by(ProcessDefinition.version.desc()).limit(1)).one()
-        if all(row.deployment_id == deployment_id for row in newest.values()):
-            return DeployResult(deployment_id, False, {p: row.version for p, row in newest.items()})
-        parsed = validate_files(files)
-        salt = f"{content_hash(files)}:rollback:{deployment_id}:{uuid.uuid4()}"
-        digest = hashlib.sha256(salt.encode()).hexdigest()
-        return self._store(files, digest, parsed, deployed_by, "deployment.rolled_back",
-                           {"rolled_back_to": deployment_id})
+        with self.store.read() as connection:
+            files = connection.scalar(select(Deployment.files).where(Deployment.id == deployment_id))
+        if files is None:
+            raise NotFound(f"deployment {deployment_id} does not exist")
+        return self.deploy({name: text.encode("utf-8") for name, text in files.items()}, deployed_by,
+                           "deployment.rolled_back", {"rolled_back_to": deployment_id})
 
     def _store(self, files: dict[str, bytes], digest: str, parsed: ParsedSet, deployed_by: str, kind: str,
                detail: dict) -> DeployResult:
@@ -126,14 +111,20 @@ class Definitions:
         log.info("deployed %s as deployment %s (%s)", versions, deployment.id, kind)
         return DeployResult(deployment.id, True, versions)
 
-    def _existing(self, digest: str) -> DeployResult | None:
-        with self.store.session() as session:
-            deployment_id = session.scalar(select(Deployment.id).where(Deployment.content_hash == digest))
-            if deployment_id is None:
-                return None
-            rows = session.execute(select(ProcessDefinition.process_id, ProcessDefinition.version)
-                                   .where(ProcessDefinition.deployment_id == deployment_id)).all()
-        return DeployResult(deployment_id, False, dict(rows))
+    def _current(self, digest: str) -> DeployResult | None:
+        """The deployment with this content if it holds the newest version of every process it defines."""
+        with self.store.read() as connection:
+            for deployment_id in connection.scalars(select(Deployment.id).where(Deployment.content_hash == digest)
+                                                    .order_by(Deployment.id.desc())):
+                own = dict(connection.execute(select(ProcessDefinition.process_id, ProcessDefinition.version)
+                                              .where(ProcessDefinition.deployment_id == deployment_id)).all())
+                newest = dict(connection.execute(
+                    select(ProcessDefinition.process_id, func.max(ProcessDefinition.version))
+                    .where(ProcessDefinition.process_id.in_(list(own)))
+                    .group_by(ProcessDefinition.process_id)).all())
+                if own == newest:
+                    return DeployResult(deployment_id, False, own)
+        return None
 
     def latest_id(self, connection, process_id: str) -> int:
         definition_id = connection.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)

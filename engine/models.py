@@ -37,7 +37,7 @@ class Deployment(Base):
 
     __tablename__ = "deployment"
     id: Mapped[int] = mapped_column(primary_key=True)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # equal for a roll back's copy
     files: Mapped[dict]
     deployed_by: Mapped[str] = mapped_column(String(120))
     deployed_at: Mapped[datetime]

@@ -129,15 +129,18 @@ def test_versions_with_who_when_and_running_instances_and_roll_back(engine):
     with pytest.raises(NotFound):
         engine.query(catalogue.version, "closed_loop", 7)
 
-    # deploying version 1's files again: the content exists, so no new version, and version 2 stays newest
-    again = engine.deploy(files, deployed_by="carol")
-    assert (again.created, again.deployment_id, again.versions["closed_loop"]) == (False, first.deployment_id, 1)
-    # rolling back does make it the newest again, as version 3
+    # rolling back makes version 1's content the newest again, as version 3
     back = engine.roll_back(first.deployment_id, deployed_by="carol")
     assert back.created and back.versions["closed_loop"] == 3
+    # deploying that content again now changes nothing: it is the newest
+    again = engine.deploy(files, deployed_by="carol")
+    assert (again.created, again.deployment_id, again.versions["closed_loop"]) == (False, back.deployment_id, 3)
+    # while version 2's content, older now, is a version again when deployed (a roll back by deploying)
+    assert engine.deploy(changed, deployed_by="bob").versions["closed_loop"] == 4
+    assert engine.roll_back(first.deployment_id, deployed_by="carol").versions["closed_loop"] == 5
     assert engine.query(catalogue.version, "closed_loop", 3)["files"] == one["files"]
     new_case = engine.start("closed_loop", START)
-    assert engine.get(new_case).version == 3 and engine.get(old_case).version == 1
+    assert engine.get(new_case).version == 5 and engine.get(old_case).version == 1
     assert engine.roll_back(back.deployment_id, deployed_by="carol").created is False
     with pytest.raises(NotFound):
         engine.roll_back(999, deployed_by="carol")
