@@ -38,7 +38,6 @@ from engine import Config, Engine
 from engine.devices import import_devices
 from engine.models import Alarm, Alert, HumanTask, ProcessInstance
 from sensors.district import devices
-from sensors.ingest import deploy_maintenance
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -274,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
         engine.store.upgrade()
         engine.deploy({p.name: p.read_bytes() for p in sorted((ROOT / "bpmn").iterdir()) if p.is_file()},
                       deployed_by="bench")
-        deploy_maintenance(engine)
         rows = devices(7)
         import_devices(engine.store, rows)
         print(f"database: fresh PostgreSQL, district of {len(rows)} devices imported; "

@@ -26,14 +26,13 @@ def _engine(config: Config) -> Engine:
 
 
 def cmd_ingest(config: Config, args) -> int:
-    from .ingest import IngestSettings, Ingester, deploy_maintenance
+    from .ingest import IngestSettings, Ingester
 
     url = args.url or config.mqtt_url
     if not url:
         print("MQTT_URL is not set (or pass --url mqtt://host:1883)", file=sys.stderr)
         return 1
-    engine = _engine(config)
-    deploy_maintenance(engine)
+    engine = _engine(config)  # the processes it starts come from `jingzhi deploy bpmn` (device_maintenance too)
     settings = IngestSettings(url=url, topic_root=args.topic_root, group=args.group or None,
                               **({"client_id": args.client_id} if args.client_id else {}),
                               batch_size=args.batch_size, starter_processes=args.starters)

@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -33,7 +32,6 @@ from .intake import ACCEPTED, DEAD_LETTER, DUPLICATE, Incoming, accept_batch
 
 log = logging.getLogger(__name__)
 
-DIAGRAMS = Path(__file__).parent / "diagrams"
 
 #: How long the broker keeps our session (subscription and queued messages) while no ingester of it is connected.
 SESSION_EXPIRY_S = 7 * 24 * 3600
@@ -135,12 +133,6 @@ def _starter_main(config, alarm_ids, opened, seconds, stop, parent_pid: int) -> 
         pass
     finally:
         engine.store.dispose()
-
-
-def deploy_maintenance(engine) -> None:
-    """Deploy the device-maintenance process the ingester starts for silent devices (same content: no new version)."""
-    files = {p.name: p.read_bytes() for p in sorted(DIAGRAMS.iterdir()) if p.suffix in (".bpmn", ".json")}
-    engine.deploy(files, deployed_by="ingest")
 
 
 class Ingester:

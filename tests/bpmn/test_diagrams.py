@@ -113,7 +113,7 @@ def test_every_diagram_and_table_deploys_through_the_engines_validation():
     files = {p.name: p.read_bytes() for p in sorted(BPMN_DIR.iterdir()) if p.is_file()}
     parsed = validate_files(files)
     assert set(parsed.specs) == {"closed_loop", *(s["playbook"] for s in SEED["scenarios"]),
-                                 SEED["fallback_playbook"]}
+                                 SEED["fallback_playbook"], "device_maintenance"}
     assert len(parsed.forms) == len([n for n in files if n.endswith(".json")])
 
 

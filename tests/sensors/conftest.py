@@ -21,7 +21,7 @@ import pytest
 
 from engine import Config, Engine, clock
 from engine.devices import import_devices
-from sensors.ingest import IngestSettings, Ingester, deploy_maintenance
+from sensors.ingest import IngestSettings, Ingester
 from tests.conftest import _empty_postgres, read_files
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -48,7 +48,6 @@ DEVICES = [
 
 def deploy_all(engine: Engine) -> None:
     engine.deploy(read_files(ROOT / "bpmn"), deployed_by="test")
-    deploy_maintenance(engine)
 
 
 @pytest.fixture
