@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -21,7 +22,7 @@ from .config import Config
 from .definitions import Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .models import HumanTask, MessageSubscription
-from .projection import correlation_key, _message_definitions, properties
+from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
@@ -85,14 +86,19 @@ class Engine:
         check_size(data)
         return self.runtime.start(process_id, data, business_key, actor)
 
-    def get(self, instance_id: int, with_elements: bool = False) -> InstanceView:
-        with self.store.read() as connection:
-            row = queries.instance(connection, instance_id)
-            definition = self.definitions.load(connection, row["definition_id"])
-            tasks = queries.instance_tasks(connection, instance_id)
+    def _read(self, connection, instance_id: int):
+        """An instance's row and its workflow, for looking only (no lock; never saved)."""
+        row = queries.instance(connection, instance_id)
+        definition = self.definitions.load(connection, row["definition_id"])
         workflow = load_state(row["state"], row["serializer_version"], definition.spec, definition.subprocess_specs,
                               self.script_engine)
-        data = dict(workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data)
+        return row, definition, workflow
+
+    def get(self, instance_id: int, with_elements: bool = False) -> InstanceView:
+        with self.store.read() as connection:
+            row, _, workflow = self._read(connection, instance_id)
+            tasks = queries.instance_tasks(connection, instance_id)
+        data = dict(current_data(workflow))
         view = InstanceView(row["id"], row["process_id"], row["version"], row["status"], row["business_key"], data,
                             row["case"], tasks, row["next_timer_at"], row["error"])
         if with_elements:
@@ -201,7 +207,7 @@ class Engine:
 
         def change(workflow, definition, step: Step, connection):
             waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
-                       if "Timer" in type(getattr(t.task_spec, "event_definition", None)).__name__]
+                       if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
             # do_engine_steps refreshes timers only at its end: refresh first so the fired branch runs now
             run_engine(workflow.refresh_timers)
             run_engine(workflow.do_engine_steps)
@@ -259,10 +265,7 @@ class Engine:
         with self.store.read() as connection:
             human = queries.task(connection, task_id)
             uuid = queries.task_uuid(connection, task_id)
-            row = queries.instance(connection, human["instance_id"])
-            definition = self.definitions.load(connection, row["definition_id"])
-        workflow = load_state(row["state"], row["serializer_version"], definition.spec, definition.subprocess_specs,
-                              self.script_engine)
+            _, definition, workflow = self._read(connection, human["instance_id"])
         task = workflow.get_task_from_id(UUID(uuid))
         spec = task.task_spec if task is not None else None
         props = properties(spec) if spec is not None else {}

@@ -114,7 +114,7 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
 
 def _write_tasks(connection, instance_id, workflow, projection: Projection, memo: Memo, record: StepRecord,
                  now) -> dict:
-    ready_now = {t.task_uuid for t in projection.ready}
+    ready_now = projection.ready_uuids
     ended = [uuid for uuid in memo.ready if uuid not in ready_now]
     if record.completed_task in ended:
         connection.execute(_COMPLETE_TASK, {"b_uuid": record.completed_task, "status": "completed",
@@ -127,7 +127,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
             by_status.setdefault("completed" if done else "cancelled", []).append(uuid)
     for status, uuids in by_status.items():
         connection.execute(update(_tasks).where(_tasks.c.task_uuid.in_(uuids)).values(status=status, ended_at=now))
-    new = [t for t in projection.ready if t.task_uuid not in memo.ready]
+    new = projection.new_tasks
     if new:
         _execute_rows(connection, _INSERT_TASK, [dict(
             instance_id=instance_id, task_uuid=t.task_uuid, bpmn_id=t.bpmn_id, label=t.label,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -39,7 +40,8 @@ class Subscription:
 
 @dataclass
 class Projection:
-    ready: list[ReadyTask] = field(default_factory=list)
+    ready_uuids: set[str] = field(default_factory=set)        # every ready human task
+    new_tasks: list[ReadyTask] = field(default_factory=list)  # those not known before, with team and due time
     subscriptions: list[Subscription] = field(default_factory=list)
     next_timer_at: datetime | None = None
     stage: str | None = None
@@ -107,15 +109,15 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
     result = Projection(completed=workflow.completed)
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         uuid = str(task.id)
+        result.ready_uuids.add(uuid)
         if uuid in known_tasks:
-            result.ready.append(ReadyTask(uuid, "", None, "", None, None, None, None))
             continue
         props = properties(task.task_spec)
         team = engine.evaluate(task, props[defaults.PROP_TEAM]) if props.get(defaults.PROP_TEAM) else None
         due = _when(engine.evaluate(task, props[defaults.PROP_DUE_IN]), now) \
             if props.get(defaults.PROP_DUE_IN) else _sibling_timer_due(task, now)
         lane = task.task_spec.lane
-        result.ready.append(ReadyTask(
+        result.new_tasks.append(ReadyTask(
             uuid, task.task_spec.bpmn_id, task.task_spec.bpmn_name, task.workflow.spec.name,
             lane, str(team) if team else lane, due, props.get(defaults.PROP_FORM_SCHEMA)))
 
@@ -129,9 +131,14 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
     result.stage = _stage(workflow)
     if since is not None:
         result.passed_stages = _passed_stages(workflow, since)
-    data = workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data
+    data = current_data(workflow)
     result.case_fields = {key: data[key] for key in defaults.CASE_FIELDS if key in data}
     return result
+
+
+def current_data(workflow) -> dict:
+    """The instance's data as it stands: the workflow's when finished, else that of its last completed task."""
+    return workflow.data if workflow.completed else (workflow.last_task or workflow.task_tree).data
 
 
 def _correlation_value(engine, expression: str, data: dict):
@@ -169,10 +176,8 @@ def _passed_stages(workflow, since: float) -> list[str]:
 def _stage(workflow) -> str | None:
     """The stage property of the most recently activated element carrying one (end events when finished)."""
     if workflow.completed:
-        finished = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                    if properties(t.task_spec).get(defaults.PROP_STAGE) and
-                    t.task_spec.__class__.__name__ == "EndEvent"]
-        candidates = finished
+        candidates = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                      if isinstance(t.task_spec, EndEvent) and properties(t.task_spec).get(defaults.PROP_STAGE)]
     else:
         candidates = [t for t in workflow.get_tasks(state=ACTIVE)
                       if properties(t.task_spec).get(defaults.PROP_STAGE)]

@@ -145,10 +145,8 @@ class Runtime:
             status = status_of(workflow, step)
             case = new_case(process_id, business_key, data, now)
             instance_id = insert_instance(connection, dict(
-                definition_id=definition.id, business_key=business_key, status=status,
-                state=dump_state(workflow), serializer_version=SERIALIZER_VERSION, row_version=1,
-                next_timer_at=projection.next_timer_at, created_at=now, updated_at=now,
-                ended_at=now if status != RUNNING else None, error=None), case)
+                definition_id=definition.id, business_key=business_key, created_at=now,
+                **_state_values(workflow, projection, status, 1, now)), case)
             step.audit("instance.started", process_id=process_id, version=definition.version,
                        business_key=business_key)
             memo = write_projection(connection, instance_id, workflow, projection, memo_of_new_case(case),
@@ -204,10 +202,8 @@ class Runtime:
         now = clock.now()
         projection = run_engine(project, workflow, now, set(memo.ready), step.since)
         status = status_of(workflow, step)
-        update_instance(connection, row.id, row.row_version, dict(
-            state=dump_state(workflow), serializer_version=SERIALIZER_VERSION, row_version=row.row_version + 1,
-            next_timer_at=projection.next_timer_at, status=status, updated_at=now,
-            ended_at=now if status != RUNNING else None, error=None))
+        update_instance(connection, row.id, row.row_version,
+                        _state_values(workflow, projection, status, row.row_version + 1, now))
         return write_projection(connection, row.id, workflow, projection, memo, step, status, now)
 
     def _refresh_timer_index(self, connection, row, workflow) -> None:
@@ -234,6 +230,13 @@ class Runtime:
                 raise TaskNotReady(f"instance {instance_id} is not in error")
             session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.resumed",
                                    detail={}))
+
+
+def _state_values(workflow, projection, status: str, row_version: int, now) -> dict:
+    """The instance row's columns that every save writes."""
+    return dict(state=dump_state(workflow), serializer_version=SERIALIZER_VERSION, row_version=row_version,
+                next_timer_at=projection.next_timer_at, status=status, updated_at=now,
+                ended_at=now if status != RUNNING else None, error=None)
 
 
 @dataclass

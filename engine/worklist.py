@@ -6,7 +6,7 @@ closed cases.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 
 from .models import Alert, Case, HumanTask
 
@@ -59,11 +59,15 @@ def filter_choices(connection, teams: list[str]) -> dict[str, list[str]]:
     return choices
 
 
+def _involving(instance_id, teams: list[str] | None, username: str | None):
+    """A task of the case belonging to one of ``teams``, or held or completed by ``username``, exists."""
+    return exists().where(_tasks.c.instance_id == instance_id, or_(
+        _tasks.c.team.in_(list(teams or ["-"])), _tasks.c.assignee == username, _tasks.c.completed_by == username))
+
+
 def involved(connection, instance_id: int, teams: list[str], username: str) -> bool:
     """Whether one of ``teams`` had a task in this case, or ``username`` held or completed one."""
-    query = select(exists().where(_tasks.c.instance_id == instance_id, or_(
-        _tasks.c.team.in_(list(teams or ["-"])), _tasks.c.assignee == username, _tasks.c.completed_by == username)))
-    return bool(connection.scalar(query))
+    return bool(connection.scalar(select(_involving(instance_id, teams, username))))
 
 
 def cases(connection, teams: list[str] | None = None, username: str | None = None, filters: dict | None = None,
@@ -71,9 +75,7 @@ def cases(connection, teams: list[str] | None = None, username: str | None = Non
     """Cases newest first; restricted to those ``teams``/``username`` were involved in unless both are None."""
     query = select(_cases)
     if teams is not None or username is not None:
-        query = query.where(exists().where(and_(_tasks.c.instance_id == _cases.c.instance_id, or_(
-            _tasks.c.team.in_(list(teams or ["-"])), _tasks.c.assignee == username,
-            _tasks.c.completed_by == username))))
+        query = query.where(_involving(_cases.c.instance_id, teams, username))
     for name in ("scenario", "stage", "channel", "compound"):
         value = (filters or {}).get(name)
         if value:
@@ -85,7 +87,6 @@ def cases(connection, teams: list[str] | None = None, username: str | None = Non
 def case_by_instance(connection, instance_id: int) -> dict | None:
     row = connection.execute(select(_cases).where(_cases.c.instance_id == instance_id)).mappings().one_or_none()
     return dict(row) if row else None
-
 
 
 def attached_alerts(connection, instance_id: int, limit: int = 50) -> list[dict]:
