@@ -12,6 +12,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.operators import Operator
 
 from . import defaults
+from .foreign import dialect
+from .foreign_dmn import feel_cell
 from .sandbox import check_source
 
 #: What an ISO 8601 duration, date-time or repeating interval looks like when someone forgot the quotes.
@@ -20,11 +22,13 @@ _BARE_ISO = re.compile(r"^(R\d*/)?(P(\d|T\d)|\d{4}-\d{2}-\d{2})")
 Finding = tuple[str, str]  # (element id, message)
 
 
-def _compile(element_id: str, what: str, source, mode: str) -> Iterator[Finding]:
+def _compile(element_id: str, what: str, source, mode: str, hint: str = "") -> Iterator[Finding]:
     if not isinstance(source, str) or not source.strip():
         return
+    if mode == "eval" and dialect(source):
+        return  # JUEL or FEEL: engine.foreign names it, on the element that holds it, with its Python spelling
     for error in check_source(source, mode):
-        yield element_id, f"{what} does not compile: {error}"
+        yield element_id, f"{what} does not compile: {error}{hint}"
 
 
 def _timer(element_id: str, event) -> Iterator[Finding]:
@@ -86,13 +90,18 @@ def _glued(input_expression: str, source: str) -> bool:
         (rest[0].isalnum() or rest[0] == "_")
 
 
+#: Said with every DMN compile error: a table from Camunda Modeler is written in FEEL.
+_DMN_HINT = " (Jingzhi evaluates DMN cells as Python expressions)"
+
+
 def _decision_table(element_id: str, table) -> Iterator[Finding]:
     for put in table.inputs:
-        yield from _compile(put.id or element_id, f"DMN input '{put.label or put.name}'", put.expression, "eval")
+        yield from _compile(put.id or element_id, f"DMN input '{put.label or put.name}'", put.expression, "eval",
+                            _DMN_HINT)
     for rule in table.rules:
         for entry in rule.inputEntries:
             for cell in entry.lhs:
-                if not cell:
+                if not cell or feel_cell(cell, is_input=True):  # FEEL: engine.foreign_dmn names it
                     continue
                 input_expression = entry.input.expression or "None"
                 source = _dmn_cell(input_expression, cell)
@@ -101,9 +110,12 @@ def _decision_table(element_id: str, table) -> Iterator[Finding]:
                         f"DMN rule {rule.row_number} input {cell.strip()!r} would be read as "
                         f"{source!r}: start the cell with ? (e.g. '? {cell.strip()}')")
                     continue
-                yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} input", source, "eval")
+                yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} input", source, "eval",
+                                    _DMN_HINT)
         for entry in rule.outputEntries:
-            yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} output", entry.text, "eval")
+            if not feel_cell(entry.text, is_input=False):
+                yield from _compile(entry.id or rule.id, f"DMN rule {rule.row_number} output", entry.text, "eval",
+                                    _DMN_HINT)
 
 
 def check_task_spec(task_spec, forms: dict, file_names: set[str]) -> Iterator[Finding]:

@@ -4,9 +4,25 @@ from __future__ import annotations
 import json
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from . import defaults
-from .exceptions import FormInvalid
+from .exceptions import FormInvalid, Problem
+
+
+def check_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
+    """A form file of a deployment read as a JSON Schema (2020-12): ``(schema, [])``, or ``(None, [problem])``
+    saying where the JSON breaks or which keyword of the schema is wrong."""
+    try:
+        schema = json.loads(data)
+        Draft202012Validator.check_schema(schema)
+        return schema, []
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, [Problem(name, f"form schema is not valid JSON: {err}", line=getattr(err, "lineno", None))]
+    except SchemaError as err:
+        where = "/".join(str(p) for p in err.absolute_path)
+        return None, [Problem(name, f"form schema is not a valid JSON Schema: {err.message}"
+                                    + (f" (at {where})" if where else ""))]
 
 
 def validate_form(forms: dict, form_name: str | None, data: dict) -> None:

@@ -1,18 +1,17 @@
 """Validating a deployment's file set: safe XML, XSD, SpiffWorkflow's parse, and every expression compiled.
 
 Pure: takes file contents, returns parsed specs or raises :class:`DeploymentRejected` listing every problem found
-(file, element id, line where known, message). SpiffWorkflow's parser checks no Python at all, so scripts,
-conditions, timer, message, DMN and property expressions are compiled here, in the same sandbox that will run them.
+(file, element id, line where known, message). What diagrams from other tools (Camunda, Zeebe) rely on and this engine
+would not run is named first, by :mod:`engine.foreign` and :mod:`engine.foreign_dmn`. SpiffWorkflow's parser checks
+no Python at all, so scripts, conditions, timer, message, DMN and property expressions are compiled here, in the same
+sandbox that will run them.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
 from lxml import etree
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -20,6 +19,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from . import defaults
 from .exceptions import DeploymentRejected, Problem
 from .expressions import check_task_spec
+from .foreign import bpmn_problems
+from .foreign_dmn import dmn_problems
+from .forms import check_schema
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +101,6 @@ def _element_lines(name: str, root, index: dict) -> None:
             index[element_id] = (name, element.sourceline)
 
 
-def _check_form(name: str, data: bytes, problems: list[Problem]):
-    try:
-        schema = json.loads(data)
-        Draft202012Validator.check_schema(schema)
-        return schema
-    except (ValueError, UnicodeDecodeError) as err:
-        problems.append(Problem(name, f"form schema is not valid JSON: {err}", line=getattr(err, "lineno", None)))
-    except SchemaError as err:
-        problems.append(Problem(name, f"form schema is not a valid JSON Schema: {err.message}"))
-    return None
-
-
 def _from_validation_error(err: ValidationException, default_file: str, index: dict) -> Problem:
     element_id = getattr(err, "id", None) or None
     file_name, line = index.get(element_id, (None, None)) if element_id else (None, None)
@@ -126,36 +116,39 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
     parsed = ParsedSet()
     index: dict[str, tuple[str, int]] = {}
     bpmn, dmn = {}, {}
+    foreign: list[Problem] = []  # what other tools' diagrams rely on, each named with what to do instead
+    unparsed: list[Problem] = []  # SpiffWorkflow's parse errors: for an element named in foreign it says less
     if not any(name.endswith(BPMN_SUFFIX) for name in files):
         problems.append(Problem("(deployment)", "no .bpmn file in the deployment"))
     for name, data in sorted(files.items()):
         if len(data) > defaults.MAX_DEPLOY_FILE_BYTES:
             problems.append(Problem(name, f"file is larger than {defaults.MAX_DEPLOY_FILE_BYTES} bytes"))
         elif name.endswith(FORM_SUFFIX):
-            schema = _check_form(name, data, problems)
+            schema, form_problems = check_schema(name, data)
+            problems.extend(form_problems)
             if schema is not None:
                 parsed.forms[name] = schema
         elif name.endswith((BPMN_SUFFIX, DMN_SUFFIX)):
             root = parse_xml(name, data, problems)
             if root is not None:
                 _element_lines(name, root, index)
-                problems.extend(_foreign_scripts(name, root))
+                foreign.extend((bpmn_problems if name.endswith(BPMN_SUFFIX) else dmn_problems)(name, root))
                 (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
         else:
             problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name, root in dmn.items():
-        _add(parser.add_dmn_xml, name, root, index, problems)
+        _add(parser.add_dmn_xml, name, root, index, unparsed)
     for name, root in bpmn.items():
         xsd = _xsd_problems(name, root, VALIDATOR)
         if xsd:
             problems.extend(xsd)
         else:
-            _add(parser.add_bpmn_xml, name, root, index, problems)
+            _add(parser.add_bpmn_xml, name, root, index, unparsed)
 
     executable = list(parser.get_process_ids())  # before get_subprocess_specs adds embedded sub-processes to it
-    if bpmn and not executable and not problems:
+    if bpmn and not executable and not problems and not unparsed:
         idle = [p for p in parser.process_parsers]
         problems.append(Problem(sorted(bpmn)[0], "no executable process: set isExecutable=\"true\" on the process "
                                                  f"to run ({', '.join(idle) or 'none found'})"))
@@ -169,10 +162,10 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
                 continue
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except ValidationException as err:
-            problems.append(_from_validation_error(err, process_file, index))
+            unparsed.append(_from_validation_error(err, process_file, index))
             continue
         except Exception as err:  # the parser has raw KeyErrors and the like: never a server error
-            problems.append(Problem(process_file, f"could not be parsed: {err.__class__.__name__}: {err}",
+            unparsed.append(Problem(process_file, f"could not be parsed: {err.__class__.__name__}: {err}",
                                     process_id))
             continue
         parsed.specs[process_id] = spec
@@ -185,21 +178,13 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
                 file_name, line = index.get(element_id, (process_file, None))
                 problems.append(Problem(file_name, message, element_id, line))
 
+    # "A Service Task must have an operator" says less than what foreign found on the same element
+    explained = {(p.file, p.element_id) for p in foreign}
+    problems = foreign + problems + [p for p in unparsed
+                                     if p.element_id is None or (p.file, p.element_id) not in explained]
     if problems:
         raise DeploymentRejected(_unique(problems))
     return parsed
-
-
-def _foreign_scripts(name: str, root) -> list[Problem]:
-    """Scripts in another language (Camunda's JavaScript, Groovy, ...): named here, not as a Python syntax error."""
-    problems = []
-    for element in root.iter("{*}scriptTask"):
-        language = (element.get("scriptFormat") or "python").lower()
-        if "python" not in language:
-            problems.append(Problem(name, f"scriptFormat {element.get('scriptFormat')!r} is not supported: scripts "
-                                          f"here are Python, run in the engine's sandbox", element.get("id"),
-                                    element.sourceline))
-    return problems
 
 
 def _missing_calls(parser, spec, process_file: str, index: dict):

@@ -259,3 +259,18 @@ def test_diagrams_from_other_tools_get_an_answer_never_a_server_error(designer, 
         assert deployed.status_code == 422
         assert deployed.get_json()["error"]["details"] == checked.get_json()["problems"]
         assert all(p["element_id"] and p["line"] for p in checked.get_json()["problems"])
+
+
+def test_every_other_tools_file_validates_to_200_naming_what_to_change(designer, seeded):
+    from tests.conftest import DIAGRAMS
+
+    for path in sorted((DIAGRAMS / "other_tools").iterdir()):
+        checked = designer.api("POST", "/api/v1/designer/validate", {"files": {path.name: path.read_text()}})
+        assert checked.status_code == 200, path.name
+    text = (DIAGRAMS / "other_tools" / "camunda7.bpmn").read_text()
+    body = designer.api("POST", "/api/v1/designer/validate", {"files": {"camunda7.bpmn": text}}).get_json()
+    assert body["valid"] is False
+    assert {"file": "camunda7.bpmn", "element_id": "Flow_large", "line": line_of(text, "${amount &gt; 100}"),
+            "message": "sequenceFlow 'Flow_large' uses the JUEL (Camunda 7) condition ${amount > 100}: expressions "
+                       "here are Python, evaluated on the case data; e.g. amount > 100"} in body["problems"]
+    assert any(p["element_id"] == "Task_check" and "camunda:class" in p["message"] for p in body["problems"])
