@@ -12,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto mosquitto-clients)
 [ -x /usr/bin/chromium ] || missing+=(chromium)      # the web app's browser tests (Playwright drives it)
 command -v npm >/dev/null 2>&1 || missing+=(npm)      # make assets: bpmn-js from the npm registry
+# A Chinese font, so the browser tests' screenshots show the officers' pages as they read them (1.6 MB).
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   if $install; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

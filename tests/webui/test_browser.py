@@ -114,7 +114,7 @@ def test_a_case_from_alert_to_dashboard_in_the_browser(seeded, app, server, brow
     assert seeded.task(move["id"])["completed_by"] == "property1"
 
     police = open_as(browser, server, "police1")
-    assert police.locator(f'tr[data-task]').count() == 0
+    assert police.locator('tr[data-task]').count() == 0
     [verify] = seeded.ready_tasks(instance_id=instance_id)
     response = police.goto(f"{server}/tasks/{verify['id']}")
     assert response.status == 404
