@@ -21,6 +21,7 @@ from .assignment import assign, holder
 from .config import Config
 from .definitions import Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
+from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
@@ -240,6 +241,19 @@ class Engine:
             step.audit("instance.cancelled", reason=reason)
 
         self.runtime.step(instance_id, actor, change)
+
+    def migrate(self, instance_id: int, to_version: int | None = None, actor: str = "system") -> Outcome:
+        """Move a running instance to another version of its process (default: the newest) when that changes
+        nothing it has already reached; otherwise it stays as it is and the outcome says why
+        (see ``engine.migration``)."""
+        return Migrations(self.store, self.definitions, self.runtime, self.script_engine).migrate(
+            instance_id, to_version, actor)
+
+    def migrate_version(self, process_id: str, from_version: int, to_version: int | None = None,
+                        actor: str = "system") -> list[Outcome]:
+        """Move every unfinished instance of one version, each in its own transaction: one outcome per instance."""
+        return Migrations(self.store, self.definitions, self.runtime, self.script_engine).migrate_version(
+            process_id, from_version, to_version, actor)
 
     # -- reads for the edges --------------------------------------------------------------------------------------
     def task(self, task_id: int) -> dict:

@@ -81,6 +81,11 @@ def update_instance(connection, instance_id: int, row_version: int, values: dict
         raise ConcurrentUpdate(f"instance {instance_id} was changed by another worker; retry")
 
 
+def move_to_definition(connection, instance_id: int, definition_id: int) -> None:
+    """Point an instance at another version of its process (a migration; the caller holds the row lock)."""
+    connection.execute(update(_instances).where(_instances.c.id == instance_id).values(definition_id=definition_id))
+
+
 def status_of(workflow, record: StepRecord) -> str:
     if not workflow.completed:
         return RUNNING
