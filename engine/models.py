@@ -56,6 +56,20 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime]
 
 
+class DesignDraft(Base):
+    """A designer's unfinished edit of one process: the whole file set as it stands, not validated (a draft may be
+    broken; that is why it is a draft). One per designer and process; deploying it removes it."""
+
+    __tablename__ = "design_draft"
+    __table_args__ = (UniqueConstraint("process_id", "author"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    author: Mapped[str] = mapped_column(String(120))
+    base_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    files: Mapped[dict]
+    saved_at: Mapped[datetime]
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     id: Mapped[int] = mapped_column(primary_key=True)

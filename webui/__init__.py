@@ -60,12 +60,12 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         engine.store.upgrade()
     app.extensions["jingzhi_engine"] = engine
 
-    from . import admin, api, auth, cases, dashboard, designer, errors, i18n, inbox, security
+    from . import admin, api, auth, cases, dashboard, decisions, designer, errors, i18n, inbox, migration, security
 
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, cases, dashboard, designer, admin, api):
+    for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

@@ -1,51 +1,63 @@
 """The process designer's pages: deployed processes and their versions, one version's files and diagram, comparing
-two versions, rolling back; and the JSON endpoints the browser editor calls to validate and deploy a file set.
+two versions, rolling back, and the editor (modeler, properties panel, forms beside the diagram); and the JSON
+endpoints the editor calls: validate and deploy a file set, keep or discard a draft, preview a form schema.
 
 Designers and admins only. The JSON endpoints live under /api/v1/designer so errors come back as JSON (401 for
-nobody, 413 for a file set over ``MAX_DEPLOY_SET_BYTES``, 422 with the engine's problem list); from a page they
-need the X-CSRF-Token header like every session write.
+nobody, 413 for a file set over ``MAX_DEPLOY_SET_BYTES``, 422 with the engine's problem list, 409 when a newer
+version was deployed since the edit began); from a page they need the X-CSRF-Token header like every session write.
+See docs/designer.md.
 """
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import catalogue
-from engine.exceptions import NotFound
-from . import access
-from .i18n import t
+from engine import catalogue, drafts, people
+from engine.exceptions import Conflict, DeploymentRejected, NotFound
+from engine.forms import check_schema
+from . import access, schema_form
+from .i18n import PANEL, STAGES, language, name_of, t
 from .security import engine, requires
 
 bp = Blueprint("designer", __name__)
+#: The spiffworkflow extension elements for bpmn-js's moddle, so the modeler reads and writes them as typed
+#: elements (properties, calledDecisionId, ...); elements it has no type for would be dropped on save.
+SPIFF_MODDLE = json.loads((Path(__file__).parent / "static" / "spiffworkflow-moddle.json").read_text("utf-8"))
 MIME = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "application/json"}
 
 
 @bp.get("/designer")
 @requires(*access.DESIGNER_ROLES)
 def processes():
-    return render_template("designer.html", processes=engine().query(catalogue.processes))
+    return render_template("designer.html", processes=engine().query(catalogue.processes),
+                           decisions=engine().query(catalogue.decisions), drafts=engine().query(drafts.listing))
 
 
 @bp.get("/designer/<process_id>/<int:number>")
 @requires(*access.DESIGNER_ROLES)
 def version(process_id: str, number: int):
     found = engine().query(catalogue.version, process_id, number)
-    others = [v for p in engine().query(catalogue.processes) if p["process_id"] == process_id
-              for v in p["versions"]]
-    return render_template("designer_version.html", v=found, others=others)
+    return render_template("designer_version.html", v=found,
+                           others=engine().query(catalogue.versions_of, process_id))
 
 
 @bp.get("/designer/<process_id>/edit")
 @requires(*access.DESIGNER_ROLES)
 def edit(process_id: str):
-    """The bpmn-js modeler on the newest version's diagram; the page posts the whole file set back."""
-    newest = next((p["versions"][0]["version"] for p in engine().query(catalogue.processes)
-                   if p["process_id"] == process_id), None)
-    if newest is None:
+    """The bpmn-js modeler with the properties panel, on the designer's own draft of the process when there is one,
+    else on the newest version; the page posts the whole file set back to validate, save as draft or deploy."""
+    versions = engine().query(catalogue.versions_of, process_id)
+    if not versions:
         raise NotFound(f"no process '{process_id}' is deployed")
-    return render_template("designer_edit.html", v=engine().query(catalogue.version, process_id, newest))
+    v = engine().query(catalogue.version, process_id, versions[0]["version"])
+    draft = engine().query(drafts.mine, process_id, g.user["username"])
+    teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().query(people.teams)]
+    return render_template("designer_edit.html", v=v, draft=draft, files=draft["files"] if draft else v["files"],
+                           editor={"teams": teams, "stages": STAGES[language()], "labels": PANEL[language()],
+                                   "moddle": SPIFF_MODDLE})
 
 
 @bp.get("/designer/<process_id>/<int:number>/files/<name>")
@@ -81,9 +93,10 @@ def roll_back(deployment_id: int):
     return redirect(url_for("designer.version", process_id=process_id, number=result.versions[process_id]))
 
 
-def _files() -> dict[str, bytes]:
-    """The posted file set; a body over the limit is refused by its Content-Length before anything reads it, and
-    one sent without a length (chunked) is read no further than one byte past the limit."""
+def _body() -> dict:
+    """The posted JSON body, ``{"files": {name: text}, ...}``; a body over the limit is refused by its
+    Content-Length before anything reads it, and one sent without a length (chunked) is read no further than one
+    byte past the limit."""
     catalogue.check_request_size(request.content_length)
     raw = request.stream.read(catalogue.request_limit() + 1)
     catalogue.check_request_size(len(raw))
@@ -91,7 +104,11 @@ def _files() -> dict[str, bytes]:
         body = json.loads(raw)
     except ValueError:
         body = None
-    return catalogue.file_set(body)
+    return body if isinstance(body, dict) else {}
+
+
+def _files() -> dict[str, bytes]:
+    return catalogue.file_set(_body())
 
 
 @bp.post("/api/v1/designer/validate")
@@ -104,12 +121,64 @@ def validate():
 @bp.post("/api/v1/designer/deploy")
 @requires(*access.DESIGNER_ROLES)
 def deploy():
-    result = engine().deploy(_files(), deployed_by=g.user["username"])
-    body = {"created": result.created, "deployment_id": result.deployment_id, "versions": result.versions,
-            "message": (f"deployed as {_versions(result.versions)}" if result.created else
-                        f"the same content is already deployment {result.deployment_id} "
-                        f"({_versions(result.versions)}): no new version")}
-    return body, 201 if result.created else 200
+    """Deploy the posted file set. With ``"draft": process_id`` (the editor sends it) the caller's draft of that
+    process is dropped once its content is deployed, and the set is refused with 409 when someone deployed a newer
+    version of the process since ``base_deployment_id`` was opened: deploying the older set would silently undo
+    their change (``"force": true`` deploys it anyway)."""
+    body = _body()
+    files = catalogue.file_set(body)
+    if isinstance(body.get("draft"), str) and not body.get("force"):
+        _refuse_if_overtaken(body["draft"], body.get("base_deployment_id"))
+    result = engine().deploy(files, deployed_by=g.user["username"])
+    if isinstance(body.get("draft"), str):
+        drafts.discard(engine().store, body["draft"], g.user["username"])
+    response = {"created": result.created, "deployment_id": result.deployment_id, "versions": result.versions,
+                "message": (f"deployed as {_versions(result.versions)}" if result.created else
+                            f"the same content is already deployment {result.deployment_id} "
+                            f"({_versions(result.versions)}): no new version")}
+    return response, 201 if result.created else 200
+
+
+def _refuse_if_overtaken(process_id: str, base: object) -> None:
+    newest = (engine().query(catalogue.versions_of, process_id) or [None])[0]
+    if newest is not None and isinstance(base, int) and newest["deployment_id"] != base:
+        raise Conflict(f"{process_id} v{newest['version']} was deployed by {newest['deployed_by']} after you "
+                       f"opened it; deploying now would undo that change. Compare the versions first, or deploy "
+                       f"anyway.", {"version": newest["version"], "deployed_by": newest["deployed_by"],
+                                     "deployment_id": newest["deployment_id"]})
+
+
+@bp.put("/api/v1/designer/drafts/<process_id>")
+@requires(*access.DESIGNER_ROLES)
+def save_draft(process_id: str):
+    """Keep the posted file set as the caller's draft of the process: not validated, only size- and shape-checked."""
+    body = _body()
+    base = body.get("base_deployment_id")
+    saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),
+                        base if isinstance(base, int) and not isinstance(base, bool) else None)
+    return {**saved, "message": t("draft_saved")}
+
+
+@bp.delete("/api/v1/designer/drafts/<process_id>")
+@requires(*access.DESIGNER_ROLES)
+def discard_draft(process_id: str):
+    return {"discarded": drafts.discard(engine().store, process_id, g.user["username"])}
+
+
+@bp.post("/api/v1/designer/form-preview")
+@requires(*access.DESIGNER_ROLES)
+def form_preview():
+    """A form schema as the officer's task page would show it, for the designer's live preview: the fields as HTML
+    (the task page's own template), or 422 saying where the schema is broken."""
+    body = _body()
+    text, name = body.get("schema"), body.get("name") or "form.json"
+    if not isinstance(text, str) or not isinstance(name, str):
+        raise DeploymentRejected.single("(request)", 'send {"name": "x.json", "schema": "<JSON text>"}')
+    schema, problems = check_schema(name, text.encode("utf-8"))
+    if problems:
+        raise DeploymentRejected(problems)
+    fields = schema_form.fields(schema)
+    return {"fields": [f.name for f in fields], "html": render_template("_form_fields.html", fields=fields)}
 
 
 def _versions(versions: dict[str, int]) -> str:

@@ -20,10 +20,14 @@ LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum"
 PERIOD = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
           {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
 
+PROCESS_ID = {"name": "process_id", "in": "path", "required": True, "schema": {"type": "string"}}
 FILE_SET = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["files"], "properties": {"files": {
         "type": "object", "additionalProperties": {"type": "string"},
-        "description": "file name (.bpmn, .dmn, .json) -> its text"}}}}}}
+        "description": "file name (.bpmn, .dmn, .json) -> its text"},
+        "draft": {"type": "string", "description": "deploy: the process edited (its draft is dropped once deployed)"},
+        "base_deployment_id": {"type": "integer", "description": "the deployment the edit started from"},
+        "force": {"type": "boolean", "description": "deploy: even over a newer version deployed since the base"}}}}}}
 
 DOCUMENT = {
     "openapi": "3.1.0",
@@ -129,7 +133,50 @@ DOCUMENT = {
             "requestBody": FILE_SET,
             "responses": {"201": _ok("deployed: deployment_id, versions"),
                           "200": _ok("the same content is deployed already: no new version (created: false)"),
+                          "409": _error("with draft and base_deployment_id: a newer version of that process was "
+                                        "deployed since; send force: true to deploy anyway"),
                           "413": _error("the file set is over the size limit"),
                           "422": _error("refused, nothing stored: details lists every problem"), **COMMON}}},
+        "/designer/drafts/{process_id}": {
+            "put": {"summary": "keep a file set as the caller's draft of a process, not validated (designer, admin)",
+                    "parameters": [PROCESS_ID], "requestBody": FILE_SET,
+                    "responses": {"200": _ok("saved: saved_at, base_deployment_id"),
+                                  "413": _error("the file set is over the size limit"),
+                                  "422": _error("not a file set"), **COMMON}},
+            "delete": {"summary": "discard the caller's draft of a process (designer, admin)",
+                       "parameters": [PROCESS_ID],
+                       "responses": {"200": _ok("discarded: true, or false when there was none"), **COMMON}}},
+        "/designer/{process_id}/{number}/migrate": {"post": {
+            "summary": "move every running instance of a version to a newer version of its process, each only when "
+                       "that changes no task it has reached (designer, admin)",
+            "parameters": [PROCESS_ID, {"name": "number", "in": "path", "required": True,
+                                        "schema": {"type": "integer"}, "description": "the version to move from"}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"to_version": {
+                    "type": "integer", "description": "the version to move to (default: the newest)"}}}}}},
+            "responses": {"200": _ok("one outcome per instance: migrated, or refused with the reason and the "
+                                     "tasks that stopped it", {
+                "type": "object", "properties": {
+                    "process_id": {"type": "string"}, "from_version": {"type": "integer"},
+                    "to_version": {"type": ["integer", "null"]}, "migrated": {"type": "integer"},
+                    "refused": {"type": "integer"}, "instances": {"type": "array", "items": {
+                        "type": "object", "properties": {
+                            "instance_id": {"type": "integer"}, "migrated": {"type": "boolean"},
+                            "from_version": {"type": "integer"}, "to_version": {"type": "integer"},
+                            "reason": {"type": ["string", "null"]}, "blockers": {"type": "array", "items": {
+                                "type": "object", "properties": {
+                                    "process_id": {"type": "string"}, "element_id": {"type": "string"},
+                                    "label": {"type": ["string", "null"]}, "state": {"type": "string"},
+                                    "change": {"type": "string", "description": "removed, or changed: ..."},
+                                    "attributes": {"type": "array", "items": {"type": "string"}}}}}}}}}}),
+                "404": _error("no such process or version"), "422": _error("to_version is not a number"),
+                **COMMON}}},
+        "/designer/form-preview": {"post": {
+            "summary": "a form schema rendered as the task page renders it, for the designer's preview",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["schema"], "properties": {
+                    "name": {"type": "string"}, "schema": {"type": "string", "description": "JSON text"}}}}}},
+            "responses": {"200": _ok("fields and their HTML"),
+                          "422": _error("not JSON or not a valid JSON Schema: details say where"), **COMMON}}},
     },
 }

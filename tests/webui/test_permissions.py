@@ -119,6 +119,24 @@ ROUTES = {
                                         allowed=("designer", 200), wrong_role=("property1", 403)),
     ("designer.deploy", "POST"): dict(url="/api/v1/designer/deploy", json={"files": {"tiny.bpmn": TINY}},
                                       allowed=("designer", 201), wrong_role=("dispatcher", 403)),
+    ("migration.migrate", "POST"): dict(url="/designer/closed_loop/1/migrate", body={"to_version": "1"},
+                                        allowed=("designer", 200), wrong_role=("dispatcher", 403)),
+    ("migration.migrate_api", "POST"): dict(url="/api/v1/designer/closed_loop/1/migrate", json={},
+                                            allowed=("admin", 200), wrong_role=("property_lead", 403)),
+    ("decisions.version", "GET"): dict(url="/designer/decisions/routing/1", allowed=("designer", 200),
+                                       wrong_role=("dispatcher", 403)),
+    ("decisions.file", "GET"): dict(url="/designer/decisions/routing/1/file", allowed=("admin", 200),
+                                    wrong_role=("property_lead", 403)),
+    ("decisions.edit", "GET"): dict(url="/designer/decisions/routing/edit", allowed=("designer", 200),
+                                    wrong_role=("patrol_lead", 403)),
+    ("designer.save_draft", "PUT"): dict(url="/api/v1/designer/drafts/closed_loop", method="PUT",
+                                         json={"files": {"tiny.bpmn": TINY}}, allowed=("designer", 200),
+                                         wrong_role=("property1", 403)),
+    ("designer.discard_draft", "DELETE"): dict(url="/api/v1/designer/drafts/closed_loop", method="DELETE",
+                                               allowed=("designer", 200), wrong_role=("dispatcher", 403)),
+    ("designer.form_preview", "POST"): dict(url="/api/v1/designer/form-preview",
+                                            json={"schema": '{"type": "object"}'}, allowed=("designer", 200),
+                                            wrong_role=("property_lead", 403)),
 }
 
 
@@ -143,8 +161,8 @@ def context(seeded, registered_case, app, tmp_path):
 
 def call(client, spec: dict, ctx: dict):
     url = spec["url"].format(**ctx)
-    method = "POST" if spec.get("body") is not None or spec.get("json") is not None or \
-        spec["url"].endswith(("claim", "unclaim")) else "GET"
+    method = spec.get("method") or ("POST" if spec.get("body") is not None or spec.get("json") is not None or
+                                    spec["url"].endswith(("claim", "unclaim")) else "GET")
     if url.startswith("/api/"):
         body = spec.get("json")
         return client.api(method, url, body(ctx) if callable(body) else body)
@@ -174,7 +192,7 @@ ROUTE_IDS = [f"{endpoint}:{method}" for endpoint, method in ROUTES]
 def test_anonymous_callers_are_refused(app, context, login, key):
     spec = ROUTES[key]
     client = login(None)
-    if key[1] == "POST" and not spec["url"].startswith("/api/"):
+    if key[1] != "GET" and not spec["url"].startswith("/api/"):
         client.csrf = None
         client.flask.get("/login")                 # a session with a CSRF token, but nobody logged in
         with client.flask.session_transaction() as session:

@@ -1,15 +1,24 @@
-// The process designer: the bpmn-js modeler on one diagram of a deployment's file set. "Validate" and "Deploy"
-// post the whole set (this diagram as edited, the other files as deployed) to the engine; each problem it finds
-// is marked on its element with the message beside it, and listed below the diagram with file and line.
+// The process designer: the bpmn-js modeler on one diagram of a file set (the designer's draft, or the newest
+// deployment). "Validate" and "Deploy" post the whole set (this diagram as edited, the other files as held here,
+// forms edited beside the diagram included) to the engine; each problem it finds is marked on its element with the
+// message beside it, and listed below the diagram with file and line. "Save draft" keeps the set on the server
+// without validating it. The properties panel (designer_panel.js) and the form editor (designer_forms.js) work on
+// the same state through window.jingzhiDesigner.
 (function () {
   var box = document.getElementById("modeler");
   if (!box || !window.BpmnJS) return;
   var files = JSON.parse(document.getElementById("file-set").textContent);
-  var diagram = box.dataset.file;
+  var context = JSON.parse(document.getElementById("editor-context").textContent);
+  var diagram = box.dataset.file, processId = box.dataset.process;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var list = document.getElementById("problems"), status = document.getElementById("designer-status");
-  var modeler = new window.BpmnJS({container: box});
+  var modeler = new window.BpmnJS({container: box, moddleExtensions: {spiffworkflow: context.moddle}});
   var marked = [];
+  var designer = window.jingzhiDesigner = {
+    modeler: modeler, files: files, diagram: diagram, context: context, problems: [], dirty: false,
+    changed: function () { designer.dirty = true; document.body.dataset.dirty = "yes"; },
+    emit: function (name) { document.dispatchEvent(new CustomEvent("jingzhi:" + name)); }
+  };
   window.jingzhiModeler = modeler;  // for tests and the browser console
 
   function clear() {
@@ -18,18 +27,24 @@
     marked = [];
     modeler.get("overlays").remove({type: "problem"});
     list.textContent = "";
+    designer.problems = [];
   }
 
   function show(problems) {
     var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry"),
         overlays = modeler.get("overlays");
-    (problems || []).forEach(function (p) {
+    designer.problems = problems || [];
+    designer.problems.forEach(function (p) {
       var item = document.createElement("li");
       item.dataset.element = p.element_id || "";
       item.textContent = p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
         " " + p.message;
       list.appendChild(item);
       if (p.file === diagram && p.element_id && registry.get(p.element_id)) {
+        item.classList.add("link");
+        item.addEventListener("click", function () {
+          modeler.get("selection").select(registry.get(p.element_id));
+        });
         canvas.addMarker(p.element_id, "problem");
         marked.push(p.element_id);
         var note = document.createElement("div");
@@ -38,15 +53,17 @@
         overlays.add(p.element_id, "problem", {position: {bottom: -6, left: 0}, html: note});
       }
     });
+    designer.emit("problems");
   }
 
   function say(text, state) { status.textContent = text; status.dataset.state = state; }
 
-  function post(url) {
+  function send(url, method, extra) {
     return modeler.saveXML({format: true}).then(function (saved) {
       var set = Object.assign({}, files);
       set[diagram] = saved.xml;
-      return fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify({files: set}),
+      return fetch(url, {method: method, credentials: "same-origin",
+                         body: JSON.stringify(Object.assign({files: set}, extra || {})),
                          headers: {"Content-Type": "application/json", "Accept": "application/json",
                                    "X-CSRF-Token": csrf}});
     }).then(function (response) {
@@ -56,8 +73,10 @@
 
   function failed(result) { say((result.body.error || {}).message || ("HTTP " + result.status), "error"); }
 
+  function saved() { designer.dirty = false; document.body.dataset.dirty = ""; }
+
   document.getElementById("validate").addEventListener("click", function () {
-    post(box.dataset.validate).then(function (result) {
+    send(box.dataset.validate, "POST").then(function (result) {
       clear();
       if (result.status !== 200) return failed(result);
       show(result.body.problems);
@@ -66,20 +85,63 @@
     });
   });
 
-  document.getElementById("deploy").addEventListener("click", function () {
-    post(box.dataset.deploy).then(function (result) {
+  document.getElementById("save-draft").addEventListener("click", function () {
+    var base = parseInt(box.dataset.baseDeployment, 10);
+    send(box.dataset.draft, "PUT", {base_deployment_id: isNaN(base) ? null : base}).then(function (result) {
+      if (result.status !== 200) return failed(result);
+      saved();
+      say(result.body.message, "draft");
+    });
+  });
+
+  function deploy(force) {
+    var base = parseInt(box.dataset.baseDeployment, 10);
+    send(box.dataset.deploy, "POST", {draft: processId, base_deployment_id: isNaN(base) ? null : base,
+                                      force: force}).then(function (result) {
       clear();
+      // Someone deployed a newer version since this one was opened: deploying would undo their change.
+      if (result.status === 409 && result.body.error.code === "conflict") {
+        say(result.body.error.message, "overtaken");
+        if (window.confirm(result.body.error.message)) deploy(true);
+        return;
+      }
       if (result.status === 422 && result.body.error.code === "deployment_rejected") {
         show(result.body.error.details);
         return say(status.dataset.invalid + ": " + result.body.error.details.length, "refused");
       }
       if (result.status !== 200 && result.status !== 201) return failed(result);
+      saved();
+      box.dataset.baseDeployment = result.body.deployment_id;
+      var notice = document.getElementById("draft-notice");
+      if (notice) notice.remove();
       say(result.body.message, result.body.created ? "deployed" : "unchanged");
     });
+  }
+  document.getElementById("deploy").addEventListener("click", function () { deploy(false); });
+
+  var discard = document.getElementById("discard-draft");
+  if (discard) discard.addEventListener("click", function () {
+    fetch(box.dataset.draft, {method: "DELETE", credentials: "same-origin",
+                              headers: {"Accept": "application/json", "X-CSRF-Token": csrf}})
+      .then(function (response) {
+        if (!response.ok) return say("HTTP " + response.status, "error");
+        saved();
+        window.location.reload();
+      });
   });
 
-  modeler.importXML(files[diagram]).then(function () {
+  window.addEventListener("beforeunload", function (event) {
+    if (designer.dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+  modeler.on("commandStack.changed", designer.changed);
+
+  modeler.importXML(files[diagram]).then(function (result) {
     modeler.get("canvas").zoom("fit-viewport");
+    // Content bpmn-js cannot read would be lost on save: say so instead of dropping it silently.
+    if (result.warnings && result.warnings.length) {
+      say(result.warnings.map(function (w) { return w.message.split("\n")[0]; }).join("; "), "warning");
+    }
     box.dataset.rendered = "yes";
+    designer.emit("imported");
   }).catch(function (err) { box.textContent = "diagram: " + err; box.dataset.rendered = "error"; });
 })();

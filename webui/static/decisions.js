@@ -1,0 +1,137 @@
+// The decision table editor: the dmn-js modeler on one DMN file of a deployment's file set, opened on one decision.
+// "Validate" and "Deploy" post the whole set (this DMN file as edited, the other files as deployed) to the
+// designer's endpoints; each problem is listed with its decision and rule, and its cell, rule or column is marked
+// in the table (a problem of another decision of the file opens that decision when its line is clicked).
+(function () {
+  var box = document.getElementById("dmn-editor");
+  if (!box || !window.DmnJS) return;
+  var files = JSON.parse(document.getElementById("file-set").textContent);
+  var file = box.dataset.file, decisionId = box.dataset.decision;
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var list = document.getElementById("problems"), status = document.getElementById("designer-status");
+  var modeler = new window.DmnJS({container: box});
+  var shown = [], marked = [];
+  window.jingzhiDmn = modeler;  // for tests and the browser console
+
+  // Where an element id the engine names sits: its decision, and its rule's number when it is a rule or a cell.
+  function locate(elementId) {
+    var found = null;
+    (modeler.getDefinitions().drgElement || []).forEach(function (decision) {
+      var table = decision.decisionLogic;
+      if (found || !table) return;
+      if (decision.id === elementId || table.id === elementId) found = {decision: decision.id};
+      (table.input || []).concat(table.output || []).forEach(function (column) {
+        if (column.id === elementId || (column.inputExpression || {}).id === elementId) {
+          found = {decision: decision.id, column: column.id};
+        }
+      });
+      (table.rule || []).forEach(function (rule, n) {
+        var cells = (rule.inputEntry || []).concat(rule.outputEntry || []);
+        if (rule.id === elementId || cells.some(function (cell) { return cell.id === elementId; })) {
+          found = {decision: decision.id, rule: n + 1, ruleId: rule.id, cell: rule.id === elementId ? null : elementId};
+        }
+      });
+    });
+    return found;
+  }
+
+  function openDecision(id) {
+    var view = modeler.getViews().filter(function (v) { return v.element.id === id; })[0];
+    var active = modeler.getActiveView();
+    if (!view || (active && active.element.id === id)) return Promise.resolve();
+    return modeler.open(view);
+  }
+
+  function unmark() {
+    marked.forEach(function (node) { node.classList.remove("problem"); node.removeAttribute("title"); });
+    marked = [];
+  }
+
+  // Cells, rule rows and column heads are marked in the open table only: dmn-js renders one decision at a time.
+  function mark() {
+    unmark();
+    var active = modeler.getActiveView();
+    shown.forEach(function (item) {
+      var at = item.at;
+      if (!at || !active || active.element.id !== at.decision) return;
+      var selector = at.cell ? '[data-element-id="' + CSS.escape(at.cell) + '"]'
+        : at.ruleId ? '[data-row-id="' + CSS.escape(at.ruleId) + '"]'
+        : at.column ? 'th[data-col-id="' + CSS.escape(at.column) + '"]' : null;
+      if (!selector) return;
+      box.querySelectorAll(selector).forEach(function (node) {
+        node.classList.add("problem");
+        node.title = item.problem.message;
+        marked.push(node);
+      });
+    });
+  }
+
+  function clear() { unmark(); shown = []; list.textContent = ""; }
+
+  function show(problems) {
+    (problems || []).forEach(function (p) {
+      var at = p.file === file && p.element_id ? locate(p.element_id) : null;
+      var item = document.createElement("li");
+      item.dataset.element = p.element_id || "";
+      if (at) {
+        item.dataset.decision = at.decision;
+        if (at.rule) item.dataset.rule = at.rule;
+        item.classList.add("link");
+        item.addEventListener("click", function () { openDecision(at.decision).then(mark); });
+      }
+      item.textContent = p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
+        (at ? " " + at.decision + (at.rule ? " · " + box.dataset.ruleLabel + " " + at.rule : "") : "") +
+        " " + p.message;
+      list.appendChild(item);
+      shown.push({problem: p, at: at});
+    });
+    mark();
+  }
+
+  function say(text, state) { status.textContent = text; status.dataset.state = state; }
+
+  function post(url) {
+    return modeler.saveXML({format: true}).then(function (saved) {
+      var set = Object.assign({}, files);
+      set[file] = saved.xml;
+      return fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify({files: set}),
+                         headers: {"Content-Type": "application/json", "Accept": "application/json",
+                                   "X-CSRF-Token": csrf}});
+    }).then(function (response) {
+      return response.json().then(function (body) { return {status: response.status, body: body}; });
+    });
+  }
+
+  function failed(result) { say((result.body.error || {}).message || ("HTTP " + result.status), "error"); }
+
+  document.getElementById("validate").addEventListener("click", function () {
+    post(box.dataset.validate).then(function (result) {
+      clear();
+      if (result.status !== 200) return failed(result);
+      show(result.body.problems);
+      say(result.body.valid ? status.dataset.valid : status.dataset.invalid + ": " + result.body.problems.length,
+          result.body.valid ? "valid" : "invalid");
+    });
+  });
+
+  document.getElementById("deploy").addEventListener("click", function () {
+    post(box.dataset.deploy).then(function (result) {
+      clear();
+      if (result.status === 422 && result.body.error.code === "deployment_rejected") {
+        show(result.body.error.details);
+        return say(status.dataset.invalid + ": " + result.body.error.details.length, "refused");
+      }
+      if (result.status !== 200 && result.status !== 201) return failed(result);
+      say(result.body.message, result.body.created ? "deployed" : "unchanged");
+    });
+  });
+
+  // a view switch or an edit re-renders the table: put the marks back on the new cells
+  modeler.on("views.changed", function () { setTimeout(mark, 0); });
+
+  modeler.importXML(files[file]).then(function () {
+    return openDecision(decisionId);
+  }).then(function () {
+    box.dataset.rendered = "yes";
+  }).catch(function (err) { box.textContent = "decision: " + err; box.dataset.rendered = "error"; });
+})();
