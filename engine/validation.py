@@ -139,6 +139,9 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name, root in dmn.items():
+        # SpiffWorkflow's DMN parser reads every child node as an element and crashes on a comment inside a table
+        # (and reports it at the business rule task, far from the cause); comments mean nothing to it anyway.
+        etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
         _add(parser.add_dmn_xml, name, root, index, unparsed)
     for name, root in bpmn.items():
         xsd = _xsd_problems(name, root, VALIDATOR)

@@ -135,3 +135,15 @@ def test_every_scenario_of_the_seed_has_routes_and_a_playbook_the_closed_loop_ca
         assert scenario["playbook"] in called
         assert scenario["playbook"] in PARSED.specs
     assert SEED["fallback_playbook"] in called
+
+
+def test_comments_inside_a_table_are_only_comments():
+    """SpiffWorkflow's DMN parser read a comment inside a table as a rule and crashed, reported at the business
+    rule task; the engine drops comments before it parses, so a commented table decides as before."""
+    files = read_files(BPMN_DIR)
+    text = files["routing.dmn"].decode("utf-8")
+    at = text.index("<rule ")
+    files["routing.dmn"] = (text[:at] + "<!-- 夜间规则由指挥中心复核 night rules reviewed -->\n" + text[at:]).encode()
+    table = validate_files(files).specs["closed_loop"].task_specs["triage"].dmnEngine
+    for name, data, expected in ROUTING_CASES:
+        assert decide(table, **data)[1] == expected, name
