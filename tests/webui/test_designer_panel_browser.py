@@ -203,3 +203,26 @@ def test_every_section_of_the_panel_writes_what_the_engine_reads(seeded, app, se
 
     page.click("#validate")                                 # and the engine accepts the whole edited set
     page.wait_for_selector('#designer-status[data-state="valid"]')
+
+
+def test_deploying_over_a_version_someone_deployed_meanwhile_asks_first(seeded, app, server, browser):  # noqa: F811
+    from tests.webui.test_designer import REGISTER_DUE, edited
+
+    page = open_editor(browser, server)                       # opened on v1
+    theirs = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="&quot;PT2H&quot;"/>')
+    seeded.deploy({name: text.encode("utf-8") for name, text in theirs.items()}, deployed_by="admin")   # v2
+
+    select(page, "register")
+    change(page, "#prop-dueIn", '"PT45M"')
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("#deploy")
+    page.wait_for_selector('#designer-status[data-state="overtaken"]')
+    assert "v2" in questions[0] and "admin" in questions[0]
+    assert max(v["version"] for v in seeded.query(catalogue.versions_of, "closed_loop")) == 2
+
+    page.once("dialog", lambda dialog: dialog.accept())       # deploy anyway
+    page.click("#deploy")
+    page.wait_for_selector('#designer-status[data-state="deployed"]')
+    assert '"PT45M"' in seeded.query(catalogue.version, "closed_loop", 3)["files"]["closed_loop.bpmn"].replace(
+        "&#34;", '"').replace("&quot;", '"')

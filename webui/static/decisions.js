@@ -7,8 +7,7 @@
   if (!box || !window.DmnJS) return;
   var files = JSON.parse(document.getElementById("file-set").textContent);
   var file = box.dataset.file, decisionId = box.dataset.decision;
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var list = document.getElementById("problems"), status = document.getElementById("designer-status");
+  var list = document.getElementById("problems");
   var modeler = new window.DmnJS({container: box});
   var shown = [], marked = [];
   window.jingzhiDmn = modeler;  // for tests and the browser console
@@ -88,43 +87,10 @@
     mark();
   }
 
-  function say(text, state) { status.textContent = text; status.dataset.state = state; }
-
-  function post(url) {
-    return modeler.saveXML({format: true}).then(function (saved) {
-      var set = Object.assign({}, files);
-      set[file] = saved.xml;
-      return fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify({files: set}),
-                         headers: {"Content-Type": "application/json", "Accept": "application/json",
-                                   "X-CSRF-Token": csrf}});
-    }).then(function (response) {
-      return response.json().then(function (body) { return {status: response.status, body: body}; });
-    });
-  }
-
-  function failed(result) { say((result.body.error || {}).message || ("HTTP " + result.status), "error"); }
-
-  document.getElementById("validate").addEventListener("click", function () {
-    post(box.dataset.validate).then(function (result) {
-      clear();
-      if (result.status !== 200) return failed(result);
-      show(result.body.problems);
-      say(result.body.valid ? status.dataset.valid : status.dataset.invalid + ": " + result.body.problems.length,
-          result.body.valid ? "valid" : "invalid");
-    });
-  });
-
-  document.getElementById("deploy").addEventListener("click", function () {
-    post(box.dataset.deploy).then(function (result) {
-      clear();
-      if (result.status === 422 && result.body.error.code === "deployment_rejected") {
-        show(result.body.error.details);
-        return say(status.dataset.invalid + ": " + result.body.error.details.length, "refused");
-      }
-      if (result.status !== 200 && result.status !== 201) return failed(result);
-      say(result.body.message, result.body.created ? "deployed" : "unchanged");
-    });
-  });
+  var fileSet = window.JingzhiFileSet({files: files, file: file, clear: clear, show: show,
+                                       saveXML: function () { return modeler.saveXML({format: true}); }});
+  document.getElementById("validate").addEventListener("click", function () { fileSet.validate(box.dataset.validate); });
+  document.getElementById("deploy").addEventListener("click", function () { fileSet.deploy(box.dataset.deploy); });
 
   // a view switch or an edit re-renders the table: put the marks back on the new cells
   modeler.on("views.changed", function () { setTimeout(mark, 0); });

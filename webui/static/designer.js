@@ -10,8 +10,7 @@
   var files = JSON.parse(document.getElementById("file-set").textContent);
   var context = JSON.parse(document.getElementById("editor-context").textContent);
   var diagram = box.dataset.file, processId = box.dataset.process;
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var list = document.getElementById("problems"), status = document.getElementById("designer-status");
+  var list = document.getElementById("problems");
   var modeler = new window.BpmnJS({container: box, moddleExtensions: {spiffworkflow: context.moddle}});
   var marked = [];
   var designer = window.jingzhiDesigner = {
@@ -56,73 +55,49 @@
     designer.emit("problems");
   }
 
-  function say(text, state) { status.textContent = text; status.dataset.state = state; }
-
-  function send(url, method, extra) {
-    return modeler.saveXML({format: true}).then(function (saved) {
-      var set = Object.assign({}, files);
-      set[diagram] = saved.xml;
-      return fetch(url, {method: method, credentials: "same-origin",
-                         body: JSON.stringify(Object.assign({files: set}, extra || {})),
-                         headers: {"Content-Type": "application/json", "Accept": "application/json",
-                                   "X-CSRF-Token": csrf}});
-    }).then(function (response) {
-      return response.json().then(function (body) { return {status: response.status, body: body}; });
-    });
-  }
-
-  function failed(result) { say((result.body.error || {}).message || ("HTTP " + result.status), "error"); }
+  var fileSet = window.JingzhiFileSet({files: files, file: diagram, clear: clear, show: show,
+                                       saveXML: function () { return modeler.saveXML({format: true}); }});
+  var say = fileSet.say;
 
   function saved() { designer.dirty = false; document.body.dataset.dirty = ""; }
 
-  document.getElementById("validate").addEventListener("click", function () {
-    send(box.dataset.validate, "POST").then(function (result) {
-      clear();
-      if (result.status !== 200) return failed(result);
-      show(result.body.problems);
-      say(result.body.valid ? status.dataset.valid : status.dataset.invalid + ": " + result.body.problems.length,
-          result.body.valid ? "valid" : "invalid");
-    });
-  });
+  function base() {
+    var id = parseInt(box.dataset.baseDeployment, 10);
+    return isNaN(id) ? null : id;
+  }
+
+  document.getElementById("validate").addEventListener("click", function () { fileSet.validate(box.dataset.validate); });
 
   document.getElementById("save-draft").addEventListener("click", function () {
-    var base = parseInt(box.dataset.baseDeployment, 10);
-    send(box.dataset.draft, "PUT", {base_deployment_id: isNaN(base) ? null : base}).then(function (result) {
-      if (result.status !== 200) return failed(result);
+    fileSet.send(box.dataset.draft, "PUT", {base_deployment_id: base()}).then(function (result) {
+      if (result.status !== 200) return fileSet.failed(result);
       saved();
       say(result.body.message, "draft");
     });
   });
 
   function deploy(force) {
-    var base = parseInt(box.dataset.baseDeployment, 10);
-    send(box.dataset.deploy, "POST", {draft: processId, base_deployment_id: isNaN(base) ? null : base,
-                                      force: force}).then(function (result) {
-      clear();
-      // Someone deployed a newer version since this one was opened: deploying would undo their change.
-      if (result.status === 409 && result.body.error.code === "conflict") {
-        say(result.body.error.message, "overtaken");
-        if (window.confirm(result.body.error.message)) deploy(true);
-        return;
-      }
-      if (result.status === 422 && result.body.error.code === "deployment_rejected") {
-        show(result.body.error.details);
-        return say(status.dataset.invalid + ": " + result.body.error.details.length, "refused");
-      }
-      if (result.status !== 200 && result.status !== 201) return failed(result);
-      saved();
-      box.dataset.baseDeployment = result.body.deployment_id;
-      var notice = document.getElementById("draft-notice");
-      if (notice) notice.remove();
-      say(result.body.message, result.body.created ? "deployed" : "unchanged");
-    });
+    fileSet.deploy(box.dataset.deploy, {draft: processId, base_deployment_id: base(), force: force})
+      .then(function (result) {
+        if (!result) return;
+        // Someone deployed a newer version since this one was opened: deploying would undo their change.
+        if (result.status === 409) {
+          say(result.body.error.message, "overtaken");
+          if (window.confirm(result.body.error.message)) deploy(true);
+          return;
+        }
+        saved();
+        box.dataset.baseDeployment = result.body.deployment_id;
+        var notice = document.getElementById("draft-notice");
+        if (notice) notice.remove();
+      });
   }
   document.getElementById("deploy").addEventListener("click", function () { deploy(false); });
 
   var discard = document.getElementById("discard-draft");
   if (discard) discard.addEventListener("click", function () {
     fetch(box.dataset.draft, {method: "DELETE", credentials: "same-origin",
-                              headers: {"Accept": "application/json", "X-CSRF-Token": csrf}})
+                              headers: {"Accept": "application/json", "X-CSRF-Token": fileSet.csrf}})
       .then(function (response) {
         if (!response.ok) return say("HTTP " + response.status, "error");
         saved();
