@@ -25,6 +25,17 @@ def check_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
                                     + (f" (at {where})" if where else ""))]
 
 
+def check_ui_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
+    """A form layout file (``formUiSchemaFilename``): a JSON object of hints, ``(hints, [])`` or ``(None, [problem])``."""
+    try:
+        hints = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, [Problem(name, f"form layout is not valid JSON: {err}", line=getattr(err, "lineno", None))]
+    if not isinstance(hints, dict):
+        return None, [Problem(name, 'form layout must be a JSON object, e.g. {"ui:order": ["a", "*"]}')]
+    return hints, []
+
+
 def validate_form(forms: dict, form_name: str | None, data: dict) -> None:
     """Check task data against the task's JSON schema; ``details`` maps each field path to its message."""
     if not form_name:

@@ -17,7 +17,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 
 from engine import catalogue, drafts, people
 from engine.exceptions import Conflict, DeploymentRejected, NotFound
-from engine.forms import check_schema
+from engine.forms import check_schema, check_ui_schema
 from . import access, schema_form
 from .i18n import PANEL, STAGES, language, name_of, t
 from .security import engine, requires
@@ -172,12 +172,16 @@ def form_preview():
     (the task page's own template), or 422 saying where the schema is broken."""
     body = _body()
     text, name = body.get("schema"), body.get("name") or "form.json"
-    if not isinstance(text, str) or not isinstance(name, str):
-        raise DeploymentRejected.single("(request)", 'send {"name": "x.json", "schema": "<JSON text>"}')
+    ui_text, ui_name = body.get("ui"), body.get("ui_name") or "layout.json"
+    if not isinstance(text, str) or not isinstance(name, str) or not isinstance(ui_text, (str, type(None))) \
+            or not isinstance(ui_name, str):
+        raise DeploymentRejected.single("(request)", 'send {"name": "x.json", "schema": "<JSON text>", '
+                                                     '"ui_name": "x.ui.json", "ui": "<JSON text>"}')
     schema, problems = check_schema(name, text.encode("utf-8"))
-    if problems:
-        raise DeploymentRejected(problems)
-    fields = schema_form.fields(schema)
+    ui, ui_problems = check_ui_schema(ui_name, ui_text.encode("utf-8")) if ui_text else (None, [])
+    if problems or ui_problems:
+        raise DeploymentRejected(problems + ui_problems)
+    fields = schema_form.fields(schema, ui=ui)
     return {"fields": [f.name for f in fields], "html": render_template("_form_fields.html", fields=fields)}
 
 

@@ -151,6 +151,7 @@ PANEL = {
            "messageVariable": "消息内容存入变量", "messagePayload": "发送的消息内容（表达式）", "correlation": "关联属性（检索表达式）",
            "calledElement": "调用的流程", "script": "脚本（Python）", "preScript": "前置脚本", "postScript": "后置脚本",
            "calledDecisionId": "决策表", "edit_form": "编辑表单", "new_form": "新建表单",
+           "edit_layout": "编辑表单布局", "new_layout": "新建表单布局",
            "problems_here": "此元素的问题", "interrupting": "中断任务"},
     "en": {"select": "Select an element to see and change what the engine reads", "id": "Id", "name": "Name",
            "process": "Process", "executable": "Executable", "lane_team": "Lane team (team code)", "lane": "Lane",
@@ -165,6 +166,7 @@ PANEL = {
            "correlation": "Correlation (retrieval expressions)", "calledElement": "Called process",
            "script": "Script (Python)", "preScript": "Pre-script", "postScript": "Post-script",
            "calledDecisionId": "Decision table", "edit_form": "Edit form", "new_form": "New form",
+           "edit_layout": "Edit form layout", "new_layout": "New form layout",
            "problems_here": "Problems of this element", "interrupting": "Interrupting"},
 }
 STAGES = {

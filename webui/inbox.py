@@ -90,7 +90,8 @@ def _render_task(task_id: int, values=None, errors=None, status=200):
         if access.is_lead_of(g.user, task["team"]) else []
     return render_template(
         "task.html", task=task, case=case, data=form["data"], instructions=form["instructions"],
-        documentation=form["documentation"], fields=schema_form.fields(form["schema"], values, errors),
+        documentation=form["documentation"],
+        fields=schema_form.fields(form["schema"], values, errors, form["ui_schema"]),
         errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
         soon=DUE_SOON, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
         alerts=engine().query(worklist.attached_alerts, task["instance_id"])), status

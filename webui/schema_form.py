@@ -1,5 +1,9 @@
 """A task's JSON schema as an HTML form, and a submitted form back as typed task data. Pure functions.
 
+The task's UI schema (``formUiSchemaFilename``) gives layout hints in react-jsonschema-form's spelling:
+``{"ui:order": ["plate", "*"], "plate": {"ui:help": "...", "ui:placeholder": "...", "ui:widget": "textarea"}}``;
+``"ui:widget": "hidden"`` leaves a field off the form (its value then comes from elsewhere, or it stays unset).
+
 The server still validates the result against the schema in the engine (``engine.forms.validate_form``); the
 conversion here only turns text into the types the schema names and reports what cannot be converted.
 """
@@ -20,6 +24,7 @@ class Field:
     description: str | None = None
     value: object = None
     error: str | None = None
+    placeholder: str | None = None
 
 
 def _is_files(name: str, spec: dict) -> bool:
@@ -29,35 +34,58 @@ def _is_files(name: str, spec: dict) -> bool:
         any(hint in text for hint in FILE_HINTS)
 
 
-def fields(schema: dict | None, values: dict | None = None, errors: dict | None = None) -> list[Field]:
+def fields(schema: dict | None, values: dict | None = None, errors: dict | None = None,
+           ui: dict | None = None) -> list[Field]:
     if not schema:
         return []
     required = set(schema.get("required", []))
-    values, errors = values or {}, errors or {}
+    values, errors, ui = values or {}, errors or {}, ui or {}
     result = []
-    for name, spec in (schema.get("properties") or {}).items():
-        kind = spec.get("type")
-        if isinstance(kind, list):
-            kind = next((k for k in kind if k != "null"), "string")
-        if "enum" in spec:
-            widget, choices = "select", [str(c) for c in spec["enum"]]
-        elif kind == "boolean":
-            widget, choices = "boolean", []
-        elif kind in ("integer", "number"):
-            widget, choices = kind, []
-        elif kind == "array" and _is_files(name, spec):
-            widget, choices = "files", []
-        elif kind == "array" and "enum" in (spec.get("items") or {}):
-            widget, choices = "checkboxes", [str(c) for c in spec["items"]["enum"]]
-        elif kind == "array":
-            widget, choices = "lines", []
-        elif kind == "string" and (spec.get("maxLength") or 0) > 300:
-            widget, choices = "textarea", []
-        else:
-            widget, choices = "text", []
+    for name in _ordered(list((schema.get("properties") or {})), ui.get("ui:order")):
+        spec, hints = schema["properties"][name], ui.get(name) if isinstance(ui.get(name), dict) else {}
+        widget, choices = _widget(name, spec)
+        wanted = hints.get("ui:widget")
+        if wanted == "hidden":
+            continue
+        if wanted == "textarea" and widget == "text":
+            widget = "textarea"
         result.append(Field(name, spec.get("title") or name, widget, name in required, choices,
-                            spec.get("description"), values.get(name), errors.get(name)))
+                            hints.get("ui:help") or spec.get("description"), values.get(name), errors.get(name),
+                            hints.get("ui:placeholder")))
     return result
+
+
+def _ordered(names: list[str], order) -> list[str]:
+    """``names`` in the UI schema's ``ui:order``: listed names first, ``"*"`` standing for the rest in schema order
+    (at the end when absent); names the schema does not have are ignored."""
+    if not isinstance(order, list):
+        return names
+    listed = [n for n in order if n in names]
+    rest = [n for n in names if n not in listed]
+    at = order.index("*") if "*" in order else len(order)
+    before = [n for n in order[:at] if n in names]
+    return before + rest + [n for n in listed if n not in before]
+
+
+def _widget(name: str, spec: dict) -> tuple[str, list[str]]:
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if "enum" in spec:
+        return "select", [str(c) for c in spec["enum"]]
+    if kind == "boolean":
+        return "boolean", []
+    if kind in ("integer", "number"):
+        return kind, []
+    if kind == "array" and _is_files(name, spec):
+        return "files", []
+    if kind == "array" and "enum" in (spec.get("items") or {}):
+        return "checkboxes", [str(c) for c in spec["items"]["enum"]]
+    if kind == "array":
+        return "lines", []
+    if kind == "string" and (spec.get("maxLength") or 0) > 300:
+        return "textarea", []
+    return "text", []
 
 
 def parse(schema: dict | None, form, uploaded: dict[str, list[str]] | None = None) -> tuple[dict, dict]:

@@ -156,3 +156,32 @@ def test_deploying_over_a_newer_version_someone_else_made_is_refused_unless_forc
     current = designer.api("POST", "/api/v1/designer/deploy",   # based on the newest: no question asked
                            {"files": theirs, "draft": "closed_loop", "base_deployment_id": newest["deployment_id"]})
     assert current.status_code == 201
+
+
+def test_the_form_preview_follows_the_layout_file(designer, seeded):
+    schema = json.dumps({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}})
+    body = designer.api("POST", "/api/v1/designer/form-preview", {
+        "name": "x.json", "schema": schema, "ui_name": "x.ui.json",
+        "ui": json.dumps({"ui:order": ["b", "*"], "a": {"ui:placeholder": "甲"}})}).get_json()
+    assert body["fields"] == ["b", "a"] and 'placeholder="甲"' in body["html"]
+    broken = designer.api("POST", "/api/v1/designer/form-preview",
+                          {"name": "x.json", "schema": schema, "ui_name": "x.ui.json", "ui": "[1, 2]"})
+    assert broken.status_code == 422
+    assert "x.ui.json" in broken.get_json()["error"]["message"]
+
+
+def test_a_layout_deployed_from_the_designer_shapes_the_officers_task_page(designer, login, seeded):
+    from tests.webui.conftest import fire_lane_alert
+
+    files = edited('<spiffworkflow:property name="formJsonSchemaFilename" value="register.schema.json"/>',
+                   '<spiffworkflow:property name="formJsonSchemaFilename" value="register.schema.json"/>'
+                   '<spiffworkflow:property name="formUiSchemaFilename" value="register.ui.json"/>')
+    files["register.ui.json"] = json.dumps({"ui:order": ["notes", "*"], "duplicate_of": {"ui:widget": "hidden"},
+                                            "notes": {"ui:help": "先写现场情况"}}, ensure_ascii=False)
+    assert designer.api("POST", "/api/v1/designer/deploy", {"files": files}).status_code == 201
+
+    instance_id = seeded.start("closed_loop", fire_lane_alert("FIR-0050"), business_key="FIR-0050/fire_lane")
+    [register] = seeded.ready_tasks(instance_id=instance_id)
+    page = login("dispatcher").get(f"/tasks/{register['id']}").get_data(as_text=True)
+    assert page.index('id="field-notes"') < page.index('id="field-decision"')
+    assert 'id="field-duplicate_of"' not in page and "先写现场情况" in page

@@ -98,6 +98,14 @@ def test_edit_a_form_beside_the_diagram_with_live_preview_keep_a_draft_and_deplo
     assert "现场见证人" in page.inner_text("#form-preview")
     shot(page, "designer-form-preview", backend)
 
+    page.click("#new-layout")                                   # layout hints in their own file, same preview
+    page.wait_for_selector('#form-name:text("register.ui.json")')
+    assert page.input_value("#prop-formUiSchemaFilename") == "register.ui.json"
+    page.fill("#form-text", json.dumps({"ui:order": ["witness", "*"], "notes": {"ui:widget": "hidden"}}))
+    page.wait_for_function("""() => { const first = document.querySelector("#form-preview .field");
+                                     return first && first.id === "field-witness"; }""")
+    assert page.locator("#form-preview #f-notes").count() == 0
+
     page.click("#save-draft")
     page.wait_for_selector('#designer-status[data-state="draft"]')
     draft = seeded.query(drafts.mine, "closed_loop", "designer")
@@ -112,7 +120,9 @@ def test_edit_a_form_beside_the_diagram_with_live_preview_keep_a_draft_and_deplo
 
     page.click("#deploy")
     page.wait_for_selector('#designer-status[data-state="deployed"]')
-    assert "witness" in seeded.query(catalogue.version, "closed_loop", 2)["files"]["register.schema.json"]
+    deployed = seeded.query(catalogue.version, "closed_loop", 2)["files"]
+    assert "witness" in deployed["register.schema.json"] and "ui:order" in deployed["register.ui.json"]
+    assert 'name="formUiSchemaFilename" value="register.ui.json"' in deployed["closed_loop.bpmn"]
     assert seeded.query(drafts.mine, "closed_loop", "designer") is None
 
 

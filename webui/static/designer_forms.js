@@ -1,7 +1,8 @@
-// Form schemas beside the diagram: a user task's JSON schema edited as text, with a live preview rendered by the
-// server exactly as the officer's task page renders it (webui/templates/_form_fields.html). Edits go into the file
-// set the designer validates, saves as a draft and deploys; a schema that is not valid JSON or not a valid JSON
-// Schema shows where it breaks instead of a preview.
+// Form schemas beside the diagram: a user task's JSON schema, or its layout hints (the UI schema), edited as text,
+// with a live preview rendered by the server exactly as the officer's task page renders it
+// (webui/templates/_form_fields.html). Edits go into the file set the designer validates, saves as a draft and
+// deploys; a file that is not valid JSON, or a schema that is not a valid JSON Schema, shows where it breaks instead
+// of a preview.
 (function () {
   var designer = window.jingzhiDesigner, section = document.getElementById("form-editor");
   if (!designer || !section) return;
@@ -9,14 +10,17 @@
       preview = document.getElementById("form-preview"), problem = document.getElementById("form-error");
   var url = document.getElementById("modeler").dataset.preview;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var open = null, timer = null, asked = 0;
+  var open = null, schemaName = null, uiName = null, timer = null, asked = 0;
   var SKELETON = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                   "properties": {"note": {"type": "string", "title": "说明 Note", "maxLength": 2000}},
                   "required": []};
+  var LAYOUT = {"ui:order": ["*"], "note": {"ui:widget": "textarea", "ui:help": ""}};
 
   function refresh() {
     var mine = ++asked;  // only the answer to the newest edit is shown
-    fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify({name: open, schema: area.value}),
+    fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify({
+                  name: schemaName, schema: designer.files[schemaName] || "",
+                  ui_name: uiName, ui: uiName ? designer.files[uiName] || null : null}),
                 headers: {"Content-Type": "application/json", "Accept": "application/json",
                          "X-CSRF-Token": csrf}})
       .then(function (response) {
@@ -38,8 +42,11 @@
       });
   }
 
-  designer.openForm = function (name) {
+  // Edit file ``name`` (the schema itself or its layout), previewing ``schema`` laid out by ``ui`` (may be empty).
+  designer.openForm = function (name, schema, ui) {
     open = name;
+    schemaName = schema || name;
+    uiName = ui || null;
     title.textContent = name;
     area.value = designer.files[name] || "";
     section.hidden = false;
@@ -47,9 +54,9 @@
     refresh();
   };
 
-  designer.createForm = function (name) {
+  designer.createForm = function (name, layout) {
     if (designer.files[name] === undefined) {
-      designer.files[name] = JSON.stringify(SKELETON, null, 2) + "\n";
+      designer.files[name] = JSON.stringify(layout ? LAYOUT : SKELETON, null, 2) + "\n";
       designer.changed();
     }
   };

@@ -207,32 +207,43 @@
 
   function userTaskFields(element) {
     var bo = element.businessObject, forms = formFiles().map(function (n) { return {value: n}; });
-    var schema = property(bo, "formJsonSchemaFilename");
-    var formField = propertyField(element, "formJsonSchemaFilename", select(schema, forms, function (v) {
-      setProperty(element, "formJsonSchemaFilename", v);
+    var schema = property(bo, "formJsonSchemaFilename"), ui = property(bo, "formUiSchemaFilename");
+    function fileSelect(name) {
+      return propertyField(element, name, select(property(bo, name), forms, function (v) {
+        setProperty(element, name, v);
+        render();
+      }));
+    }
+    function button(id, label, onClick) {
+      var node = el("button", {type: "button", "class": "secondary", id: id, text: label});
+      node.addEventListener("click", onClick);
+      return node;
+    }
+    // A new file is added to the set, named on the task, and opened in the form editor.
+    function create(name, layout) {
+      name = name.replace(/[\/\\]/g, "");
+      if (!/\.json$/.test(name)) name += ".json";
+      designer.createForm(name, layout);
+      setProperty(element, layout ? "formUiSchemaFilename" : "formJsonSchemaFilename", name);
       render();
-    }));
-    var actions = el("div", {"class": "actions"});
+      designer.openForm(name, layout ? schema : name, layout ? name : ui);
+    }
+    var formActions = el("div", {"class": "actions"}), layoutActions = el("div", {"class": "actions"});
     if (schema && designer.files[schema] !== undefined) {
-      var open = el("button", {type: "button", "class": "secondary", id: "edit-form", text: L.edit_form});
-      open.addEventListener("click", function () { designer.openForm(schema); });
-      actions.appendChild(open);
+      formActions.appendChild(button("edit-form", L.edit_form, function () { designer.openForm(schema, schema, ui); }));
     }
     var fresh = el("input", {type: "text", id: "new-form-name", placeholder: bo.id + ".schema.json"});
-    var create = el("button", {type: "button", "class": "secondary", id: "new-form", text: L.new_form});
-    create.addEventListener("click", function () {
-      var name = (fresh.value.trim() || bo.id + ".schema.json").replace(/[\/\\]/g, "");
-      if (!/\.json$/.test(name)) name += ".json";
-      designer.createForm(name);
-      setProperty(element, "formJsonSchemaFilename", name);
-      render();
-      designer.openForm(name);
-    });
-    actions.appendChild(fresh);
-    actions.appendChild(create);
-    return [propertyText(element, "team"), propertyText(element, "dueIn"), formField, actions,
-            propertyField(element, "formUiSchemaFilename", select(property(bo, "formUiSchemaFilename"), forms,
-                                                                  function (v) { setProperty(element, "formUiSchemaFilename", v); })),
+    formActions.appendChild(fresh);
+    formActions.appendChild(button("new-form", L.new_form, function () {
+      create(fresh.value.trim() || bo.id + ".schema.json", false);
+    }));
+    if (schema && ui && designer.files[ui] !== undefined) {
+      layoutActions.appendChild(button("edit-layout", L.edit_layout, function () { designer.openForm(ui, schema, ui); }));
+    } else if (schema && !ui) {
+      layoutActions.appendChild(button("new-layout", L.new_layout, function () { create(bo.id + ".ui.json", true); }));
+    }
+    return [propertyText(element, "team"), propertyText(element, "dueIn"),
+            fileSelect("formJsonSchemaFilename"), formActions, fileSelect("formUiSchemaFilename"), layoutActions,
             propertyText(element, "separateFrom"),
             field("instructions", L.instructions, textArea(text(bo, "InstructionsForEndUser"), function (v) {
               setText(element, bo, "InstructionsForEndUser", v);
