@@ -236,3 +236,46 @@ def test_deploying_over_a_version_someone_deployed_meanwhile_asks_first(seeded, 
     page.wait_for_selector('#designer-status[data-state="deployed"]')
     assert '"PT45M"' in seeded.query(catalogue.version, "closed_loop", 3)["files"]["closed_loop.bpmn"].replace(
         "&#34;", '"').replace("&quot;", '"')
+
+
+BUILD_NOISE = """() => {
+  const m = window.jingzhiModeler, registry = m.get("elementRegistry"), modeling = m.get("modeling"),
+        factory = m.get("elementFactory");
+  const start = registry.get("playbook_noise_start");
+  const task = modeling.appendShape(start, factory.createShape({type: "bpmn:UserTask"}), {x: 320, y: 178});
+  modeling.updateProperties(task, {id: "check_noise", name: "噪声核查 Check the noise"});
+  modeling.appendShape(task, factory.createShape({type: "bpmn:EndEvent"}), {x: 480, y: 178});
+}"""
+
+
+def test_switch_between_the_sets_diagrams_and_add_a_new_process(seeded, app, server, browser):  # noqa: F811
+    page = open_editor(browser, server)
+    select(page, "register")
+    change(page, "#prop-dueIn", '"PT40M"')
+
+    page.select_option("#diagram-file", "general.bpmn")        # another diagram of the same set
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="general.bpmn"]')
+    page.select_option("#diagram-file", "closed_loop.bpmn")             # and back: the edit is still there
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="closed_loop.bpmn"]')
+    select(page, "register")
+    assert page.input_value("#prop-dueIn") == '"PT40M"'
+
+    page.fill("#new-process-id", "closed_loop")                          # a process id already taken
+    page.click("#new-diagram")
+    page.wait_for_selector('#designer-status[data-state="error"]')
+    page.fill("#new-process-id", "playbook_noise")
+    page.click("#new-diagram")
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="playbook_noise.bpmn"]')
+    page.evaluate(BUILD_NOISE)
+    select(page, "check_noise")
+    change(page, "#prop-team", '"grid_patrol"')
+    change(page, "#prop-dueIn", '"PT2H"')
+
+    page.click("#deploy")
+    page.wait_for_selector('#designer-status[data-state="deployed"]')
+    assert "playbook_noise v1" in page.inner_text("#designer-status")
+    assert '"PT40M"' in seeded.query(catalogue.version, "closed_loop", 2)["files"]["closed_loop.bpmn"].replace(
+        "&#34;", '"').replace("&quot;", '"')
+    instance_id = seeded.start("playbook_noise", {})
+    [task] = seeded.ready_tasks(instance_id=instance_id)
+    assert (task["bpmn_id"], task["team"]) == ("check_noise", "grid_patrol")

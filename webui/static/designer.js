@@ -1,5 +1,6 @@
-// The process designer: the bpmn-js modeler on one diagram of a file set (the designer's draft, or the newest
-// deployment). "Validate" and "Deploy" post the whole set (this diagram as edited, the other files as held here,
+// The process designer: the bpmn-js modeler on the diagrams of one file set (the designer's draft, or the newest
+// deployment), one at a time; the set's other diagrams are a switch away, and a new diagram (a new process) can be
+// added to it. "Validate" and "Deploy" post the whole set (the diagram on screen as edited, the others as last left,
 // forms edited beside the diagram included) to the engine; each problem it finds is marked on its element with the
 // message beside it, and listed below the diagram with file and line. "Save draft" keeps the set on the server
 // without validating it. The properties panel (designer_panel.js) and the form editor (designer_forms.js) work on
@@ -9,20 +10,20 @@
   if (!box || !window.BpmnJS) return;
   var files = JSON.parse(document.getElementById("file-set").textContent);
   var context = JSON.parse(document.getElementById("editor-context").textContent);
-  var diagram = box.dataset.file, processId = box.dataset.process;
+  var processId = box.dataset.process;
   var list = document.getElementById("problems");
   var modeler = new window.BpmnJS({container: box, moddleExtensions: {spiffworkflow: context.moddle}});
   var marked = [];
   var designer = window.jingzhiDesigner = {
-    modeler: modeler, files: files, diagram: diagram, context: context, problems: [], dirty: false,
+    modeler: modeler, files: files, diagram: box.dataset.file, context: context, problems: [], dirty: false,
     changed: function () { designer.dirty = true; document.body.dataset.dirty = "yes"; },
     emit: function (name) { document.dispatchEvent(new CustomEvent("jingzhi:" + name)); }
   };
   window.jingzhiModeler = modeler;  // for tests and the browser console
 
   function clear() {
-    var canvas = modeler.get("canvas");
-    marked.forEach(function (id) { canvas.removeMarker(id, "problem"); });
+    var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
+    marked.forEach(function (id) { if (registry.get(id)) canvas.removeMarker(id, "problem"); });
     marked = [];
     modeler.get("overlays").remove({type: "problem"});
     list.textContent = "";
@@ -30,8 +31,6 @@
   }
 
   function show(problems) {
-    var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry"),
-        overlays = modeler.get("overlays");
     designer.problems = problems || [];
     designer.problems.forEach(function (p) {
       var item = document.createElement("li");
@@ -39,23 +38,36 @@
       item.textContent = p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
         " " + p.message;
       list.appendChild(item);
-      if (p.file === diagram && p.element_id && registry.get(p.element_id)) {
-        item.classList.add("link");
-        item.addEventListener("click", function () {
-          modeler.get("selection").select(registry.get(p.element_id));
+      if (!p.element_id || !/\.bpmn$/.test(p.file) || files[p.file] === undefined) return;
+      item.classList.add("link");
+      item.addEventListener("click", function () {
+        (p.file === designer.diagram ? Promise.resolve() : open(p.file)).then(function () {
+          var element = modeler.get("elementRegistry").get(p.element_id);
+          if (element) modeler.get("selection").select(element);
         });
-        canvas.addMarker(p.element_id, "problem");
-        marked.push(p.element_id);
-        var note = document.createElement("div");
-        note.className = "problem-note";
-        note.textContent = p.message;
-        overlays.add(p.element_id, "problem", {position: {bottom: -6, left: 0}, html: note});
-      }
+      });
     });
+    mark();
     designer.emit("problems");
   }
 
-  var fileSet = window.JingzhiFileSet({files: files, file: diagram, clear: clear, show: show,
+  // The problems of the diagram on screen, marked on their elements with the message beside them.
+  function mark() {
+    var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry"),
+        overlays = modeler.get("overlays");
+    designer.problems.forEach(function (p) {
+      if (p.file !== designer.diagram || !p.element_id || !registry.get(p.element_id)) return;
+      canvas.addMarker(p.element_id, "problem");
+      marked.push(p.element_id);
+      var note = document.createElement("div");
+      note.className = "problem-note";
+      note.textContent = p.message;
+      overlays.add(p.element_id, "problem", {position: {bottom: -6, left: 0}, html: note});
+    });
+  }
+
+  var fileSet = window.JingzhiFileSet({files: files, file: function () { return designer.diagram; },
+                                       clear: clear, show: show,
                                        saveXML: function () { return modeler.saveXML({format: true}); }});
   var say = fileSet.say;
 
@@ -108,15 +120,80 @@
   window.addEventListener("beforeunload", function (event) {
     if (designer.dirty) { event.preventDefault(); event.returnValue = ""; }
   });
-  modeler.on("commandStack.changed", designer.changed);
+  modeler.on("commandStack.changed", function (event) {
+    if (event.trigger !== "clear") designer.changed();  // an import clears the stack: that is no edit
+  });
 
-  modeler.importXML(files[diagram]).then(function (result) {
-    modeler.get("canvas").zoom("fit-viewport");
-    // Content bpmn-js cannot read would be lost on save: say so instead of dropping it silently.
-    if (result.warnings && result.warnings.length) {
-      say(result.warnings.map(function (w) { return w.message.split("\n")[0]; }).join("; "), "warning");
+  // Show another diagram of the set: the one on screen is kept in the set as it stands, with its own undo history
+  // given up (bpmn-js keeps one per import).
+  function open(name) {
+    return modeler.saveXML({format: true}).then(function (current) {
+      files[designer.diagram] = current.xml;
+      return showDiagram(name);
+    });
+  }
+
+  function showDiagram(name) {
+    designer.diagram = name;
+    box.dataset.file = name;
+    box.dataset.rendered = "no";
+    switcher.value = name;
+    return modeler.importXML(files[name]).then(function (result) {
+      modeler.get("canvas").zoom("fit-viewport");
+      marked = [];
+      mark();
+      // Content bpmn-js cannot read would be lost on save: say so instead of dropping it silently.
+      if (result.warnings && result.warnings.length) {
+        say(result.warnings.map(function (w) { return w.message.split("\n")[0]; }).join("; "), "warning");
+      }
+      box.dataset.rendered = "yes";
+      designer.emit("imported");
+    }).catch(function (err) { say(name + ": " + err, "error"); box.dataset.rendered = "error"; });
+  }
+
+  var switcher = document.getElementById("diagram-file");
+  function listDiagrams() {
+    switcher.textContent = "";
+    Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); }).sort().forEach(function (n) {
+      var option = document.createElement("option");
+      option.value = option.textContent = n;
+      switcher.appendChild(option);
+    });
+    switcher.value = designer.diagram;
+  }
+  switcher.addEventListener("change", function () { open(switcher.value); });
+
+  // A new process: an executable diagram with a start event, added to the set as <id>.bpmn.
+  var newId = document.getElementById("new-process-id");
+  document.getElementById("new-diagram").addEventListener("click", function () {
+    var id = newId.value.trim();
+    if (!/^[A-Za-z_][\w-]*$/.test(id)) return say(newId.dataset.invalid, "error");
+    if (files[id + ".bpmn"] !== undefined || new RegExp("<(?:\\w+:)?process\\b[^>]*\\bid=\"" + id + "\"")
+        .test(Object.keys(files).map(function (n) { return files[n]; }).join("\n"))) {
+      return say(newId.dataset.exists, "error");
     }
-    box.dataset.rendered = "yes";
-    designer.emit("imported");
-  }).catch(function (err) { box.textContent = "diagram: " + err; box.dataset.rendered = "error"; });
+    files[id + ".bpmn"] = blank(id);
+    designer.changed();
+    listDiagrams();
+    newId.value = "";
+    open(id + ".bpmn");
+  });
+
+  function blank(id) {
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" ' +
+      'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" ' +
+      'xmlns:di="http://www.omg.org/spec/DD/20100524/DI" ' +
+      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="' + id + '_definitions" ' +
+      'targetNamespace="http://jingzhi.example/bpmn">\n' +
+      '  <bpmn:process id="' + id + '" name="' + id + '" isExecutable="true">\n' +
+      '    <bpmn:startEvent id="' + id + '_start"/>\n  </bpmn:process>\n' +
+      '  <bpmndi:BPMNDiagram id="' + id + '_diagram"><bpmndi:BPMNPlane id="' + id + '_plane" bpmnElement="' + id +
+      '">\n    <bpmndi:BPMNShape id="' + id + '_start_di" bpmnElement="' + id + '_start">' +
+      '<dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape>\n' +
+      '  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>\n</bpmn:definitions>\n';
+  }
+
+  listDiagrams();
+  showDiagram(designer.diagram);
 })();

@@ -3,7 +3,8 @@
 // CSRF token. "Validate" lists the engine's problems; "Deploy" lists them when the set is refused and says the new
 // version when it is stored. The editor supplies how to save its XML and how to clear and show problems.
 window.JingzhiFileSet = function (options) {
-  // options: files (name -> text), file (the edited one), saveXML () -> Promise<{xml}>, clear (), show (problems)
+  // options: files (name -> text), file (the edited one's name, or a function giving it), saveXML () ->
+  // Promise<{xml}>, clear (), show (problems)
   var status = document.getElementById("designer-status");
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var self = {
@@ -13,7 +14,7 @@ window.JingzhiFileSet = function (options) {
     send: function (url, method, extra) {
       return options.saveXML().then(function (saved) {
         var set = Object.assign({}, options.files);
-        set[options.file] = saved.xml;
+        set[typeof options.file === "function" ? options.file() : options.file] = saved.xml;
         return fetch(url, {method: method, credentials: "same-origin",
                            body: JSON.stringify(Object.assign({files: set}, extra || {})),
                            headers: {"Content-Type": "application/json", "Accept": "application/json",
