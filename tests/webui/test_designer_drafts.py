@@ -33,6 +33,7 @@ def test_a_draft_is_kept_unvalidated_and_reopens_in_the_editor(designer, seeded)
     assert 'value="dispatch_limit +"' in file_set_on_page(page)["closed_loop.bpmn"]   # the draft, not v1
     listing = designer.get("/designer").get_data(as_text=True)
     assert 'data-process="closed_loop" data-author="designer"' in listing
+    assert 'class="edit-link" href="/designer/closed_loop/edit"' in listing      # every process opens from the list
 
     # saving again replaces the draft: still one per designer and process
     designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": district_files(), "base_deployment_id": base})
