@@ -186,3 +186,17 @@ def test_a_layout_deployed_from_the_designer_shapes_the_officers_task_page(desig
     page = login("dispatcher").get(f"/tasks/{register['id']}").get_data(as_text=True)
     assert page.index('id="field-notes"') < page.index('id="field-decision"')
     assert 'id="field-duplicate_of"' not in page and "先写现场情况" in page
+
+
+def test_the_editor_speaks_both_languages(designer, seeded):
+    def context(page: str) -> dict:
+        return json.loads(re.search(r'id="editor-context">(.*?)</script>', page, re.S).group(1))
+
+    chinese = designer.get("/designer/closed_loop/edit").get_data(as_text=True)
+    english = designer.get("/designer/closed_loop/edit?lang=en").get_data(as_text=True)
+    assert "保存草稿" in chinese and "Save draft" in english
+    assert context(chinese)["labels"]["calledElement"] == "调用的流程"
+    assert context(english)["labels"]["calledElement"] == "Called process"
+    assert context(english)["labels"].keys() == context(chinese)["labels"].keys()      # no label only in one
+    assert {"code": "grid_patrol", "name": "Grid patrol and supervisors"} in context(english)["teams"]
+    assert {"code": "grid_patrol", "name": "网格巡查队"} in context(chinese)["teams"]
