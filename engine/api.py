@@ -23,6 +23,7 @@ from .definitions import Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription
+from .persistence import ERROR
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
@@ -236,6 +237,12 @@ class Engine:
             return queries.due_instances(connection, now or clock.now(), limit)
 
     def cancel(self, instance_id: int, reason: str, actor: str = "system") -> None:
+        """End an instance where it stands (its open tasks are cancelled); one parked by a failed step too."""
+        with self.store.read() as connection:
+            parked = queries.instance(connection, instance_id)["status"] == ERROR
+        if parked:
+            self.runtime.resume(instance_id, actor)
+
         def change(workflow, definition, step: Step, connection):
             run_engine(workflow.cancel)
             step.audit("instance.cancelled", reason=reason)

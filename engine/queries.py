@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from .exceptions import NotFound
 from .models import AuditEvent, Case, HumanTask, ProcessDefinition, ProcessInstance
-from .persistence import RUNNING
+from .persistence import ERROR, RUNNING
 
 _tasks, _instances, _cases = HumanTask.__table__, ProcessInstance.__table__, Case.__table__
 _definitions, _audit = ProcessDefinition.__table__, AuditEvent.__table__
@@ -84,3 +84,16 @@ def diagram(connection, instance_id: int) -> str:
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist")
     return diagram_file(row.files, row.process_id)[1]
+
+
+def failed_instances(connection, limit: int = 500) -> list[dict]:
+    """Instances parked by a failed automatic step (status ``error``), most recently failed first: what an operator
+    retries or cancels. Each with its process and version, business key, case address and scenario, and why."""
+    rows = connection.execute(
+        select(_instances.c.id, _instances.c.business_key, _instances.c.error, _instances.c.updated_at,
+               _instances.c.created_at, _definitions.c.process_id, _definitions.c.version, _cases.c.scenario,
+               _cases.c.address)
+        .join_from(_instances, _definitions, _instances.c.definition_id == _definitions.c.id)
+        .outerjoin(_cases, _cases.c.instance_id == _instances.c.id)
+        .where(_instances.c.status == ERROR).order_by(_instances.c.updated_at.desc()).limit(limit)).mappings()
+    return [dict(r) for r in rows]

@@ -216,7 +216,7 @@ class Runtime:
         """Park an instance whose automatic step failed, so the ticker stops retrying it and an admin sees why."""
         with self.store.transaction() as session:
             session.execute(update(_instances).where(_instances.c.id == instance_id, _instances.c.status == RUNNING)
-                            .values(status=ERROR, error=failed.message, next_timer_at=None))
+                            .values(status=ERROR, error=failed.message, next_timer_at=None, updated_at=clock.now()))
             session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.failed",
                                    detail=failed.details or {"message": failed.message}))
 

@@ -10,8 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from engine import Config, Engine
-from engine.exceptions import DeploymentRejected, JingzhiError
+from engine import Config, Engine, queries
+from engine.exceptions import DeploymentRejected, InstanceFailed, JingzhiError
 
 log = logging.getLogger("jingzhi")
 
@@ -80,6 +80,26 @@ def cmd_message(config: Config, args) -> int:
     correlations = dict(item.split("=", 1) for item in args.correlation)
     delivered = engine.send_message(args.name, correlations, json.loads(args.payload), actor=args.actor)
     print(f"delivered to instance(s) {', '.join(map(str, delivered))}")
+    return 0
+
+
+def cmd_failed(config: Config, args) -> int:
+    """Instances parked by a failed automatic step, newest first; with --retry or --cancel, act on one."""
+    engine = _engine(config)
+    if args.retry:
+        engine.retry(args.retry, actor=args.actor)
+        print(f"instance {args.retry} retried: {engine.get(args.retry).status}")
+        return 0
+    if args.cancel:
+        if not args.reason:
+            print("cancelling needs --reason", file=sys.stderr)
+            return 2
+        engine.cancel(args.cancel, args.reason, actor=args.actor)
+        print(f"instance {args.cancel} cancelled")
+        return 0
+    for row in engine.query(queries.failed_instances):
+        print(f"{row['id']:>6}  {row['process_id']} v{row['version']}  {row['updated_at']:%Y-%m-%d %H:%M}  "
+              f"{row['business_key'] or '-'}\n        {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
     return 0
 
 
@@ -221,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     message.add_argument("--actor", default="cli")
     message.set_defaults(func=cmd_message)
 
+    failed = commands.add_parser("failed", help="instances stopped by a failed timer, message or script step; "
+                                                "retry or cancel one")
+    failed.add_argument("--retry", type=int, metavar="INSTANCE", help="run the failed step again")
+    failed.add_argument("--cancel", type=int, metavar="INSTANCE", help="end the instance (needs --reason)")
+    failed.add_argument("--reason", help="why it is cancelled (kept in its history)")
+    failed.add_argument("--actor", default="cli")
+    failed.set_defaults(func=cmd_failed)
+
     worker = commands.add_parser("worker", help="run an RQ worker for engine jobs (needs REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     worker.set_defaults(func=cmd_worker)
@@ -285,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err.message}", file=sys.stderr)
         if err.details:
             print(json.dumps(err.details, ensure_ascii=False, indent=2, default=str), file=sys.stderr)
-        return 2
+        return 1 if isinstance(err, InstanceFailed) else 2  # the step failed; everything else refused the input
     except json.JSONDecodeError as err:
         print(f"error: not valid JSON: {err}", file=sys.stderr)
         return 2

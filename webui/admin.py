@@ -1,10 +1,11 @@
-"""Users and teams, for admins: add a user, change roles, teams, password, or switch a user off."""
+"""For admins: users and teams (add a user, change roles, teams, password, or switch a user off), and the instances
+parked by a failed automatic step, to retry or cancel."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine import people
-from engine.exceptions import Conflict, FormInvalid
+from engine import people, queries
+from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from .i18n import t
 from .security import engine, requires
 
@@ -43,3 +44,36 @@ def update_user(user_id: int):
                        active=form.get("active") == "on", password=form.get("password") or None)
     flash(t("saved"), "ok")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/failed")
+@requires("admin")
+def failed():
+    return render_template("admin_failed.html", instances=engine().query(queries.failed_instances))
+
+
+@bp.post("/failed/<int:instance_id>/retry")
+@requires("admin")
+def retry(instance_id: int):
+    """Run the failed step again (after the cause was fixed: a deployed diagram, a service back up)."""
+    try:
+        engine().retry(instance_id, actor=g.user["username"])
+    except InstanceFailed as again:
+        flash(f"{t('retry_failed')}: {again.message}", "error")
+    except TaskNotReady as moved_on:  # retried or cancelled meanwhile, from another page or the command line
+        flash(moved_on.message, "info")
+    else:
+        flash(f"{t('retried')} #{instance_id}", "ok")
+    return redirect(url_for("admin.failed"))
+
+
+@bp.post("/failed/<int:instance_id>/cancel")
+@requires("admin")
+def cancel(instance_id: int):
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        flash(t("cancel_needs_reason"), "error")
+    else:
+        engine().cancel(instance_id, reason, actor=g.user["username"])
+        flash(f"{t('cancelled')} #{instance_id}", "ok")
+    return redirect(url_for("admin.failed"))
