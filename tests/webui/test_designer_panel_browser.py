@@ -279,3 +279,30 @@ def test_switch_between_the_sets_diagrams_and_add_a_new_process(seeded, app, ser
     instance_id = seeded.start("playbook_noise", {})
     [task] = seeded.ready_tasks(instance_id=instance_id)
     assert (task["bpmn_id"], task["team"]) == ("check_noise", "grid_patrol")
+
+
+ADD_THROW = """() => {
+  const m = window.jingzhiModeler, factory = m.get("elementFactory");
+  const lane = m.get("elementRegistry").get("closed_loop_lane_grid_patrol");
+  const event = factory.createShape({type: "bpmn:IntermediateThrowEvent",
+                                     eventDefinitionType: "bpmn:MessageEventDefinition"});
+  m.get("modeling").createShape(event, {x: lane.x + 120, y: lane.y + lane.height - 30}, lane);
+  m.get("modeling").updateProperties(event, {id: "notify_owner"});
+}"""
+
+
+def test_a_message_throw_event_gets_a_new_message_and_its_payload(seeded, app, server, browser):  # noqa: F811
+    page = open_editor(browser, server)
+    page.evaluate(ADD_THROW)
+    pick(page, "notify_owner")
+    assert page.locator("#prop-messageVariable").count() == 0       # a throw sends; it stores nothing
+    change(page, "#prop-new-message", "owner_notified")
+    assert page.input_value("#prop-message") == "owner_notified"
+    change(page, "#prop-messagePayload", '{"device_id": device_id}')
+    assert page.input_value("#prop-correlation-device_id") == ""     # no retrieval expression for it yet
+    change(page, "#prop-correlation-device_id", "device_id")
+    xml = page.evaluate(SAVED_XML)
+    assert '<bpmn:message id="owner_notified" name="owner_notified" />' in xml
+    assert '<spiffworkflow:messagePayload>{"device_id": device_id}</spiffworkflow:messagePayload>' in xml
+    assert 'messageRef="owner_notified"' in xml.split('id="notify_owner"')[1][:600]
+    assert xml.count("<bpmn:correlationPropertyRetrievalExpression") == 2
