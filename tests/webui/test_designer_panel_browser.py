@@ -306,3 +306,11 @@ def test_a_message_throw_event_gets_a_new_message_and_its_payload(seeded, app, s
     assert '<spiffworkflow:messagePayload>{"device_id": device_id}</spiffworkflow:messagePayload>' in xml
     assert 'messageRef="owner_notified"' in xml.split('id="notify_owner"')[1][:600]
     assert xml.count("<bpmn:correlationPropertyRetrievalExpression") == 2
+
+
+def test_inside_a_sub_process_the_panel_offers_no_lanes_of_the_pool(seeded, app, server, browser):  # noqa: F811
+    page = open_editor(browser, server)
+    pick(page, "gw_playbook")                                      # inside the collapsed "handle" sub-process
+    assert page.locator("#prop-lane").count() == 0 and page.locator("#prop-stage").count() == 1
+    pick(page, "register")
+    assert page.locator("#prop-lane option").count() == 2          # command_centre and grid_patrol

@@ -176,7 +176,8 @@
   }
 
   function moveToLaneField(element) {
-    var all = lanes();
+    // Only the lanes drawn on the element's own plane (a sub-process drilled into has none of the pool's).
+    var all = lanes().filter(function (lane) { return canvas.findRoot(lane) === canvas.findRoot(element); });
     if (!all.length) return null;
     var here = laneOf(element.businessObject);
     return field("lane", L.lane, select(here ? here.id : "", all.map(function (lane) {
