@@ -314,3 +314,20 @@ def test_inside_a_sub_process_the_panel_offers_no_lanes_of_the_pool(seeded, app,
     assert page.locator("#prop-lane").count() == 0 and page.locator("#prop-stage").count() == 1
     pick(page, "register")
     assert page.locator("#prop-lane option").count() == 2          # command_centre and grid_patrol
+
+
+def test_a_problem_in_another_diagram_of_the_set_opens_it(seeded, app, server, browser):  # noqa: F811
+    page = open_editor(browser, server)
+    page.select_option("#diagram-file", "general.bpmn")
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="general.bpmn"]')
+    select(page, "handle_on_site")
+    change(page, "#prop-dueIn", '"PT1H" +')
+    page.select_option("#diagram-file", "closed_loop.bpmn")
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="closed_loop.bpmn"]')
+
+    page.click("#validate")                                       # the whole set: the broken playbook too
+    page.wait_for_selector('#designer-status[data-state="invalid"]')
+    page.click('#problems li[data-element="handle_on_site"]')
+    page.wait_for_selector('#modeler[data-rendered="yes"][data-file="general.bpmn"]')
+    page.wait_for_selector('#panel-body[data-element="handle_on_site"]')
+    assert page.locator('g.djs-element.problem[data-element-id="handle_on_site"]').count() == 1

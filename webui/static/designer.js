@@ -41,7 +41,7 @@
       if (!p.element_id || !/\.bpmn$/.test(p.file) || files[p.file] === undefined) return;
       item.classList.add("link");
       item.addEventListener("click", function () {
-        (p.file === designer.diagram ? Promise.resolve() : open(p.file)).then(function () {
+        (p.file === designer.diagram ? Promise.resolve() : switchTo(p.file)).then(function () {
           var element = modeler.get("elementRegistry").get(p.element_id);
           if (element) modeler.get("selection").select(element);
         });
@@ -126,7 +126,7 @@
 
   // Show another diagram of the set: the one on screen is kept in the set as it stands, with its own undo history
   // given up (bpmn-js keeps one per import).
-  function open(name) {
+  function switchTo(name) {
     return modeler.saveXML({format: true}).then(function (current) {
       files[designer.diagram] = current.xml;
       return showDiagram(name);
@@ -161,7 +161,7 @@
     });
     switcher.value = designer.diagram;
   }
-  switcher.addEventListener("change", function () { open(switcher.value); });
+  switcher.addEventListener("change", function () { switchTo(switcher.value); });
 
   // A new process: an executable diagram with a start event, added to the set as <id>.bpmn.
   var newId = document.getElementById("new-process-id");
@@ -176,7 +176,7 @@
     designer.changed();
     listDiagrams();
     newId.value = "";
-    open(id + ".bpmn");
+    switchTo(id + ".bpmn");
   });
 
   function blank(id) {
