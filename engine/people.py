@@ -44,6 +44,11 @@ def teams(connection) -> list[dict]:
     return [dict(r) for r in connection.execute(select(_teams).order_by(_teams.c.code)).mappings()]
 
 
+def roster(connection) -> set[str]:
+    """The codes of the district's teams (empty before ``jingzhi teams load``)."""
+    return set(connection.scalars(select(_teams.c.code)))
+
+
 def _check(roles, team_codes, connection) -> None:
     unknown_roles = sorted(set(roles) - set(ROLES))
     if unknown_roles:

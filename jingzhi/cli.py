@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from engine import Config, Engine, queries
+from engine import Config, Engine, people, queries
 from engine.exceptions import DeploymentRejected, InstanceFailed, JingzhiError
 
 log = logging.getLogger("jingzhi")
@@ -42,7 +42,9 @@ def cmd_db_upgrade(config: Config, args) -> int:
 def cmd_deploy(config: Config, args) -> int:
     engine = _engine(config)
     try:
-        result = engine.deploy(read_deployment(Path(args.path)), deployed_by=args.actor)
+        # checked against the roster once one is loaded (jingzhi teams load): a misspelt team routes nowhere
+        result = engine.deploy(read_deployment(Path(args.path)), deployed_by=args.actor,
+                               roster=engine.query(people.roster))
     except DeploymentRejected as rejected:
         print(rejected.message, file=sys.stderr)
         return 2
@@ -140,8 +142,6 @@ SEED_TEAMS = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
 
 def load_teams(engine: Engine, path: Path = SEED_TEAMS) -> int:
     """Load the team roster (seed/teams.json) into the team table; idempotent."""
-    from engine import people
-
     return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"])
 
 
@@ -153,7 +153,6 @@ def cmd_teams_load(config: Config, args) -> int:
 def cmd_user_add(config: Config, args) -> int:
     import getpass
 
-    from engine import people
 
     engine = _engine(config)
     with engine.store.read() as connection:
@@ -167,7 +166,6 @@ def cmd_user_add(config: Config, args) -> int:
 
 
 def cmd_token_create(config: Config, args) -> int:
-    from engine import people
 
     token = people.create_token(_engine(config).store, args.username, args.name)
     print(token)

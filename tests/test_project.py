@@ -115,3 +115,14 @@ def test_migrations_form_one_line():
     from engine.store import alembic_config
 
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+def test_cli_deploy_checks_team_names_once_a_roster_is_loaded(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    deployment = tmp_path / "set"
+    deployment.mkdir()
+    for path in (ROOT / "bpmn").iterdir():
+        (deployment / path.name).write_bytes(path.read_bytes().replace(b'name="grid_patrol">', b'name="grid_patrl">'))
+    assert main(["teams", "load"]) == 0
+    assert main(["deploy", str(deployment)]) == 2
+    assert "lane 'grid_patrl' is not a team of the roster" in capsys.readouterr().err

@@ -114,7 +114,7 @@ def _files() -> dict[str, bytes]:
 @bp.post("/api/v1/designer/validate")
 @requires(*access.DESIGNER_ROLES)
 def validate():
-    problems = catalogue.check(_files())
+    problems = catalogue.check(_files(), roster=engine().query(people.roster))
     return {"valid": not problems, "problems": problems}
 
 
@@ -129,7 +129,7 @@ def deploy():
     files = catalogue.file_set(body)
     if isinstance(body.get("draft"), str) and not body.get("force"):
         _refuse_if_overtaken(body["draft"], body.get("base_deployment_id"))
-    result = engine().deploy(files, deployed_by=g.user["username"])
+    result = engine().deploy(files, deployed_by=g.user["username"], roster=engine().query(people.roster))
     if isinstance(body.get("draft"), str):
         drafts.discard(engine().store, body["draft"], g.user["username"])
     response = {"created": result.created, "deployment_id": result.deployment_id, "versions": result.versions,

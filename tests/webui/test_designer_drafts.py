@@ -200,3 +200,12 @@ def test_the_editor_speaks_both_languages(designer, seeded):
     assert context(english)["labels"].keys() == context(chinese)["labels"].keys()      # no label only in one
     assert {"code": "grid_patrol", "name": "Grid patrol and supervisors"} in context(english)["teams"]
     assert {"code": "grid_patrol", "name": "网格巡查队"} in context(chinese)["teams"]
+
+
+def test_the_designer_is_told_of_a_team_the_district_does_not_have(designer, seeded):
+    misspelt = edited('name="grid_patrol">', 'name="grid_patrl">')
+    checked = designer.api("POST", "/api/v1/designer/validate", {"files": misspelt}).get_json()
+    assert [p["element_id"] for p in checked["problems"]] == ["closed_loop_lane_grid_patrol"]
+    refused = designer.api("POST", "/api/v1/designer/deploy", {"files": misspelt})
+    assert refused.status_code == 422
+    assert "grid_patrl" in refused.get_json()["error"]["details"][0]["message"]
