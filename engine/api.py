@@ -24,7 +24,6 @@ from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNo
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription
 from .persistence import ERROR
-from .roster import refuse_unknown_teams
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
@@ -79,9 +78,7 @@ class Engine:
                roster: set[str] | None = None) -> DeployResult:
         """Validate and store ``files`` as a new version of every process in them. With ``roster`` (the district's
         team codes) a lane, team property or routing output naming a team that is not in it refuses the set."""
-        if roster:
-            refuse_unknown_teams(files, roster)
-        return self.definitions.deploy(files, deployed_by)
+        return self.definitions.deploy(files, deployed_by, roster=roster)
 
     def roll_back(self, deployment_id: int, deployed_by: str = "system") -> DeployResult:
         """Make an older deployment's content the newest version again (running instances stay where they are)."""

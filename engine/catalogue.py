@@ -16,7 +16,6 @@ from . import defaults
 from .exceptions import DeploymentRejected, NotFound, TooLarge
 from .models import Deployment, ProcessDefinition, ProcessInstance
 from .persistence import ERROR, RUNNING
-from .roster import refuse_unknown_teams
 from .validation import DMN_SUFFIX, parse_xml, validate_files
 
 _definitions, _deployments, _instances = ProcessDefinition.__table__, Deployment.__table__, ProcessInstance.__table__
@@ -115,9 +114,7 @@ def check(files: dict[str, bytes], roster: set[str] | None = None) -> list[dict]
     """Every problem the engine finds in ``files`` (file, element_id, line, message), with team names missing from
     ``roster`` when one is given; empty when it would deploy. Nothing is stored."""
     try:
-        if roster:
-            refuse_unknown_teams(files, roster)
-        validate_files(files)
+        validate_files(files, roster)
     except DeploymentRejected as rejected:
         return [dict(problem.__dict__) for problem in rejected.problems]
     return []

@@ -54,18 +54,19 @@ class Definitions:
         self._lock = threading.Lock()
 
     def deploy(self, files: dict[str, bytes], deployed_by: str, kind: str = "deployment.created",
-               detail: dict | None = None) -> DeployResult:
+               detail: dict | None = None, roster: set[str] | None = None) -> DeployResult:
         """Validate ``files`` and store them as a new version of every process they define.
 
-        Raises DeploymentRejected (nothing stored) when anything is wrong. Content that is already the newest
-        version of every process it defines makes no new version (``created=False``); the content of an older
-        version deployed again does: that is how a roll back works.
+        Raises DeploymentRejected (nothing stored) when anything is wrong, a team name missing from ``roster`` too
+        when one is given. Content that is already the newest version of every process it defines makes no new
+        version (``created=False``); the content of an older version deployed again does: that is how a roll back
+        works.
         """
         digest = content_hash(files)
         current = self._current(digest)
         if current:
             return current
-        parsed = validate_files(files)
+        parsed = validate_files(files, roster)
         try:
             return self._store(files, digest, parsed, deployed_by, kind, detail or {})
         except IntegrityError:  # another deployment took the same version numbers at the same moment

@@ -22,6 +22,7 @@ from .expressions import check_task_spec
 from .foreign import bpmn_problems
 from .foreign_dmn import dmn_problems
 from .forms import check_schema
+from .roster import unknown_teams
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,9 @@ def _from_validation_error(err: ValidationException, default_file: str, index: d
                    line if isinstance(line, int) else None)
 
 
-def validate_files(files: dict[str, bytes]) -> ParsedSet:
-    """Validate a whole file set and return its specs, or raise DeploymentRejected with every problem."""
+def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> ParsedSet:
+    """Validate a whole file set and return its specs, or raise DeploymentRejected with every problem. With
+    ``roster`` (the district's team codes) every team name the set fixes must be one of them (``engine.roster``)."""
     problems: list[Problem] = []
     parsed = ParsedSet()
     index: dict[str, tuple[str, int]] = {}
@@ -137,6 +139,8 @@ def validate_files(files: dict[str, bytes]) -> ParsedSet:
         else:
             problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
 
+    if roster:
+        problems.extend(unknown_teams({**bpmn, **dmn}, roster))
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name, root in dmn.items():
         # SpiffWorkflow's DMN parser reads every child node as an element and crashes on a comment inside a table

@@ -9,7 +9,8 @@ import pytest
 
 from engine import catalogue, people
 from engine.exceptions import DeploymentRejected
-from engine.roster import unknown_teams
+from engine.roster import unknown_teams as unknown_in_roots
+from engine.validation import parse_xml
 from tests.conftest import DIAGRAMS, read_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,12 @@ def district(old: bytes = b"", new: bytes = b"", name: str = "closed_loop.bpmn")
         assert old in files[name]
         files[name] = files[name].replace(old, new, 1)
     return files
+
+
+def unknown_teams(files: dict[str, bytes], roster: set[str]) -> list:
+    """The check on the files as deploy validation parses them."""
+    roots = {name: parse_xml(name, data, []) for name, data in files.items() if name.endswith((".bpmn", ".dmn"))}
+    return unknown_in_roots(roots, roster)
 
 
 def line_of(data: bytes, fragment: bytes) -> int:
