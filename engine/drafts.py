@@ -19,12 +19,12 @@ _drafts, _definitions = DesignDraft.__table__, ProcessDefinition.__table__
 def save(store: Store, process_id: str, author: str, files: dict[str, bytes],
          base_deployment_id: int | None) -> dict:
     """Keep ``files`` as ``author``'s draft of ``process_id`` (replacing an earlier one); returns the draft's row."""
-    values = {"files": {name: data.decode("utf-8") for name, data in files.items()},
-              "base_deployment_id": _existing_deployment(store, base_deployment_id), "saved_at": clock.now()}
+    values = {"files": {name: data.decode("utf-8") for name, data in files.items()}, "saved_at": clock.now()}
     mine = (_drafts.c.process_id == process_id) & (_drafts.c.author == author)
     for attempt in range(2):  # a save racing another's first insert finds the row on its second pass
         try:
             with store.begin() as connection:
+                values["base_deployment_id"] = _existing_deployment(connection, base_deployment_id)
                 if not connection.execute(update(_drafts).where(mine).values(**values)).rowcount:
                     connection.execute(_drafts.insert().values(process_id=process_id, author=author, **values))
             break
@@ -35,12 +35,11 @@ def save(store: Store, process_id: str, author: str, files: dict[str, bytes],
             "base_deployment_id": values["base_deployment_id"]}
 
 
-def _existing_deployment(store: Store, deployment_id: int | None) -> int | None:
+def _existing_deployment(connection, deployment_id: int | None) -> int | None:
     """The draft's base, when it names a deployment that exists (the browser sends it back; it is not trusted)."""
     if deployment_id is None:
         return None
-    with store.read() as connection:
-        return connection.scalar(select(Deployment.id).where(Deployment.id == deployment_id))
+    return connection.scalar(select(Deployment.id).where(Deployment.id == deployment_id))
 
 
 def discard(store: Store, process_id: str, author: str) -> bool:
