@@ -66,7 +66,7 @@ MESSAGES = {
         "failed_at": "失败时间", "failure": "原因", "retry": "重试", "retried": "已重试", "retry_failed": "重试仍然失败",
         "cancel_instance": "撤销案件", "cancel_reason": "撤销原因", "cancel_needs_reason": "撤销案件需要填写原因",
         "cancelled": "已撤销",
-        "preview": "预览", "unsaved": "有未保存的修改", "new_diagram": "新建流程图",
+        "preview": "预览", "new_diagram": "新建流程图",
         "new_process_id": "新流程编号，如 playbook_noise", "new_process_invalid": "流程编号只能用字母、数字、下划线和连字符，且不以数字开头",
         "new_process_exists": "这个流程编号已经存在",
         # decision tables (webui/decisions.py) and bpmnlint on the modeler page
@@ -142,7 +142,7 @@ MESSAGES = {
         "failed_at": "Failed at", "failure": "Why", "retry": "Retry", "retried": "Retried",
         "retry_failed": "The retry failed again", "cancel_instance": "Cancel the case", "cancel_reason": "Reason",
         "cancel_needs_reason": "Cancelling a case needs a reason", "cancelled": "Cancelled",
-        "unsaved": "Unsaved changes", "new_diagram": "New diagram", "new_process_id": "new process id, e.g. playbook_noise",
+        "new_diagram": "New diagram", "new_process_id": "new process id, e.g. playbook_noise",
         "new_process_invalid": "A process id is letters, digits, _ and -, not starting with a digit",
         "new_process_exists": "That process id exists already",
         "decisions": "Decision tables", "decision": "Decision",

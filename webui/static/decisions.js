@@ -78,9 +78,8 @@
         item.classList.add("link");
         item.addEventListener("click", function () { openDecision(at.decision).then(mark); });
       }
-      item.textContent = p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
-        (at ? " " + at.decision + (at.rule ? " · " + box.dataset.ruleLabel + " " + at.rule : "") : "") +
-        " " + p.message;
+      item.textContent = fileSet.describe(p, at ? " " + at.decision +
+                                             (at.rule ? " · " + box.dataset.ruleLabel + " " + at.rule : "") : "");
       list.appendChild(item);
       shown.push({problem: p, at: at});
     });

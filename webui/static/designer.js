@@ -16,8 +16,19 @@
   var marked = [];
   var designer = window.jingzhiDesigner = {
     modeler: modeler, files: files, diagram: box.dataset.file, context: context, problems: [], dirty: false,
-    changed: function () { designer.dirty = true; document.body.dataset.dirty = "yes"; },
-    emit: function (name) { document.dispatchEvent(new CustomEvent("jingzhi:" + name)); }
+    changed: function () { designer.dirty = true; },
+    emit: function (name) { document.dispatchEvent(new CustomEvent("jingzhi:" + name)); },
+    // The ids of one kind of element (a regular expression's group 1) in the set's files of one suffix, sorted.
+    idsIn: function (suffix, pattern) {
+      var found = [];
+      Object.keys(files).forEach(function (name) {
+        if (name.slice(-suffix.length) !== suffix) return;
+        var match, re = new RegExp(pattern, "g");
+        while ((match = re.exec(files[name]))) found.push(match[1]);
+      });
+      return found.filter(function (id, i) { return found.indexOf(id) === i; }).sort();
+    },
+    processIds: function () { return designer.idsIn(".bpmn", "<(?:\\w+:)?process\\b[^>]*\\bid=\"([^\"]+)\""); }
   };
   window.jingzhiModeler = modeler;  // for tests and the browser console
 
@@ -35,8 +46,7 @@
     designer.problems.forEach(function (p) {
       var item = document.createElement("li");
       item.dataset.element = p.element_id || "";
-      item.textContent = p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
-        " " + p.message;
+      item.textContent = fileSet.describe(p);
       list.appendChild(item);
       if (!p.element_id || !/\.bpmn$/.test(p.file) || files[p.file] === undefined) return;
       item.classList.add("link");
@@ -71,7 +81,7 @@
                                        saveXML: function () { return modeler.saveXML({format: true}); }});
   var say = fileSet.say;
 
-  function saved() { designer.dirty = false; document.body.dataset.dirty = ""; }
+  function saved() { designer.dirty = false; }
 
   function base() {
     var id = parseInt(box.dataset.baseDeployment, 10);
@@ -168,8 +178,7 @@
   document.getElementById("new-diagram").addEventListener("click", function () {
     var id = newId.value.trim();
     if (!/^[A-Za-z_][\w-]*$/.test(id)) return say(newId.dataset.invalid, "error");
-    if (files[id + ".bpmn"] !== undefined || new RegExp("<(?:\\w+:)?process\\b[^>]*\\bid=\"" + id + "\"")
-        .test(Object.keys(files).map(function (n) { return files[n]; }).join("\n"))) {
+    if (files[id + ".bpmn"] !== undefined || designer.processIds().indexOf(id) >= 0) {
       return say(newId.dataset.exists, "error");
     }
     files[id + ".bpmn"] = blank(id);

@@ -73,17 +73,7 @@
   function expression(value) { return value ? moddle.create("bpmn:FormalExpression", {body: value}) : undefined; }
 
   // -- what the file set holds: processes to call, decisions, forms, messages ---------------------------------
-  function idsIn(suffix, pattern) {
-    var found = [];
-    Object.keys(designer.files).forEach(function (name) {
-      if (name.slice(-suffix.length) !== suffix) return;
-      var match, re = new RegExp(pattern, "g");
-      while ((match = re.exec(designer.files[name]))) found.push(match[1]);
-    });
-    return found.filter(function (id, i) { return found.indexOf(id) === i; }).sort();
-  }
-  function processIds() { return idsIn(".bpmn", "<(?:\\w+:)?process\\b[^>]*\\bid=\"([^\"]+)\""); }
-  function decisionIds() { return idsIn(".dmn", "<(?:\\w+:)?decision\\b[^>]*\\bid=\"([^\"]+)\""); }
+  function decisionIds() { return designer.idsIn(".dmn", "<(?:\\w+:)?decision\\b[^>]*\\bid=\"([^\"]+)\""); }
   function formFiles() { return Object.keys(designer.files).filter(function (n) { return /\.json$/.test(n); }).sort(); }
   function definitions() { return modeler.getDefinitions(); }
   function rootsOf(type) { return (definitions().rootElements || []).filter(function (r) { return is(r, type); }); }
@@ -381,7 +371,7 @@
 
   function callFields(element) {
     var bo = element.businessObject;
-    return [datalist("process-ids", processIds().map(function (id) { return {value: id}; })),
+    return [datalist("process-ids", designer.processIds().map(function (id) { return {value: id}; })),
             field("calledElement", L.calledElement, textInput(bo.calledElement, function (v) {
               modeling.updateProperties(element, {calledElement: v || undefined});
             }, "process-ids"))];

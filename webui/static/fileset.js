@@ -10,6 +10,11 @@ window.JingzhiFileSet = function (options) {
   var self = {
     csrf: csrf,
     say: function (text, state) { status.textContent = text; status.dataset.state = state; },
+    // One problem of the engine's as a line of the list: where, then what ("extra" goes between the two).
+    describe: function (p, extra) {
+      return p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
+        (extra || "") + " " + p.message;
+    },
     failed: function (result) { self.say((result.body.error || {}).message || ("HTTP " + result.status), "error"); },
     send: function (url, method, extra) {
       return options.saveXML().then(function (saved) {
