@@ -29,7 +29,7 @@ def test_break_see_the_error_on_its_element_fix_and_deploy(seeded, app, server, 
     page.wait_for_selector('#modeler[data-rendered="yes"]')
 
     original = page.evaluate(BREAK, "x = ((")
-    assert "inside_compound" in original or original.strip()
+    assert original.startswith("# Start data") and "inside_compound" in original   # the script, handed back
     page.click("#validate")
     page.wait_for_selector('#designer-status[data-state="invalid"]')
     assert page.locator('g.djs-element.problem[data-element-id="intake"]').count() == 1
