@@ -40,7 +40,8 @@ def unknown_teams(roots: dict, roster: set[str]) -> list[Problem]:
             for prop in root.iter("{*}property"):
                 literal = _string_literal(prop.get("value")) if prop.get("name") == defaults.PROP_TEAM else None
                 if literal is not None:
-                    check(literal, file, prop.getparent().getparent().getparent(), "team property")
+                    task = next((a for a in prop.iterancestors() if a.get("id")), prop)  # the task it is set on
+                    check(literal, file, task, "team property")
         else:
             for table in root.iter("{*}decisionTable"):
                 outputs = [o.get("name") or "" for o in table.findall("{*}output")]
