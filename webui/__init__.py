@@ -60,6 +60,9 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         engine.store.upgrade()
     app.extensions["jingzhi_engine"] = engine
 
+    from . import database
+    database.init_app(app, engine)
+
     from . import admin, api, auth, cases, dashboard, decisions, designer, errors, i18n, inbox, migration, security
 
     security.init_app(app)

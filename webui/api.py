@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import text
 
-from engine import clock, worklist
+from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid
 from . import access, openapi
-from .cases import CASE_FILTERS, MAIN_PROCESS, case_scope, report_data, visible_case
+from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
 from .dashboard import compute
+from .database import page_of
 from .inbox import inbox_filters
 from .security import engine, requires
 
@@ -99,9 +100,15 @@ def complete(task_id: int):
 @bp.get("/cases")
 @requires()
 def cases():
-    filters = {k: request.args[k] for k in CASE_FILTERS if request.args.get(k)}
-    rows = engine().query(worklist.cases, filters=filters, limit=_limit(), **case_scope())
-    return {"cases": rows, "count": len(rows)}
+    """The case search of the case list, paged (``page``, ``per_page``)."""
+    try:
+        search = case_search.parse(request.args)
+    except case_search.SearchRefused as refused:
+        raise FormInvalid(refused.message, {refused.field: refused.message}) from None
+    page = page_of(case_search.statement(search, **case_scope()), request.args)
+    rows = [case_search.as_dict(case) for case in page.items]
+    return {"cases": rows, "count": len(rows), "page": page.page, "per_page": page.per_page, "total": page.total,
+            "pages": page.pages}
 
 
 @bp.get("/cases/<int:instance_id>")
