@@ -1,10 +1,13 @@
 """The payload contract as a pure function: no broker, no database."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.devices import DeviceInfo
 from sensors import payload
@@ -149,3 +152,30 @@ def test_the_schemas_lengths_are_the_columns_lengths():
 
     for field in ("msg_id", "device_id", "scenario"):
         assert payload.SCHEMA["properties"][field]["maxLength"] == Alert.__table__.c[field].type.length
+
+
+_TEXT = st.text(st.characters(codec=None, categories=["L", "N", "P", "S", "Z", "Cc", "Cs"]), max_size=30)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                     max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(fields=st.dictionaries(st.sampled_from(sorted(payload.SCHEMA["properties"]) + ["extra"]), _JSON, max_size=8),
+       keep=st.sets(st.sampled_from(sorted(GOOD))))
+def test_any_decoded_payload_parses_or_is_rejected_with_storable_texts(fields, keep):
+    data = {**{k: GOOD[k] for k in keep}, **fields}
+    for raw in (data, json.dumps(data).encode("utf-8", "surrogatepass")):
+        parsed = payload.parse(raw, NOW, "jingzhi/sensors/SMK-1/alarm")
+        if isinstance(parsed, payload.Rejection):
+            assert all(_storable(t) for t in (parsed.raw, parsed.detail, parsed.msg_id, parsed.device_id))
+        else:
+            assert payload.unstorable(dataclasses.asdict(parsed) | {"ts": data["ts"]}) is None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(raw=st.binary(max_size=300) | _TEXT)
+def test_any_bytes_or_text_parse_or_are_rejected_with_storable_texts(raw):
+    parsed = payload.parse(raw, NOW)
+    assert isinstance(parsed, payload.Rejection)
+    assert all(_storable(t) for t in (parsed.raw, parsed.detail, parsed.msg_id, parsed.device_id))
