@@ -149,7 +149,7 @@ def unavailable(engine, error: BaseException) -> bool:
     try:
         with engine.store.read() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever stops a trivial query, the database is not answering
         return True
     return False
 

@@ -101,7 +101,7 @@ def _verdict(engine, item: Incoming, now, registry) -> tuple[SensorEvent | None,
             if alerts.unavailable(engine, err):
                 raise
             log.exception("looking up device %r failed; the message is dead-lettered", parsed.device_id)
-            device, rejection = None, payload.Rejection(payload.CHECK_FAILED, _first_line(err), "")
+            rejection = payload.Rejection(payload.CHECK_FAILED, _first_line(err), "")
         else:
             rejection = payload.check_device(parsed, device, "")
         if rejection is not None:
@@ -127,7 +127,7 @@ def _store(engine, entries: list[_Entry], batch: Batch, now) -> None:
             raise
         if len(entries) > 1:
             log.info("the database refused a batch of %d messages (%s); splitting it to find which",
-                        len(entries), _first_line(err))
+                     len(entries), _first_line(err))
             middle = len(entries) // 2
             _store(engine, entries[:middle], batch, now)
             _store(engine, entries[middle:], batch, now)
@@ -167,7 +167,8 @@ def _refused(engine, entry: _Entry, err: Exception, now) -> None:
                             payload.printable(item.raw), item.topic, event.msg_id, event.device_id)
         try:
             alerts.record(engine, [], [dead])
-        except Exception:
+        except Exception as again:  # noqa: BLE001 - any refusal: the ASCII-escaped row is the last resort
+            log.error("the database refused its dead letter too (%s); storing it ASCII-escaped", _first_line(again))
             alerts.record(engine, [], [dead], plain=True)
     entry.event, entry.dead = None, dead
     entry.result = AcceptResult(DEAD_LETTER, None, None, dead.reason, dead.detail)

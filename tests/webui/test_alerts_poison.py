@@ -10,8 +10,8 @@ from engine import people
 from engine.devices import import_devices
 from engine.models import Alert, DeadLetter
 from tests.sensors.conftest import DEVICES, message
-from tests.sensors.test_poison import poison_now
 from tests.sensors.test_payload import POISON
+from tests.sensors.test_poison import poison_now
 
 
 def gateway(app, seeded):
