@@ -138,8 +138,10 @@ def alerts():
 
     result = accept_alert(engine(), request.get_data(), source="http")
     body = {"status": result.status, "alert_id": result.alert_id, "instance_id": result.instance_id}
-    if result.status == "dead_letter":
-        return {"error": {"code": "dead_letter", "message": result.reason or "rejected", "details": body}}, 422
+    if result.status == "dead_letter":   # kept as a dead letter; ``reason`` is its code (docs/sensors.md)
+        message = f"{result.reason}: {result.detail}" if result.detail else result.reason or "rejected"
+        return {"error": {"code": "dead_letter", "message": message,
+                          "details": {**body, "reason": result.reason}}}, 422
     return body, 202 if result.status == "accepted" else 200
 
 
