@@ -67,5 +67,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
+    from integrations.open311 import bp as open311  # the hotline's and residents' Open311 intake (/open311/v2)
+    app.register_blueprint(open311)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app
