@@ -3,7 +3,7 @@
 Routes end in ``.json`` or ``.xml``. ``POST requests`` is form-encoded, as the specification says, and needs an
 ``api_key`` of a client system (``jingzhi open311 key create CLIENT``); the client's channel (hotline or resident)
 becomes the case's channel. Reads need no key, as in the specification, and never show the reporter's contact.
-The call-back team reads the contact at ``/open311/contacts/<case>`` (logged in; see :func:`contact`).
+The call-back team reads the contact at ``/open311/contacts/<case>`` (``open311_contacts``).
 Errors are the specification's ``errors`` document with a fitting 4xx status.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, g, render_template_string, request
-from sqlalchemy import insert, select
+from flask import Blueprint, current_app, request
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
 from engine.exceptions import FormInvalid, JingzhiError, NotFound
-from engine.models import AuditEvent, Case, HumanTask
+from engine.models import Case, HumanTask
 from . import open311_keys as keys, open311_services as catalogue
 from .open311_format import FORMATS, error, render, w3c
 
@@ -31,7 +31,6 @@ MAX_RESULTS = 1000
 CLOSED_STAGES = ("closed", "rejected", "cancelled")
 STAGE_NOTES = {"discover": "已受理", "register": "待立案", "dispatch": "待派单", "handle": "处置中", "verify": "待核查",
                "evaluate": "待回访", "closed": "已结案", "rejected": "不予立案", "cancelled": "已撤销"}
-CALLBACK_TASK = "callback"
 
 
 def _engine():
@@ -250,39 +249,3 @@ def one_request(request_id: int, fmt: str):
     if not rows:
         raise Refused(404, f"no service request {request_id}")
     return render(fmt, "service_requests", _views(rows))
-
-
-# -- the reporter's contact, for the call-back team only -----------------------------------------------------------
-CONTACT_PAGE = """{% extends "base.html" %}{% block title %}回访联系方式{% endblock %}{% block content %}
-<section class="card"><h1>回访联系方式 · 案件 #{{ instance_id }}</h1>
-<dl class="facts" id="contact">
-<dt>姓名</dt><dd>{{ (contact.last_name or '') ~ (contact.first_name or '') or '-' }}</dd>
-<dt>电话</dt><dd>{{ contact.phone or '-' }}</dd><dt>电子邮件</dt><dd>{{ contact.email or '-' }}</dd>
-<dt>来源</dt><dd>{{ channel }}</dd></dl></section>{% endblock %}"""
-
-
-@bp.get("/contacts/<int:instance_id>")
-def contact(instance_id: int):
-    """The reporter's full contact: only for members of the team holding the case's call-back task (or the person
-    holding it), and each look is written to the case's audit trail (without the contact itself)."""
-    user = g.get("user")
-    if user is None:
-        return error("json", 401, "log in first")
-    found = keys.request_for_instance(_engine().store, instance_id)
-
-    def callback_teams(connection):
-        return connection.execute(select(HumanTask.team, HumanTask.assignee, HumanTask.completed_by).where(
-            HumanTask.instance_id == instance_id, HumanTask.bpmn_id == CALLBACK_TASK)).all()
-
-    allowed = any(team in user["inbox_teams"] or user["username"] in (assignee, done)
-                  for team, assignee, done in _engine().query(callback_teams))
-    if found is None or not allowed:
-        return error("json", 404, f"no contact for case {instance_id} that you may see")
-    with _engine().store.begin() as connection:
-        connection.execute(insert(AuditEvent.__table__).values(
-            instance_id=instance_id, at=clock.now(), actor=user["username"], kind="contact.viewed",
-            detail={"open311_request_id": found["id"]}))
-    if request.accept_mimetypes.best == "application/json":
-        return {"instance_id": instance_id, "service_request_id": str(found["id"]), "contact": found["contact"]}
-    return render_template_string(CONTACT_PAGE, instance_id=instance_id, contact=found["contact"],
-                                  channel=keys.channel_of(_engine().store, found["client_id"]))

@@ -58,9 +58,12 @@ def client_for_key(store, key: str | None) -> dict | None:
     return dict(row) if row else None
 
 
-def channel_of(store, client_id: int) -> str | None:
+def client(store, client_id: int) -> dict:
+    """A client's name and channel (never its key)."""
     with store.read() as connection:
-        return connection.scalar(select(_clients.c.channel).where(_clients.c.id == client_id))
+        row = connection.execute(select(_clients.c.name, _clients.c.channel).where(_clients.c.id == client_id)
+                                 ).mappings().one()
+    return dict(row)
 
 
 def clients(store) -> list[dict]:

@@ -121,7 +121,8 @@ def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_c
     case.complete("verify", "grid_patrol", actor="patrol1")
     assert case.task("callback", "command_centre")
     assert login("patrol1").get(f"/open311/contacts/{instance_id}").status_code == 404
-    assert client.get(f"/open311/contacts/{instance_id}").status_code == 401
+    anonymous = client.get(f"/open311/contacts/{instance_id}")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     page = dispatcher.get(f"/open311/contacts/{instance_id}")
     assert page.status_code == 200 and "13812345678" in page.get_data(as_text=True)
     assert dispatcher.flask.get(f"/open311/contacts/{instance_id}", headers={"Accept": "application/json"}
