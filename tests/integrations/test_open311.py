@@ -178,3 +178,48 @@ def test_cli_creates_a_key_stored_only_hashed_and_revokes_it(tmp_path, monkeypat
     assert key not in str(rows)
     assert main(["open311", "key", "revoke", "12345-platform"]) == 0
     assert main(["open311", "key", "revoke", "12345-platform"]) == 2
+
+
+def test_a_hotline_report_near_an_open_sensor_case_is_merged_into_it_in_one_click(app, seeded, hotline_key, login,
+                                                                                  manual_clock):
+    from tests.webui.conftest import fire_lane_alert
+
+    sensor_case = seeded.start("closed_loop", fire_lane_alert(), business_key="FIR-0042/fire_lane")
+    client = app.test_client()
+
+    def report(lat: str, lon: str) -> tuple[str, int]:
+        [answer] = post(client, api_key=hotline_key, service_code="fire_lane", lat=lat, long=lon,
+                        address_string="何家宅小区 3号楼", description="消防通道被车堵了", phone="13900000000",
+                        **{"attribute[blocked]": "yes"}).get_json()
+        [row] = open311_keys.requests(seeded.store, ids=[int(answer["service_request_id"])])
+        return answer["service_request_id"], row["instance_id"]
+
+    near_id, near_case = report("31.27015", "121.4812")      # about 6 m away
+    _, far_case = report("31.2801", "121.4812")               # about 1.1 km away: another problem
+    dispatcher = login("dispatcher")
+    page = dispatcher.get("/open311/same").get_data(as_text=True)
+    assert f'id="same-{near_case}"' in page and f'id="same-{far_case}"' not in page
+    assert f"/open311/same/{near_case}/merge/{sensor_case}" in page and "6 m" in page
+    assert login("patrol1").get("/open311/same").status_code == 403
+    assert dispatcher.post(f"/open311/same/{near_case}/merge/{far_case}").status_code == 409   # not a neighbour
+
+    merged = dispatcher.post(f"/open311/same/{near_case}/merge/{sensor_case}")
+    assert merged.status_code == 302 and merged.headers["Location"].endswith(f"/cases/{sensor_case}")
+    report_view = seeded.get(near_case)
+    assert (report_view.case["stage"], report_view.case["outcome"]) == ("rejected", "duplicate")
+    assert report_view.data["duplicate_of"] == str(sensor_case)
+    [event] = [e for e in seeded.history(sensor_case) if e["kind"] == "report.merged"]
+    assert (event["actor"], event["detail"]["channel"], event["detail"]["from_case"]) == ("dispatcher", "hotline",
+                                                                                          near_case)
+    assert "13900000000" not in str(seeded.history(sensor_case))
+    assert dispatcher.post(f"/open311/same/{near_case}/merge/{sensor_case}").status_code == 409   # done already
+
+    # the hotline caller now follows the sensor case: open while it is handled, closed with it
+    [read_back] = client.get(f"/open311/v2/requests/{near_id}.json").get_json()
+    assert (read_back["status"], read_back["status_notes"]) == ("open", "待立案")
+    case = Case(seeded, sensor_case, manual_clock)
+    case.complete("register", "command_centre", actor="dispatcher")
+    case.complete("move_vehicle", "property_company", actor="property1")
+    case.complete("verify", "grid_patrol", actor="patrol1")
+    [closed] = client.get(f"/open311/v2/requests/{near_id}.json").get_json()
+    assert closed["status"] == "closed" and closed["status_notes"].startswith("已结案")

@@ -61,6 +61,15 @@ def hotline_case_at_call_back(engine, ctx):
     ctx["instance"] = instance_id
 
 
+def hotline_report_near(engine, ctx):
+    """A hotline report of the same fire lane, 6 m from the context's case; it becomes the context's case and the
+    sensor case is what it may be merged into."""
+    from tests.webui.conftest import fire_lane_alert
+
+    ctx["instance"] = engine.start("closed_loop", fire_lane_alert(channel="hotline", lat=31.27015, device_id=None,
+                                                                  inside_compound=False, alert_count=None))
+
+
 def claim_first(engine, ctx):
     engine.claim(ctx["task"], "property1")
 
@@ -166,6 +175,13 @@ ROUTES = {
     ("open311_contacts.contact", "GET"): dict(url="/open311/contacts/{instance}", setup=hotline_case_at_call_back,
                                               allowed=("dispatcher", 200), wrong_team=("police1", 404),
                                               wrong_role=("patrol1", 404)),
+    ("open311_same.waiting", "GET"): dict(url="/open311/same", setup=hotline_report_near, allowed=("dispatcher", 200),
+                                          wrong_role=("patrol_lead", 403)),
+    ("open311_same.one", "GET"): dict(url="/open311/same/{instance}", setup=hotline_report_near,
+                                      allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+    ("open311_same.merge", "POST"): dict(url="/open311/same/{instance}/merge/{into}", body={},
+                                         setup=hotline_report_near, allowed=("dispatcher", 302),
+                                         wrong_role=("designer", 403)),
     ("designer.form_preview", "POST"): dict(url="/api/v1/designer/form-preview",
                                             json={"schema": '{"type": "object"}'}, allowed=("designer", 200),
                                             wrong_role=("property_lead", 403)),
@@ -188,7 +204,7 @@ def context(seeded, registered_case, app, tmp_path):
     users = {u["username"]: u["id"] for u in __import__("engine").people.users(seeded.store)}
     deployment = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
     return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"],
-            "deployment": deployment}
+            "deployment": deployment, "into": instance_id}
 
 
 def call(client, spec: dict, ctx: dict):
