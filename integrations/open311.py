@@ -16,9 +16,11 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
-from engine.exceptions import FormInvalid, JingzhiError, NotFound
+from engine.exceptions import JingzhiError, NotFound
 from engine.models import Case, HumanTask
-from . import open311_keys as keys, open311_services as catalogue
+
+from . import open311_keys as keys
+from . import open311_services as catalogue
 from .open311_format import FORMATS, error, render, w3c
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ MAIN_PROCESS = "closed_loop"
 MAX_SPAN = timedelta(days=90)
 MAX_DESCRIPTION = 4000       # the specification's limit
 MAX_RESULTS = 1000
+MAX_ID = 2**31 - 1          # the id column is a 32-bit integer on PostgreSQL
 CLOSED_STAGES = ("closed", "rejected", "cancelled")
 STAGE_NOTES = {"discover": "已受理", "register": "待立案", "dispatch": "待派单", "handle": "处置中", "verify": "待核查",
                "evaluate": "待回访", "closed": "已结案", "rejected": "不予立案", "cancelled": "已撤销"}
@@ -99,6 +102,8 @@ def _float(name: str, low: float, high: float) -> float | None:
 
 def _field(name: str, limit: int) -> str | None:
     value = (request.form.get(name) or "").strip()
+    if "\x00" in value:   # PostgreSQL text cannot hold it; refuse rather than fail later
+        raise Refused(400, f"{name} contains a NUL character")
     if len(value) > limit:
         raise Refused(400, f"{name} is longer than {limit} characters")
     return value or None
@@ -110,6 +115,8 @@ def _attributes() -> dict[str, list[str]]:
         if name.startswith("attribute[") and "]" in name:
             code = name[len("attribute["):name.index("]")]
             given[code] = request.form.getlist(name)
+            if any("\x00" in value for value in given[code]):
+                raise Refused(400, f"{name} contains a NUL character")
     return given
 
 
@@ -163,7 +170,7 @@ def _moment(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(raw)  # Python 3.11 reads a trailing Z
     except ValueError:
         raise Refused(400, f"{name} must be a W3C date-time such as 2026-01-01T00:00:00Z") from None
     if moment.tzinfo is None:
@@ -227,6 +234,9 @@ def list_requests(fmt: str):
             ids = [int(i) for i in raw_ids.split(",") if i.strip()]
         except ValueError:
             raise Refused(400, "service_request_id is a comma-separated list of numbers") from None
+        if len(ids) > MAX_RESULTS:
+            raise Refused(400, f"at most {MAX_RESULTS} service_request_id values at once")
+        ids = [i for i in ids if 0 < i <= MAX_ID]   # larger numbers name no request (and overflow the column)
         return render(fmt, "service_requests", _views(keys.requests(_engine().store, ids=ids)))
     start, end = _moment("start_date"), _moment("end_date")
     if start and end and end - start > MAX_SPAN:
@@ -245,7 +255,7 @@ def list_requests(fmt: str):
 @bp.get("/v2/requests/<int:request_id>.<fmt>")
 def one_request(request_id: int, fmt: str):
     _format(fmt)
-    rows = keys.requests(_engine().store, ids=[request_id])
+    rows = keys.requests(_engine().store, ids=[request_id]) if request_id <= MAX_ID else []
     if not rows:
         raise Refused(404, f"no service request {request_id}")
     return render(fmt, "service_requests", _views(rows))

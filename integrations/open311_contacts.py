@@ -14,6 +14,7 @@ from engine import clock
 from engine.exceptions import NotFound
 from engine.models import AuditEvent, HumanTask
 from webui.security import engine, requires
+
 from . import open311_keys as keys
 
 bp = Blueprint("open311_contacts", __name__, url_prefix="/open311")

@@ -66,13 +66,19 @@ def test_errors_use_the_specifications_document_and_4xx_codes(app, hotline_key):
              ({"api_key": hotline_key, "service_code": "illegal_dumping", "address_string": "x",
                "attribute[waste_kind]": "nuclear"}, 400, "one of construction"),
              ({"api_key": hotline_key, "service_code": "door_open", "address_string": "x",
-               "attribute[colour]": "red"}, 400, "no such question")]
+               "attribute[colour]": "red"}, 400, "no such question"),
+             ({"api_key": hotline_key, "service_code": "door_open", "address_string": "x",
+               "description": "a\x00b"}, 400, "NUL"),
+             ({"api_key": hotline_key, "service_code": "fire_lane", "address_string": "x",
+               "attribute[blocked]": "yes", "attribute[plate]": "\x00"}, 400, "NUL")]
     for fields, status, words in cases:
         response = post(client, **fields)
         assert response.status_code == status, (fields, response.data)
         [body] = response.get_json()
         assert body["code"] == status and words in body["description"], (fields, body)
     assert client.get("/open311/v2/requests/999.json").status_code == 404
+    assert client.get(f"/open311/v2/requests/{10**20}.xml").status_code == 404
+    assert client.get(f"/open311/v2/requests.json?service_request_id=1,{10**20}").get_json() == []
     for query in ("start_date=yesterday", "start_date=2026-01-01T00:00:00", "status=pending", "service_request_id=a",
                   "start_date=2025-01-01T00:00:00Z&end_date=2026-01-01T00:00:00Z"):
         response = client.get(f"/open311/v2/requests.json?{query}")

@@ -36,9 +36,9 @@ def server(seeded, tmp_path):
     env = {**os.environ, "DATABASE_URL": seeded.config.database_url, "JINGZHI_SECRET_KEY": "open311-test",
            "JINGZHI_EVIDENCE_DIR": str(tmp_path / "evidence"), "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)
-    log = open(tmp_path / "web.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "web", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "web.log", "wb") as log:   # the child keeps its own handle
+        process = subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "web", "--port", str(port)], cwd=ROOT,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):   # up to ~30 s to import and start; fails below if it never answers
         try:
@@ -55,7 +55,6 @@ def server(seeded, tmp_path):
     yield f"{base}/open311/v2"
     process.terminate()
     process.wait(timeout=30)
-    log.close()
 
 
 def filer(root: str) -> Open311Client:
