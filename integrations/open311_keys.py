@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from engine import clock
 from engine.exceptions import FormInvalid, NotFound
@@ -64,15 +64,6 @@ def client(store, client_id: int) -> dict:
         row = connection.execute(select(_clients.c.name, _clients.c.channel).where(_clients.c.id == client_id)
                                  ).mappings().one()
     return dict(row)
-
-
-def clients(store) -> list[dict]:
-    """Clients with their key counts (never the keys)."""
-    with store.read() as connection:
-        rows = connection.execute(select(_clients.c.name, _clients.c.channel, func.count().label("keys"))
-                                  .where(_clients.c.revoked.is_(False))
-                                  .group_by(_clients.c.name, _clients.c.channel).order_by(_clients.c.name))
-        return [dict(r) for r in rows.mappings()]
 
 
 # -- requests ------------------------------------------------------------------------------------------------------
