@@ -70,5 +70,8 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
+    from integrations import open311, open311_contacts, open311_same  # hotline and residents (/open311)
+    for module in (open311, open311_contacts, open311_same):
+        app.register_blueprint(module.bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app
