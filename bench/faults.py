@@ -176,13 +176,14 @@ class Ingesters:
     def __init__(self, n: int, database_url: str, broker_url: str, root: str, prefix: str):
         self.n, self.root, self.prefix = n, root, prefix
         self.env = dict(os.environ, DATABASE_URL=database_url, MQTT_URL=broker_url, PYTHONPATH=str(ROOT))
+        self.log = open(os.environ["JZ_FAULTS_LOG"], "ab") if os.environ.get("JZ_FAULTS_LOG") else subprocess.DEVNULL
         self.procs: list[subprocess.Popen] = [self._spawn(k) for k in range(n)]
 
     def _spawn(self, k: int) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", self.root,
                                  "--client-id", f"{self.prefix}-{k}", "--partition", f"{k}/{self.n}",
                                  "--starters", "0"], env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=self.log)
 
     def kill(self) -> None:
         for proc in self.procs:
@@ -255,12 +256,13 @@ class Outcome:
     duplicate_cases: int
     resent: int
     seconds: float
+    lost_keys: tuple = ()
 
     def line(self) -> str:
         return (f"{self.scenario}: published={self.published} stored={self.stored} "
                 f"dead_letters={self.dead_letters} (rows {self.dead_letter_rows}) lost={self.lost} "
                 f"duplicate_cases={self.duplicate_cases} resent_by_publisher={self.resent} "
-                f"in {self.seconds:.1f} s")
+                f"in {self.seconds:.1f} s" + (f" lost e.g. {' '.join(self.lost_keys[:5])}" if self.lost else ""))
 
 
 def tally(database_url: str, tag: str, published: set[str]) -> tuple[set, set, int, int]:
@@ -305,12 +307,15 @@ def run_scenario(database_url: str, devices: list[dict], faults: str, ingesters:
     traffic = Traffic(devices, root, tag)
     try:
         # Each ingester's session must exist before the burst (until then the broker has no queue for it): probe
-        # every partition until its ingester stored a heartbeat. The probes count as published messages.
+        # every partition until its ingester stored a heartbeat. The probes are not counted: the first ones are
+        # published before there is a subscription to queue them.
+        probes: set[str] = set()
         for k in range(ingesters):
             device = next(d for d in devices if owner(d["id"], ingesters) == k)
             deadline = time.monotonic() + 60
             while True:
                 key, topic, body = traffic.heartbeat(device)
+                probes.add(key)
                 publisher.publish(key, topic, body)
                 publisher.settle()
                 time.sleep(0.3)
@@ -336,7 +341,7 @@ def run_scenario(database_url: str, devices: list[dict], faults: str, ingesters:
                     procs.start_again()
             publisher.publish(*traffic.next())
         publisher.settle()
-        published = set(publisher.acked)
+        published = publisher.acked - probes
 
         def done():
             stored, dead, _, _ = tally(database_url, tag, published)
@@ -351,8 +356,11 @@ def run_scenario(database_url: str, devices: list[dict], faults: str, ingesters:
         publisher.close()
         procs.stop()
         broker.close()
-    return Outcome(f"{faults} x{ingesters}", len(published), len(stored), len(dead), dead_rows,
-                   len(published - stored - dead), duplicates, publisher.resent, time.monotonic() - started)
+    lost = published - stored - dead
+    outcome = Outcome(f"{faults} x{ingesters}", len(published), len(stored), len(dead), dead_rows, len(lost),
+                      duplicates, publisher.resent, time.monotonic() - started)
+    outcome.lost_keys = sorted(lost, key=lambda k: int(k.rsplit("-", 1)[1]))[:20]
+    return outcome
 
 
 def fresh_database(name: str) -> str:
