@@ -388,6 +388,9 @@ def prepare(database_url: str, count: int) -> list[dict]:
     return rows
 
 
+SCENARIOS = ("broker-1", "broker-2", "ingester-1", "ingester-2", "both-1", "both-2", "rq-worker")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=None, help="messages per MQTT scenario (default 3000)")
@@ -395,27 +398,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=None, help="jobs in the RQ worker scenario (default 300)")
     parser.add_argument("--quick", action="store_true", help="a smoke run with small numbers")
+    parser.add_argument("--only", default=None, help=f"some of the scenarios, comma-separated: {', '.join(SCENARIOS)}")
     args = parser.parse_args(argv)
+    chosen = args.only.split(",") if args.only else list(SCENARIOS)
+    unknown = sorted(set(chosen) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
     messages = args.messages or (300 if args.quick else 3000)
     jobs = args.jobs or (40 if args.quick else 300)
     database = f"jingzhi_bench_faults_{os.getpid()}"
     url = fresh_database(database)
     print(f"machine: {os.cpu_count()} cores; mosquitto {MOSQUITTO} with deploy/mosquitto.conf; PostgreSQL {database}")
-    rows = prepare(url, args.devices)
     total = Outcome("all", 0, 0, 0, 0, 0, 0, 0, 0.0)
     failed = False
     try:
-        for faults in ("broker", "ingester", "both"):
-            for n in (1, 2):
-                outcome = run_scenario(url, rows, faults, n, messages, args.rate)
-                print(outcome.line(), flush=True)
-                for name in ("published", "stored", "dead_letters", "lost", "duplicate_cases"):
-                    setattr(total, name, getattr(total, name) + getattr(outcome, name))
-        from bench.jobs_faults import run_worker_kill
+        rows = prepare(url, args.devices)
+        for scenario in chosen:
+            if scenario == "rq-worker":
+                continue
+            faults, n = scenario.rsplit("-", 1)
+            outcome = run_scenario(url, rows, faults, int(n), messages, args.rate)
+            print(outcome.line(), flush=True)
+            for field in ("published", "stored", "dead_letters", "lost", "duplicate_cases"):
+                setattr(total, field, getattr(total, field) + getattr(outcome, field))
+        if "rq-worker" in chosen:
+            from bench.jobs_faults import run_worker_kill
 
-        result = run_worker_kill(url, jobs)
-        print(result.line(), flush=True)
-        failed = result.stranded > 0 or result.twice > 0 or result.missing > 0
+            result = run_worker_kill(url, jobs)
+            print(result.line(), flush=True)
+            failed = bool(result.stranded or result.twice or result.missing or result.failed)
     finally:
         admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
