@@ -10,14 +10,14 @@ from bench.faults import run_scenario
 from sensors.ingest import IngestSettings
 from tests.sensors.conftest import DEVICES
 
-MESSAGES = 300
+MESSAGES = 200
 
 
 @pytest.mark.parametrize("ingesters", [1, 2], ids=["one-ingester", "two-ingesters"])
 @pytest.mark.parametrize("faults", ["broker", "ingester", "both"],
                          ids=["broker-restart", "ingester-kill-9", "both-at-once"])
 def test_a_burst_through_a_fault_loses_nothing_and_stores_nothing_twice(pg_engine, tmp_path, faults, ingesters):
-    outcome = run_scenario(pg_engine.store.url, DEVICES, faults, ingesters, MESSAGES, rate=300.0, timeout=60.0,
+    outcome = run_scenario(pg_engine.store.url, DEVICES, faults, ingesters, MESSAGES, rate=400.0, timeout=60.0,
                            directory=tmp_path / "mosquitto")
     assert outcome.published == MESSAGES, outcome.line()       # every message acknowledged by the broker
     assert outcome.lost == 0, outcome.line() + f" lost: {outcome.lost_keys}"
