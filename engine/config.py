@@ -16,6 +16,7 @@ class Config:
     mqtt_url: str | None = None
     secret_key: str | None = None
     script_time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S
+    script_memory_limit_mb: int = defaults.SCRIPT_MEMORY_LIMIT_MB
     tick_interval_s: float = defaults.TICK_INTERVAL_S
     extra: dict = field(default_factory=dict)
 
@@ -28,6 +29,7 @@ class Config:
             mqtt_url=env.get("MQTT_URL") or None,
             secret_key=env.get("JINGZHI_SECRET_KEY") or None,
             script_time_limit_s=float(env.get("JINGZHI_SCRIPT_TIME_LIMIT_S", defaults.SCRIPT_TIME_LIMIT_S)),
+            script_memory_limit_mb=int(env.get("JINGZHI_SCRIPT_MEMORY_LIMIT_MB", defaults.SCRIPT_MEMORY_LIMIT_MB)),
             tick_interval_s=float(env.get("JINGZHI_TICK_INTERVAL_S", defaults.TICK_INTERVAL_S)),
         )
         return replace(config, **overrides) if overrides else config
