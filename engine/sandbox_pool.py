@@ -38,6 +38,8 @@ WORKER_CODE = (
 #: Seconds past a script's time limit before its worker is killed: the sandbox's own deadline check in Python
 #: loops reports the overrun more precisely, so it gets the first chance.
 KILL_GRACE_S = 0.5
+#: Seconds a new worker may take to start (import the sandbox) before it counts as broken.
+START_TIMEOUT_S = 60
 #: Workers kept started and idle, and the most that may run at once.
 POOL_SIZE = 2
 POOL_MAX_SIZE = 16
@@ -57,9 +59,15 @@ class Worker:
             [sys.executable, "-c", WORKER_CODE, _ENGINE_DIR], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=None, close_fds=True, start_new_session=True, cwd="/")
         self.used = 0
+        self.ready = False
 
     def call(self, request: dict, wait_s: float) -> dict:
         """Send one request, wait at most ``wait_s`` for the answer; raise WorkerLost otherwise."""
+        if not self.ready:  # a script's deadline does not include the worker's start-up
+            if self._read(_HEADER.size, time.monotonic() + START_TIMEOUT_S) != _HEADER.pack(0):
+                self.kill()
+                raise WorkerLost("died")
+            self.ready = True
         data = codec.dumps(request)
         try:
             self.process.stdin.write(_HEADER.pack(len(data)) + data)
