@@ -23,6 +23,7 @@ from .foreign import bpmn_problems
 from .foreign_dmn import dmn_problems
 from .forms import check_schema
 from .roster import unknown_teams
+from .sandbox_limits import size_problems
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,10 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
                 parsed.forms[name] = schema
         elif name.endswith((BPMN_SUFFIX, DMN_SUFFIX)):
             root = parse_xml(name, data, problems)
-            if root is not None:
+            oversized = size_problems(name, root) if root is not None and name.endswith(BPMN_SUFFIX) else []
+            if oversized:  # SpiffWorkflow would recurse past Python's limit or take minutes on it: not parsed
+                problems.extend(oversized)
+            elif root is not None:
                 _element_lines(name, root, index)
                 foreign.extend((bpmn_problems if name.endswith(BPMN_SUFFIX) else dmn_problems)(name, root))
                 (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
