@@ -94,7 +94,7 @@ def run_engine(action, *args):
         # Scripts that raise these run in a sandbox worker and come back as ScriptRefused; here they are the
         # process being stopped (Ctrl-C, a signal handler), which must stop it.
         raise
-    except BaseException as err:  # noqa: B036 - GeneratorExit or a BaseException subclass out of a diagram
+    except BaseException as err:  # GeneratorExit or another BaseException subclass out of a diagram
         raise failure(err) from err
 
 

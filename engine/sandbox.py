@@ -32,8 +32,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
 from . import defaults, sandbox_pool
-from .sandbox_codec import NotPlainData, encode
 from .exceptions import ScriptRefused
+from .sandbox_codec import NotPlainData, encode
 
 #: Largest integer result (in bits) and sequence length an operator may build in one step.
 MAX_INT_BITS = 100_000
@@ -312,7 +312,7 @@ def _error_of(answer: dict, memory_limit_mb: float) -> Exception:
             builtin.__init__ is not OSError.__init__ else None
         try:
             err = cls(message) if cls is not None else None
-        except Exception:
+        except Exception:  # noqa: BLE001 - an exception class that takes other arguments
             err = None
         if err is None:  # the script's own exception class: same name, no code of the script's comes back
             err = type(str(answer["type"]), (Exception,), {})(message)

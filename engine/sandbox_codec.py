@@ -59,7 +59,7 @@ _DECODERS = {
     "int": lambda d: int(d["hex"], 16),
     "dict": lambda d: {_hashable(k): v for k, v in d["items"]},
     "tuple": lambda d: tuple(d["items"]),
-    "set": lambda d: set(_hashable(v) for v in d["items"]),
+    "set": lambda d: {_hashable(v) for v in d["items"]},
     "frozenset": lambda d: frozenset(_hashable(v) for v in d["items"]),
     "datetime": lambda d: _dt.datetime.fromisoformat(d["value"]),
     "date": lambda d: _dt.date.fromisoformat(d["value"]),

@@ -67,8 +67,8 @@ def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:
             edges[attached].append(node_id)
     order = _topological(edges)
     incoming: dict[str, list[str]] = {node_id: [] for node_id in nodes}
-    for source in order:
-        for target in edges[source]:
+    for source, targets in edges.items():
+        for target in targets:
             if order[target] > order[source]:  # forward edges only: a loop back is run again, not alongside
                 incoming[target].append(source)
     ranked = sorted(nodes, key=order.get)
@@ -104,10 +104,10 @@ def _topological(edges: dict[str, list[str]]) -> dict[str, int]:
     """A rank per node such that every edge that is not a loop back goes to a higher rank (iterative DFS)."""
     finished: list[str] = []
     state: dict[str, int] = {}  # 1 on the stack, 2 done
-    for root in edges:
+    for root, children_of_root in edges.items():
         if root in state:
             continue
-        stack = [(root, iter(edges[root]))]
+        stack = [(root, iter(children_of_root))]
         state[root] = 1
         while stack:
             node, children = stack[-1]

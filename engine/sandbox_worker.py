@@ -17,7 +17,6 @@ import os
 import resource
 import signal
 import struct
-import sys
 import traceback
 
 from . import sandbox_codec as codec
@@ -81,10 +80,10 @@ def handle(request: dict, base_memory: int) -> dict:
         return {"ok": False, "kind": "refused", "message": refused.message, "line": _line(refused)}
     except codec.NotPlainData as err:
         return {"ok": False, "kind": "refused", "message": f"the script's {err}", "line": None}
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - whatever a script raises is its answer
         return {"ok": False, "kind": "error", "type": type(err).__name__,
                 "builtin": type(err).__module__ == "builtins", "message": _message(err), "line": _line(err)}
-    except BaseException as err:  # noqa: B036 - a diagram may raise SystemExit; it must not end this worker
+    except BaseException as err:  # noqa: BLE001 - a diagram may raise SystemExit; it must not end this worker
         return {"ok": False, "kind": "base", "type": type(err).__name__, "message": _message(err),
                 "line": _line(err)}
 
@@ -92,7 +91,7 @@ def handle(request: dict, base_memory: int) -> dict:
 def _message(err: BaseException) -> str:
     try:
         return str(err)[:2000]
-    except Exception:  # a script's own exception class with a broken __str__
+    except Exception:  # noqa: BLE001 - a script's own exception class with a broken __str__
         return type(err).__name__
 
 

@@ -3,8 +3,6 @@ deploy refuses with the same problems (file, line, element), and neither answers
 for ``jingzhi deploy`` reading files from disk and for the designer API taking texts."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
