@@ -48,10 +48,26 @@ def size_problems(name: str, root) -> list[Problem]:
                  if _local(child.tag) not in _NOT_NODES and child.get("id") and _local(child.tag)}
         total += len(nodes)
         problems.extend(_container_problems(name, container, nodes))
+    for loop in root.iter("{%s}multiInstanceLoopCharacteristics" % _MODEL):
+        problems.extend(_cardinality_problems(name, loop))
     if total > MAX_ELEMENTS:
         problems.insert(0, Problem(name, f"has {total} flow elements; a diagram may have at most {MAX_ELEMENTS} "
                                          f"(engine.sandbox_limits.MAX_ELEMENTS)", root.get("id"), root.sourceline))
     return problems
+
+
+def _cardinality_problems(name: str, loop) -> Iterator[Problem]:
+    """A parallel multi-instance activity with a fixed number of instances is that many parallel branches."""
+    if loop.get("isSequential") == "true":
+        return
+    for cardinality in loop:
+        if _local(cardinality.tag) == "loopCardinality" and (cardinality.text or "").strip().isdigit():
+            count = int(cardinality.text.strip())
+            if count > MAX_PARALLEL_BRANCHES:
+                activity = loop.getparent()
+                yield Problem(name, f"runs {count} instances in parallel; a diagram may have at most "
+                                    f"{MAX_PARALLEL_BRANCHES} branches active at once (engine.sandbox_limits."
+                                    f"MAX_PARALLEL_BRANCHES)", activity.get("id"), loop.sourceline)
 
 
 def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:

@@ -109,3 +109,17 @@ def test_too_many_elements_are_refused(engine):
     problems = refused(engine, process(*parts))
     assert any(f"has {MAX_ELEMENTS + 1} flow elements" in p.message and f"at most {MAX_ELEMENTS}" in p.message
                for p in problems)
+
+
+def test_a_parallel_multi_instance_of_too_many_is_refused(engine):
+    def multi(count: int) -> dict[str, bytes]:
+        return process('<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>',
+                       flow("f1", "start", "many"),
+                       '<bpmn:task id="many"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+                       f'<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{count}</bpmn:loopCardinality>'
+                       '</bpmn:multiInstanceLoopCharacteristics></bpmn:task>', flow("f2", "many", "end"),
+                       '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>')
+
+    validate_files(multi(MAX_PARALLEL_BRANCHES))
+    [problem] = refused(engine, multi(10 ** 6))
+    assert problem.element_id == "many" and "runs 1000000 instances in parallel" in problem.message
