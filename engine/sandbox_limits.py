@@ -48,7 +48,7 @@ def size_problems(name: str, root) -> list[Problem]:
                  if _local(child.tag) not in _NOT_NODES and child.get("id") and _local(child.tag)}
         total += len(nodes)
         problems.extend(_container_problems(name, container, nodes))
-    for loop in root.iter("{%s}multiInstanceLoopCharacteristics" % _MODEL):
+    for loop in root.iter(f"{{{_MODEL}}}multiInstanceLoopCharacteristics"):
         problems.extend(_cardinality_problems(name, loop))
     if total > MAX_ELEMENTS:
         problems.insert(0, Problem(name, f"has {total} flow elements; a diagram may have at most {MAX_ELEMENTS} "
