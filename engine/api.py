@@ -69,7 +69,7 @@ class Engine:
     def __init__(self, config: Config, store: Store | None = None):
         self.config = config
         self.store = store or Store(config.database_url)
-        self.script_engine = SandboxScriptEngine(config.script_time_limit_s)
+        self.script_engine = SandboxScriptEngine(config.script_time_limit_s, config.script_memory_limit_mb)
         self.definitions = Definitions(self.store)
         self.runtime = Runtime(self.store, self.definitions, self.script_engine, hot_size=config.hot_instances)
 

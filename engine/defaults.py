@@ -11,6 +11,10 @@ SQLITE_FILE = "jingzhi.db"
 #: take microseconds; anything near a second is a runaway loop, not work.
 SCRIPT_TIME_LIMIT_S = 2.0
 
+#: Memory one diagram script may allocate, in MB, on top of what its sandbox worker process holds after start-up
+#: (``RLIMIT_AS``). Real scripts build a few small dicts; 256 MB leaves room for a large form's data many times over.
+SCRIPT_MEMORY_LIMIT_MB = 256
+
 #: Upper bound of one RQ job (a whole engine step); the sandbox's own limit normally fires first.
 JOB_TIMEOUT_S = 60
 

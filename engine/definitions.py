@@ -41,7 +41,8 @@ class LoadedDefinition:
 def content_hash(files: dict[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        # surrogatepass: a name that is not valid Unicode still hashes, and validation then refuses it by name
+        digest.update(name.encode("utf-8", "surrogatepass") + b"\0" + hashlib.sha256(files[name]).digest())
     return digest.hexdigest()
 
 

@@ -62,6 +62,8 @@ class Ticker:
                 log.warning("instance %s failed on its timer: %s", instance_id, failed.message)
             except JingzhiError as err:
                 log.warning("tick of instance %s refused: %s", instance_id, err.message)
+            except Exception:  # one instance's unexpected error must not keep the others' timers from firing
+                log.exception("tick of instance %s failed", instance_id)
             handed.append(instance_id)
         return handed
 

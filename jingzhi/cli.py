@@ -19,12 +19,16 @@ DEPLOYABLE = (".bpmn", ".dmn", ".json")
 
 
 def read_deployment(path: Path) -> dict[str, bytes]:
-    """The deployable files of a directory (not recursive), or the single file given."""
-    if path.is_file():
-        return {path.name: path.read_bytes()}
-    if not path.is_dir():
-        raise JingzhiError(f"{path} is neither a file nor a directory")
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.suffix in DEPLOYABLE}
+    """The deployable files of a directory (not recursive), or the single file given, as bytes: whether they are
+    UTF-8 is for validation to say, the same for every way a deployment arrives (file and line of the bad byte)."""
+    try:
+        if path.is_file():
+            return {path.name: path.read_bytes()}
+        if not path.is_dir():
+            raise JingzhiError(f"{path} is neither a file nor a directory")
+        return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.suffix in DEPLOYABLE}
+    except OSError as err:  # unreadable file or directory: refused input, not a traceback
+        raise DeploymentRejected.single(str(err.filename or path), f"cannot be read: {err.strerror or err}") from None
 
 
 def _engine(config: Config) -> Engine:

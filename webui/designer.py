@@ -16,8 +16,9 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
 from engine import catalogue, drafts, people
-from engine.exceptions import Conflict, DeploymentRejected, NotFound
+from engine.exceptions import Conflict, DeploymentRejected, NotFound, Problem
 from engine.forms import check_schema, check_ui_schema
+from engine.validation import unicode_problems
 from . import access, schema_form
 from .i18n import PANEL, STAGES, language, name_of, t
 from .security import engine, requires
@@ -111,10 +112,18 @@ def _files() -> dict[str, bytes]:
     return catalogue.file_set(_body())
 
 
+def _not_unicode(body: dict) -> list[Problem]:
+    """Texts that cannot be encoded (unpaired surrogates): validate and deploy both refuse them, by file and line."""
+    files = body.get("files")
+    return unicode_problems(files) if isinstance(files, dict) else []
+
+
 @bp.post("/api/v1/designer/validate")
 @requires(*access.DESIGNER_ROLES)
 def validate():
-    problems = catalogue.check(_files(), roster=engine().query(people.roster))
+    body = _body()
+    problems = [dict(p.__dict__) for p in _not_unicode(body)] or \
+        catalogue.check(catalogue.file_set(body), roster=engine().query(people.roster))
     return {"valid": not problems, "problems": problems}
 
 
@@ -126,6 +135,8 @@ def deploy():
     version of the process since ``base_deployment_id`` was opened: deploying the older set would silently undo
     their change (``"force": true`` deploys it anyway)."""
     body = _body()
+    if _not_unicode(body):
+        raise DeploymentRejected(_not_unicode(body))
     files = catalogue.file_set(body)
     if isinstance(body.get("draft"), str) and not body.get("force"):
         _refuse_if_overtaken(body["draft"], body.get("base_deployment_id"))
