@@ -245,43 +245,48 @@ def cmd_web(config: Config, args) -> int:
     from webui import create_app
 
     try:
-        sock = listen(args.host, args.port)
+        check_port(args.host, args.port)
+        app = create_app(config, _engine(config))
+        return serve(app, args.host, args.port)
     except PortUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    app = create_app(config, _engine(config))
-    return serve(app, sock)
 
 
 class PortUnavailable(Exception):
     """The web app cannot listen where it was asked to (the port is taken, or the address is not this machine's)."""
 
-
-def listen(host: str, port: int) -> socket.socket:
-    """A socket listening on host:port, bound before anything else starts, so a busy port stops the command at once
-    instead of failing later in a server thread."""
-    try:
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                    backlog=1024)
-    except OSError as err:
+    def __init__(self, host: str, port: int, err: OSError):
         why = os.strerror(err.errno) if err.errno else str(err)
-        raise PortUnavailable(f"cannot listen on {host}:{port}: {why} (is another program using the port? stop it, "
-                              f"or choose another with --port)") from err
+        super().__init__(f"cannot listen on {host}:{port}: {why} (is another program using the port? stop it, or "
+                         f"choose another with --port)")
 
 
-def serve(app, sock: socket.socket) -> int:
-    """Serve on ``sock`` (from :func:`listen`) with waitress when it is installed, else with Flask's own server
-    (local use only)."""
-    host, port = sock.getsockname()[:2]
+def check_port(host: str, port: int) -> None:
+    """Raise PortUnavailable unless host:port can be listened on now, so a busy port stops a command before it
+    starts anything (the server binds again itself: handing it this socket made waitress answer slower)."""
+    try:
+        socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
+    except OSError as err:
+        raise PortUnavailable(host, port, err) from err
+
+
+def serve(app, host: str, port: int) -> int:
+    """Serve with waitress when it is installed, else with Flask's own server (local use only). Raises
+    PortUnavailable when the port cannot be bound."""
     try:
         from waitress import serve as waitress_serve
     except ImportError:
         log.warning("waitress is not installed: using Flask's development server")
-        sock.close()
-        app.run(host=host, port=port, threaded=True)
-        return 0
-    print(f"web: http://{host}:{port}/", flush=True)
-    waitress_serve(app, sockets=[sock], threads=8)
+        waitress_serve = None
+    try:
+        if waitress_serve is None:
+            app.run(host=host, port=port, threaded=True)
+            return 0
+        print(f"web: http://{host}:{port}/", flush=True)
+        waitress_serve(app, host=host, port=port, threads=8)
+    except OSError as err:
+        raise PortUnavailable(host, port, err) from err
     return 0
 
 

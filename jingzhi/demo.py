@@ -13,6 +13,8 @@ import random
 import secrets
 import sys
 import threading
+import time
+import urllib.request
 from dataclasses import replace
 from datetime import timezone
 from pathlib import Path
@@ -22,6 +24,9 @@ from engine.jobs import Jobs
 from engine.ticker import Ticker
 
 log = logging.getLogger(__name__)
+
+#: Looks (50 ms apart) for the demo's web app to answer before the district starts posting to it.
+WEB_START_LOOKS = 200
 
 
 def seed_district(engine: Engine, seed: int) -> list[dict]:
@@ -51,11 +56,12 @@ def first_alarms(rows: list[dict], count: int, seed: int, roster: dict) -> list[
 
 
 def run_demo(config: Config, args) -> int:
-    from jingzhi.cli import PortUnavailable, listen, read_deployment
+    from jingzhi.cli import PortUnavailable, check_port, read_deployment
 
     web = not args.once and not getattr(args, "no_web", False)
     try:  # first of all: on a busy port the demo stops here, before it sets up anything or posts any traffic
-        sock = listen(args.host, args.port) if web else None
+        if web:
+            check_port(args.host, args.port)
     except PortUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -87,11 +93,15 @@ def run_demo(config: Config, args) -> int:
     print("work the tasks:  jingzhi tasks   |   jingzhi complete TASK_ID --data '{...}' --actor NAME")
     if args.once:
         return 0
-    if sock is not None:
+    if web:
         if not config.secret_key:
             config = replace(config, secret_key=secrets.token_hex(32))
             print("JINGZHI_SECRET_KEY is not set: generated a session key for this run (logins end when it stops)")
-        url = _start_web(config, engine, sock)
+        try:
+            url = _start_web(config, engine, args.host, args.port)
+        except PortUnavailable as err:   # taken while the demo was setting up
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         if args.rate > 0 and not config.mqtt_url:
             _simulate_over_http(engine, url, args.seed, args.rate)
     print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
@@ -132,15 +142,32 @@ def seed_people(engine: Engine, seed: int, roster: list[dict]) -> list[tuple[str
     return logins
 
 
-def _start_web(config: Config, engine: Engine, sock) -> str:
-    """Serve the web app on ``sock`` (already listening) in a thread; returns its URL."""
-    from jingzhi.cli import serve
+def _start_web(config: Config, engine: Engine, host: str, port: int) -> str:
+    """Serve the web app in a thread; returns its URL once it answers, or raises PortUnavailable when the server
+    could not bind (nothing is posted to a port some other program holds)."""
+    from jingzhi.cli import PortUnavailable, serve
     from webui import create_app
 
     app = create_app(config, engine)
-    host, port = sock.getsockname()[:2]
+    failed: list[PortUnavailable] = []
+
+    def run() -> None:
+        try:
+            serve(app, host, port)
+        except PortUnavailable as err:
+            failed.append(err)
+
+    thread = threading.Thread(target=run, daemon=True, name="web")
+    thread.start()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
-    threading.Thread(target=serve, args=(app, sock), daemon=True, name="web").start()
+    for _ in range(WEB_START_LOOKS):   # bounded: the server binds within milliseconds, or fails
+        if failed:
+            raise failed[0]
+        try:
+            with urllib.request.urlopen(f"{url}api/v1/healthz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.05)
     print(f"\nweb inbox: {url}  (log in with a demo login above)")
     return url
 
