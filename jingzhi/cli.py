@@ -264,7 +264,8 @@ class PortUnavailable(Exception):
 
 def check_port(host: str, port: int) -> None:
     """Raise PortUnavailable unless host:port can be listened on now, so a busy port stops a command before it
-    starts anything (the server binds again itself: handing it this socket made waitress answer slower)."""
+    starts anything. The server binds the port again itself (serve keeps its host and port arguments); a port taken
+    in between fails serve with PortUnavailable too."""
     try:
         socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
     except OSError as err:
