@@ -17,6 +17,19 @@ JOB_TIMEOUT_S = 60
 #: How many times a job that lost a race for an instance (ConcurrentUpdate) is retried.
 JOB_RETRIES = 3
 
+#: How many times a job abandoned by its worker (killed, machine lost) is queued again. Its verb either committed
+#: or wrote nothing, and the instance's row version refuses a second step from a stale state, so a rerun is safe.
+JOB_ABANDONED_RETRIES = 3
+
+#: Seconds after a job's time limit before a job whose worker stopped answering counts as abandoned. A worker runs
+#: its job in its own process (SimpleWorker), so a job's lease is its time limit plus this grace.
+JOB_ABANDON_GRACE_S = 5
+
+#: Seconds between a worker's looks for abandoned jobs (RQ's registry maintenance; RQ's default is 10 minutes), and
+#: the worker's TTL, which bounds how long an idle worker blocks on the queue between those looks.
+JOB_MAINTENANCE_S = 10
+WORKER_TTL_S = 35
+
 #: Seconds between the ticker's looks for due timers. One second keeps a timer within seconds of its
 #: due time; the look is one indexed query, so it costs nearly nothing when nothing is due.
 TICK_INTERVAL_S = 1.0
