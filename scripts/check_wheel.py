@@ -247,7 +247,8 @@ def main(argv: list[str]) -> int:
             kept.mkdir(parents=True, exist_ok=True)
             work = kept
         jingzhi = install(work, wheel)
-        log(f"installed into a fresh virtual environment ({time.monotonic() - started:.0f} s so far)")
+        log(f"installed into {'the kept' if kept else 'a fresh'} virtual environment "
+            f"({time.monotonic() - started:.0f} s so far)")
         run_dir = Path(tmp) / "run"
         run_dir.mkdir()
         env = {key: value for key, value in os.environ.items()
