@@ -51,7 +51,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         SECRET_KEY=secret, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         EVIDENCE_DIR=os.environ.get("JINGZHI_EVIDENCE_DIR", "var/evidence"),
-        EVIDENCE_MAX_BYTES=8 * 1024 * 1024, POLL_SECONDS=5,
+        EVIDENCE_MAX_BYTES=8 * 1024 * 1024, POLL_SECONDS=5, ROSTER_FILE=config.roster_file,
     )
     app.config.update(settings or {})
     Path(app.config["EVIDENCE_DIR"]).mkdir(parents=True, exist_ok=True)

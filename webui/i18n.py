@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
-SEED = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
+from engine.config import packaged
+
 LANGUAGES = ("zh", "en")
 LOCAL = timezone(timedelta(hours=8))
 
@@ -197,10 +198,15 @@ STAGES = {
 }
 
 
-@lru_cache(maxsize=1)
 def catalogue() -> dict:
-    """Scenario and team names from seed/teams.json, by code."""
-    data = json.loads(SEED.read_text(encoding="utf-8")) if SEED.exists() else {}
+    """Scenario and team names from the roster file (``JINGZHI_ROSTER_FILE``, default seed/teams.json), by code."""
+    return _catalogue(current_app.config.get("ROSTER_FILE") or str(packaged("seed", "teams.json")))
+
+
+@lru_cache(maxsize=4)
+def _catalogue(path: str) -> dict:
+    roster = Path(path)
+    data = json.loads(roster.read_text(encoding="utf-8")) if roster.exists() else {}
     return {"scenarios": {s["code"]: s for s in data.get("scenarios", [])},
             "teams": {t["code"]: t for t in data.get("teams", [])},
             "channels": data.get("channels", ["sensor", "patrol", "hotline", "video", "resident"]),
