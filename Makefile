@@ -17,7 +17,8 @@ install: $(BIN)/jingzhi assets
 
 # Browser bundles from the npm registry, pinned by frontend/package-lock.json: the bpmn-js viewer and modeler, the
 # dmn-js modeler (its CSS in vendor/dmn/, apart from bpmn-js's own diagram-js.css), and bpmnlint bundled by esbuild
-# from frontend/src/lint.js into vendor/jingzhi-lint.js. webui/static/vendor is git-ignored.
+# from frontend/src/lint.js into vendor/jingzhi-lint.js; Leaflet with its plugins, gcoord and ECharts for the command
+# centre and the dashboard. webui/static/vendor is git-ignored.
 assets:
 	cd frontend && npm ci --no-audit --no-fund
 	mkdir -p webui/static/vendor/dmn
@@ -27,6 +28,13 @@ assets:
 	cp -r frontend/node_modules/bpmn-js/dist/assets/. webui/static/vendor/
 	cp frontend/node_modules/dmn-js/dist/dmn-modeler.production.min.js webui/static/vendor/
 	cp -r frontend/node_modules/dmn-js/dist/assets/. webui/static/vendor/dmn/
+	# the command centre's map (Leaflet, its cluster and heat plugins, gcoord for GCJ-02) and the dashboard's ECharts
+	mkdir -p webui/static/vendor/leaflet
+	cp -r frontend/node_modules/leaflet/dist/leaflet.js frontend/node_modules/leaflet/dist/leaflet.css frontend/node_modules/leaflet/dist/images webui/static/vendor/leaflet/
+	cp frontend/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js frontend/node_modules/leaflet.markercluster/dist/MarkerCluster.css frontend/node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css webui/static/vendor/leaflet/
+	cp frontend/node_modules/leaflet.heat/dist/leaflet-heat.js webui/static/vendor/leaflet/
+	cp frontend/node_modules/gcoord/dist/gcoord.global.prod.js webui/static/vendor/
+	cp frontend/node_modules/echarts/dist/echarts.min.js webui/static/vendor/
 
 demo: install assets
 	$(BIN)/jingzhi demo
