@@ -67,5 +67,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
+    from .command import bp as command_bp  # the command centre, devices and dead letters (webui/command.py)
+    app.register_blueprint(command_bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app
