@@ -144,7 +144,7 @@ def devices(seed: int = 7) -> list[dict]:
 #: Half the side of a compound's square on the offline basemap, in degrees (about 60 m); the model compound is larger.
 COMPOUND_HALF, MODEL_HALF = 0.0005, 0.0009
 #: The district's box (south, west, north, east): the compounds and street devices all fall inside it.
-BOUNDS = (CENTRE[0] - 0.0105, CENTRE[1] - 0.0105, CENTRE[0] + 0.0105, CENTRE[1] + 0.0105)
+BOUNDS = (CENTRE[0] - 0.011, CENTRE[1] - 0.011, CENTRE[0] + 0.011, CENTRE[1] + 0.011)
 
 
 def _square(lat: float, lon: float, half: float) -> list[list[float]]:
