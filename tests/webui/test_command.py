@@ -139,3 +139,21 @@ def test_the_offline_basemap_is_the_districts_own_geojson():
 def test_the_clock_is_the_engines(with_devices, login):
     answer = login("dispatcher").get("/command/map.json").get_json()
     assert answer["now"] == clock.now().isoformat()
+
+
+def test_the_dashboard_charts_compare_periods_and_show_the_sources_results_and_team_backlogs(with_devices, login,
+                                                                                             registered_case):
+    with_devices.start("closed_loop", fire_lane_alert())
+    lead = login("patrol_lead")
+    answer = lead.get("/dashboard/charts.json?from=2026-01-01&to=2026-01-05").get_json()
+    assert answer["days"] == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+    assert answer["opened"] == [0, 0, 0, 0, 2] and answer["opened_previous"] == [0, 0, 0, 0, 0]
+    assert answer["previous_first_day"] == "2025-12-27"
+    assert answer["by_scenario"] == {"fire_lane": [0, 0, 0, 0, 2]}
+    assert answer["reference"] == {"on_time_closure_rate": 94.21, "cases_per_officer_per_day": 24.55,
+                                   "avg_handling_hours": [48, 72]}
+    assert answer["teams"]["property_company"] == {"backlog": 1, "overdue": 0}
+    assert answer["teams"]["command_centre"]["backlog"] == 1
+    assert login("patrol1").get("/dashboard/charts.json").status_code == 403
+    page = lead.get("/dashboard").get_data(as_text=True)
+    assert 'id="chart-trend"' in page and "echarts.min.js" in page

@@ -1,4 +1,4 @@
-// The command centre's map: the district's own GeoJSON as the offline basemap (tiles on top when configured),
+// The command centre's map: the district's own GeoJSON as the offline basemap (tiles under it when configured),
 // devices clustered and coloured by state, open cases coloured by stage (overdue ringed in red), a heat map of cases
 // over a period, filters by scenario and channel, and a live feed polled from the server. Coordinates arrive in
 // WGS-84; when the tiles are GCJ-02 (AMap and most Chinese providers) every point is shifted with gcoord.
@@ -27,11 +27,13 @@
   }
 
   var b = config.bounds;
-  var map = L.map(el, {preferCanvas: false, zoomControl: !wall, attributionControl: true});
+  var map = L.map(el, {minZoom: 11, maxZoom: 19, zoomControl: !wall, attributionControl: true});
   map.fitBounds([toMap(b[0], b[1]), toMap(b[2], b[3])]);
   if (config.tile_url) {
     L.tileLayer(config.tile_url, {maxZoom: 19, attribution: config.tile_attribution || ""}).addTo(map);
   }
+  // the basemap in its own pane under every overlay (tiles are in the tile pane, below it)
+  map.createPane("basemap").style.zIndex = 300;
   fetch(el.dataset.district, {credentials: "same-origin", headers: {Accept: "application/json"}})
     .then(function (r) { return r.json(); })
     .then(function (geo) {
@@ -39,31 +41,37 @@
         coordsToLatLng: function (c) { return L.latLng(toMap(c[1], c[0])); },
         style: function (f) {
           var kind = f.properties.kind;
-          if (kind === "district") return {color: "#12324f", weight: 2, fill: !config.tile_url, fillColor: "#f4f1ea", fillOpacity: 1};
+          if (kind === "district") {
+            return {color: "#12324f", weight: 2, fill: !config.tile_url, fillColor: "#f4f1ea", fillOpacity: 1,
+                    interactive: false};
+          }
           if (kind === "street") return {color: "#9e9e9e", weight: 5, opacity: 0.8};
           return {color: "#a1887f", weight: 1, fillColor: "#efe3d3", fillOpacity: 0.8};
         },
         onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name, {sticky: true}); },
-        interactive: true
-      }).addTo(map).bringToBack();
+        pane: "basemap"
+      }).addTo(map);
     });
 
   var devices = L.markerClusterGroup({
     chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
     iconCreateFunction: function (cluster) {
-      var worst = "online", children = cluster.getAllChildMarkers(), offline = 0;
+      // any alarm makes the cluster red; otherwise it takes the colour most of its devices have
+      var children = cluster.getAllChildMarkers(), counts = {online: 0, offline: 0, unknown: 0}, worst = null;
       for (var i = 0; i < children.length; i++) {
         var s = children[i].options.state;
         if (s === "alarming") { worst = "alarming"; break; }
-        if (s === "offline") offline++;
+        counts[s] = (counts[s] || 0) + 1;
       }
-      if (worst !== "alarming" && offline * 2 > children.length) worst = "offline";
+      if (!worst) worst = Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a]; })[0];
       var n = cluster.getChildCount(), size = n < 100 ? 30 : n < 1000 ? 38 : 46;
       return L.divIcon({html: "<div class='dev-cluster' style='width:" + size + "px;height:" + size + "px;background:" +
                         STATE[worst] + "'>" + n + "</div>", className: "dev-cluster-icon dev-cluster-" + worst,
                         iconSize: [size, size]});
     }
   });
+  // open cases in a pane above the device clusters: they are what a dispatcher clicks first
+  map.createPane("cases").style.zIndex = 650;
   var cases = L.layerGroup();
   var heat = L.heatLayer ? L.heatLayer([], {radius: 22, blur: 18, minOpacity: 0.35}) : null;
   var data = {devices: [], cases: []};
@@ -105,7 +113,7 @@
         if (f.scenario && c.scenario !== f.scenario) return;
         if (c.channel && f.channels.indexOf(c.channel) < 0) return;
         var m = L.circleMarker(toMap(c.lat, c.lon), {
-          radius: c.urgent ? 10 : 8, fillColor: STAGE[c.stage] || "#455a64", fillOpacity: 0.9,
+          pane: "cases", radius: c.urgent ? 10 : 8, fillColor: STAGE[c.stage] || "#455a64", fillOpacity: 0.9,
           color: c.overdue ? "#c62828" : "#ffffff", weight: c.overdue ? 4 : 2,
           className: "case-marker case-" + c.instance_id + (c.overdue ? " case-overdue" : "")});
         m.bindTooltip("#" + c.instance_id + " " + (labels.scenarios[c.scenario] || c.scenario || "") + " · " +
