@@ -71,3 +71,8 @@ def test_the_map_draws_devices_and_cases_filters_and_heat_change_it_and_a_click_
     wait_drawn(page, "cases", "n === 2")
     assert not page.is_visible("#controls") and not page.is_visible("header.top")
     shot(page, "command-wall", backend)
+
+    page.goto(f"{server}/dashboard?from=2026-01-01&to=2026-01-05")      # the dashboard's ECharts charts
+    page.wait_for_selector('#charts[data-drawn="yes"]')
+    assert page.locator("#chart-trend svg").count() == 1
+    shot(page, "command-dashboard", backend)

@@ -50,12 +50,12 @@
       });
       // three small panels side by side: this period, the previous one, and the source's result as a line
       var keys = ["on_time_closure_rate", "cases_per_officer_per_day", "avg_handling_hours"];
-      var grids = [], xs = [], ys = [], series = [];
+      var grids = [], xs = [], ys = [], series = [], titles = [];
       keys.forEach(function (k, i) {
         var ref = d.reference[k], h = d.headline[k];
-        grids.push({left: (4 + i * 33) + "%", width: "25%", top: 40, bottom: 50});
-        xs.push({gridIndex: i, type: "category", data: [L.previous, L.now], name: L[k], nameLocation: "middle",
-                 nameGap: 28, axisLabel: {fontSize: 10}});
+        grids.push({left: (5 + i * 33) + "%", width: "24%", top: 50, bottom: 30});
+        titles.push({text: L[k], left: (5 + i * 33) + "%", top: 4, textStyle: {fontSize: 12, fontWeight: 600}});
+        xs.push({gridIndex: i, type: "category", data: [L.previous, L.now]});
         ys.push({gridIndex: i, type: "value", max: function (v) {
           var top = Array.isArray(ref) ? ref[1] : ref;
           return Math.ceil(Math.max(v.max, top) * 1.15);
@@ -72,7 +72,7 @@
                                         position: "insideEndTop", fontSize: 10},
                                 data: lines}});
       });
-      chart("chart-headline").setOption({tooltip: {}, grid: grids, xAxis: xs, yAxis: ys, series: series});
+      chart("chart-headline").setOption({title: titles, tooltip: {}, grid: grids, xAxis: xs, yAxis: ys, series: series});
       var teams = Object.keys(d.teams);
       chart("chart-teams").setOption({
         color: ["#0b5cad", "#c62828"], tooltip: {trigger: "axis"}, legend: {top: 0},
