@@ -3,9 +3,10 @@ device's page, the device registry, dead letters and each team's backlog. SQLAlc
 
 Every read is bounded so it stays fast beside 1,000,000 closed cases and the district's 9,165 devices:
 
-- devices: the whole registry fits one answer (9,165 short rows), optionally cut to a bounding box; the open alarms
-  come from the ``alarm.status`` index (only open ones are read);
-- open cases: the ``cases.stage`` index finds the open stages, never the closed history; at most ``MAP_CASES``;
+- devices: where they are is sent once per registry version (9,165 short rows, cached by the page and the server);
+  their state is sent as the ids of the few that are not online (open alarms from the ``alarm.status`` index);
+- open cases: the ``cases.stage`` index finds the open stages, never the closed history; at most ``MAP_CASES``,
+  as short rows without dates (overdue is worked out in the database);
 - heat: cases opened in a period (at most ``HEAT_MAX_DAYS`` days), counted per cell of about 100 m in the database,
   served by the ``ix_cases_heat`` index (migration 0008) without reading the table;
 - the feed: primary-key range scans after a cursor (alarms, cases, lead tasks), each limited.
@@ -24,8 +25,8 @@ _cases, _tasks, _dead = Case.__table__, HumanTask.__table__, DeadLetter.__table_
 
 #: Stages of a case that is still open (what the map draws); "closed", "rejected", "cancelled" and "evaluate" are not.
 OPEN_STAGES = ("discover", "register", "dispatch", "handle", "verify")
-#: Most open cases drawn on the map at once (the district has a few hundred on a busy day).
-MAP_CASES = 5000
+#: Most open cases drawn on the map at once, the newest (the district has a few hundred open on a busy day).
+MAP_CASES = 2000
 #: Longest period of the heat map, in days; longer requests are refused by the caller.
 HEAT_MAX_DAYS = 366
 #: Size of a heat cell in degrees (0.001 degree is about 110 m north-south, 95 m east-west at 31 degrees north).
@@ -51,33 +52,57 @@ def device_state(status: str, open_alarms: int) -> str:
     return status if status in ("online", "offline") else "unknown"
 
 
-def map_devices(connection, bbox=None, scenario: str | None = None) -> list[list]:
-    """Devices as compact rows ``[id, lat, lon, state, scenario, device_type]``, ordered by id."""
-    alarming = (select(_alarms.c.device_id, func.count().label("n")).where(
-        _alarms.c.status == "open", _alarms.c.scenario != OFFLINE_SCENARIO).group_by(_alarms.c.device_id).subquery())
-    query = (select(_devices.c.id, _devices.c.lat, _devices.c.lon, _devices.c.status, _devices.c.scenario,
-                    _devices.c.device_type, func.coalesce(alarming.c.n, 0))
-             .outerjoin(alarming, alarming.c.device_id == _devices.c.id)
-             .where(_devices.c.lat.is_not(None), _devices.c.lon.is_not(None)))
-    if scenario:
-        query = query.where(_devices.c.scenario == scenario)
-    query = _bbox(query, _devices, bbox).order_by(_devices.c.id)
-    return [[r[0], r[1], r[2], device_state(r[3], r[6]), r[4], r[5]] for r in connection.execute(query)]
+def device_positions(connection) -> dict:
+    """The registry as the map draws it: ``rows`` of ``[id, lat, lon, scenario, device_type]`` ordered by id, and a
+    ``version`` that changes whenever the registry does (the page keeps the rows until it changes)."""
+    rows = connection.execute(select(_devices.c.id, _devices.c.lat, _devices.c.lon, _devices.c.scenario,
+                                     _devices.c.device_type)
+                              .where(_devices.c.lat.is_not(None), _devices.c.lon.is_not(None)).order_by(_devices.c.id))
+    return {"version": registry_version(connection), "rows": [list(r) for r in rows]}
+
+
+def registry_version(connection) -> str:
+    count, latest = connection.execute(select(func.count(), func.max(_devices.c.registered_at))).one()
+    return f"{count}-{latest.timestamp() if latest else 0}"
+
+
+def device_states(connection) -> dict[str, list[str]]:
+    """Ids of the devices that are not simply online: ``alarming`` (an open alarm other than the device's own offline
+    alarm), ``offline`` and ``unknown`` (never seen). Every other device of the registry is online. In a running
+    district these lists are short, so the map's state costs little however many devices there are."""
+    alarming = sorted(set(connection.scalars(select(_alarms.c.device_id).where(
+        _alarms.c.status == "open", _alarms.c.scenario != OFFLINE_SCENARIO))))
+    states: dict[str, list[str]] = {"alarming": alarming}
+    for status in ("offline", "unknown"):
+        states[status] = list(connection.scalars(select(_devices.c.id).where(_devices.c.status == status)
+                                                 .order_by(_devices.c.id)))
+    return states
+
+
+#: The columns of one open case on the map, in the order of its row.
+CASE_COLUMNS = ("instance_id", "lat", "lon", "stage", "scenario", "channel", "overdue", "urgent")
 
 
 def map_cases(connection, now: datetime, bbox=None, scenario: str | None = None, channel: str | None = None,
-              limit: int = MAP_CASES) -> list[dict]:
-    """Open cases with a place, newest first: instance, stage, scenario, channel, address, overdue."""
+              limit: int = MAP_CASES) -> list[list]:
+    """Open cases with a place, newest first, as rows of ``CASE_COLUMNS`` (overdue: past the case's deadline)."""
+    overdue = case((_cases.c.sla_due_at < now, 1), else_=0)
     query = (select(_cases.c.instance_id, _cases.c.lat, _cases.c.lon, _cases.c.stage, _cases.c.scenario,
-                    _cases.c.channel, _cases.c.address, _cases.c.device_id, _cases.c.sla_due_at, _cases.c.urgent)
+                    _cases.c.channel, overdue, _cases.c.urgent)
              .where(_cases.c.stage.in_(OPEN_STAGES), _cases.c.lat.is_not(None), _cases.c.lon.is_not(None)))
     if scenario:
         query = query.where(_cases.c.scenario == scenario)
     if channel:
         query = query.where(_cases.c.channel == channel)
     query = _bbox(query, _cases, bbox).order_by(_cases.c.opened_at.desc(), _cases.c.id.desc()).limit(limit)
-    return [{**r, "overdue": bool(r["sla_due_at"] and r["sla_due_at"] < now)}
-            for r in (dict(row) for row in connection.execute(query).mappings())]
+    return [[r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])] for r in connection.execute(query)]
+
+
+def map_state(connection, now: datetime, bbox=None, scenario: str | None = None, channel: str | None = None) -> dict:
+    """What moves on the map, in one read: the registry's version, the devices not online, the open cases."""
+    cases = map_cases(connection, now, bbox, scenario, channel)
+    return {"registry": registry_version(connection), "states": device_states(connection),
+            "case_columns": CASE_COLUMNS, "cases": cases, "truncated": len(cases) >= MAP_CASES}
 
 
 def heat(connection, start: datetime, end: datetime, scenario: str | None = None, bbox=None) -> list[list]:

@@ -2,7 +2,8 @@
 
 Pages: ``/command`` (the map; ``?wall=1`` for the wall screen: full screen, refreshing itself, no controls),
 ``/devices`` and ``/devices/<id>`` (the registry and one device), ``/dead-letters`` (refused input, admins only).
-The map reads JSON from ``/command/map.json`` (devices and open cases), ``/command/heat.json`` (cases per place over
+The map reads JSON from ``/command/devices.json`` (where the devices are, cached until the registry
+changes), ``/command/map.json`` (which devices are not online, and the open cases), ``/command/heat.json`` (cases per place over
 a period), ``/command/feed.json`` (new alarms, cases and escalations after a cursor; the page polls it) and draws the
 district's own GeoJSON (``/command/district.geojson``) as the offline basemap. Every route checks the caller's roles.
 
@@ -121,23 +122,37 @@ def _district() -> dict:
     return _GEOJSON
 
 
+_POSITIONS: dict = {}
+
+
+@bp.get("/command/devices.json")
+@requires(*COMMAND_ROLES)
+def device_positions():
+    """Where every device is: ``rows`` of ``[id, lat, lon, scenario, device_type]``. It changes only when the registry
+    does, so the answer is kept (here and, by its ETag, in the browser) until the registry's version changes."""
+    version = engine().query(map_reads.registry_version)
+    if request.if_none_match.contains(version):
+        return current_app.response_class(status=304, headers={"ETag": f'"{version}"'})
+    if _POSITIONS.get("version") != version:
+        answer = engine().query(map_reads.device_positions)
+        _POSITIONS.update(version=answer["version"], body=current_app.json.dumps(answer))
+    response = current_app.response_class(_POSITIONS["body"], mimetype="application/json")
+    response.set_etag(_POSITIONS["version"])
+    response.cache_control.no_cache = True        # always revalidate: a new import shows at once
+    return response
+
+
 @bp.get("/command/map.json")
 @requires(*COMMAND_ROLES)
 def map_data():
-    """Devices (compact rows) and open cases, cut to ``?bbox=`` and to ``?scenario=`` / ``?channel=``."""
+    """The map's moving parts: the ids of devices not online (by state) and the open cases (rows of
+    ``case_columns``), cut to ``?bbox=`` and to ``?scenario=`` / ``?channel=``; ``registry`` is the version of
+    ``/command/devices.json`` they go with."""
     bbox = _bbox(request.args)
     scenario = _choice(request.args, "scenario", catalogue()["scenarios"])
     channel = _choice(request.args, "channel", catalogue()["channels"])
-    layers = set((request.args.get("layers") or "devices,cases").split(","))
-    answer: dict = {"now": clock.now()}
-    if "devices" in layers:
-        # devices carry a scenario but no channel: a channel filter keeps only the sensors when it is "sensor"
-        answer["devices"] = ([] if channel not in (None, "sensor") else
-                             engine().query(map_reads.map_devices, bbox=bbox, scenario=scenario))
-    if "cases" in layers:
-        answer["cases"] = engine().query(map_reads.map_cases, clock.now(), bbox=bbox, scenario=scenario,
-                                         channel=channel)
-    return jsonify(answer)
+    answer = engine().query(map_reads.map_state, clock.now(), bbox=bbox, scenario=scenario, channel=channel)
+    return jsonify({"now": clock.now(), **answer})
 
 
 @bp.get("/command/heat.json")

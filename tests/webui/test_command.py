@@ -31,6 +31,17 @@ def test_only_dispatchers_leads_and_admins_see_the_command_centre(with_devices, 
     assert login("admin").get("/dead-letters").status_code == 200
 
 
+def map_of(client, query: str = "") -> tuple[dict, dict]:
+    """Devices by id with their state (the page's join of devices.json and map.json) and open cases by instance."""
+    answer = client.get(f"/command/map.json{query}").get_json()
+    positions = client.get("/command/devices.json").get_json()
+    assert positions["version"] == answer["registry"]
+    state = {i: s for s, ids in answer["states"].items() for i in ids}
+    devices = {row[0]: state.get(row[0], "online") for row in positions["rows"]}
+    cases = {row[0]: dict(zip(answer["case_columns"], row)) for row in answer["cases"]}
+    return devices, cases
+
+
 def test_the_map_shows_devices_by_state_and_open_cases_by_stage_with_overdue_marked(with_devices, app, login,
                                                                                     manual_clock):
     dispatcher = login("dispatcher")
@@ -38,27 +49,29 @@ def test_the_map_shows_devices_by_state_and_open_cases_by_stage_with_overdue_mar
     assert dispatcher.api("POST", "/api/v1/alerts", message("DCM-1", "door_open", "heartbeat")).status_code == 202
     hotline = with_devices.start("closed_loop", fire_lane_alert(device_id=None, channel="hotline",
                                                                  lat=31.2650, lon=121.4800))
-    answer = dispatcher.get("/command/map.json").get_json()
-    states = {row[0]: row[3] for row in answer["devices"]}
-    assert states == {"SMK-1": "unknown", "DCM-1": "online", "GEO-1": "alarming", "HYD-1": "unknown",
-                      "ANC-1": "unknown"}
-    cases = {c["instance_id"]: c for c in answer["cases"]}
+    devices, cases = map_of(dispatcher)
+    assert devices == {"SMK-1": "unknown", "DCM-1": "online", "GEO-1": "alarming", "HYD-1": "unknown",
+                       "ANC-1": "unknown"}
     assert len(cases) == 2 and hotline in cases
     assert {c["stage"] for c in cases.values()} <= {"discover", "register"}
     assert not any(c["overdue"] for c in cases.values())
 
     manual_clock.advance(days=3)                         # past every deadline of the first step
-    answer = dispatcher.get("/command/map.json").get_json()
-    assert all(c["overdue"] for c in answer["cases"])
+    assert all(c["overdue"] for c in map_of(dispatcher)[1].values())
 
     # filters: a scenario, a channel, a box on the map
-    only_hotline = dispatcher.get("/command/map.json?channel=hotline").get_json()
-    assert [c["instance_id"] for c in only_hotline["cases"]] == [hotline] and only_hotline["devices"] == []
-    doors = dispatcher.get("/command/map.json?scenario=door_open").get_json()
-    assert [d[0] for d in doors["devices"]] == ["DCM-1"] and doors["cases"] == []
-    south = dispatcher.get("/command/map.json?bbox=31.26,121.47,31.2660,121.49").get_json()
-    assert [c["instance_id"] for c in south["cases"]] == [hotline] and south["devices"] == []
-    assert dispatcher.get("/command/map.json?layers=cases").get_json().keys() == {"now", "cases"}
+    assert list(map_of(dispatcher, "?channel=hotline")[1]) == [hotline]
+    assert map_of(dispatcher, "?scenario=door_open")[1] == {}
+    assert list(map_of(dispatcher, "?bbox=31.26,121.47,31.2660,121.49")[1]) == [hotline]
+
+    # the registry's rows are sent again only when the registry changes
+    first = dispatcher.get("/command/devices.json")
+    etag = first.headers["ETag"]
+    assert dispatcher.get("/command/devices.json", headers={"If-None-Match": etag}).status_code == 304
+    manual_clock.advance(seconds=1)
+    import_devices(with_devices.store, [{**DEVICES[0], "id": "SMK-2"}])
+    again = dispatcher.get("/command/devices.json", headers={"If-None-Match": etag})
+    assert again.status_code == 200 and "SMK-2" in [row[0] for row in again.get_json()["rows"]]
 
 
 def test_bad_map_requests_are_clear_errors(with_devices, login):
@@ -136,7 +149,7 @@ def test_the_offline_basemap_is_the_districts_own_geojson():
     assert all(south <= d["lat"] <= north and west <= d["lon"] <= east for d in district.devices())
 
 
-def test_the_clock_is_the_engines(with_devices, login):
+def test_the_map_answer_carries_the_engines_clock(with_devices, login):
     answer = login("dispatcher").get("/command/map.json").get_json()
     assert answer["now"] == clock.now().isoformat()
 

@@ -81,6 +81,8 @@ ROUTES = {
     ("command.command", "GET"): dict(url="/command", allowed=("dispatcher", 200), wrong_role=("police1", 403)),
     ("command.district_geojson", "GET"): dict(url="/command/district.geojson", allowed=("property_lead", 200),
                                               wrong_role=("property1", 403)),
+    ("command.device_positions", "GET"): dict(url="/command/devices.json", setup=import_devices,
+                                              allowed=("dispatcher", 200), wrong_role=("property1", 403)),
     ("command.map_data", "GET"): dict(url="/command/map.json", allowed=("admin", 200), wrong_role=("patrol1", 403)),
     ("command.heat", "GET"): dict(url="/command/heat.json", allowed=("dispatcher", 200),
                                   wrong_role=("designer", 403)),

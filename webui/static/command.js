@@ -74,7 +74,7 @@
   map.createPane("cases").style.zIndex = 650;
   var cases = L.layerGroup();
   var heat = L.heatLayer ? L.heatLayer([], {radius: 22, blur: 18, minOpacity: 0.35}) : null;
-  var data = {devices: [], cases: []};
+  var data = {devices: [], cases: []}, registry = null, positions = [];
 
   function chosen() {
     var channels = [];
@@ -93,7 +93,7 @@
     var f = chosen(), markers = [];
     var sensors = f.channels.indexOf("sensor") >= 0;
     if (checked("layer-devices", true) && sensors) {
-      data.devices.forEach(function (d) {     // [id, lat, lon, state, scenario, type]
+      data.devices.forEach(function (d) {     // [id, lat, lon, state, scenario, type, ...]
         if (f.scenario && d[4] !== f.scenario) return;
         var m = L.marker(toMap(d[1], d[2]), {state: d[3], title: d[0], icon: L.divIcon({
           className: "dev-marker dev-" + d[3], iconSize: [10, 10],
@@ -116,9 +116,8 @@
           pane: "cases", radius: c.urgent ? 10 : 8, fillColor: STAGE[c.stage] || "#455a64", fillOpacity: 0.9,
           color: c.overdue ? "#c62828" : "#ffffff", weight: c.overdue ? 4 : 2,
           className: "case-marker case-" + c.instance_id + (c.overdue ? " case-overdue" : "")});
-        m.bindTooltip("#" + c.instance_id + " " + (labels.scenarios[c.scenario] || c.scenario || "") + " · " +
-                      (labels.stages[c.stage] || c.stage) + (c.overdue ? " · " + labels.overdue : "") +
-                      (c.address ? "<br>" + escapeHtml(c.address) : ""));
+        m.bindTooltip(escapeHtml("#" + c.instance_id + " " + (labels.scenarios[c.scenario] || c.scenario || "") +
+                                 " · " + (labels.stages[c.stage] || c.stage) + (c.overdue ? " · " + labels.overdue : "")));
         m.on("click", function () { window.location = caseUrl(c.instance_id); });
         cases.addLayer(m);
         n++;
@@ -135,11 +134,26 @@
     return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error(url + ": " + r.status); return r.json(); });
   }
+  function loadPositions(version) {
+    if (version === registry) return Promise.resolve();
+    return getJson(el.dataset.devices).then(function (answer) { positions = answer.rows; registry = answer.version; });
+  }
   function loadMap() {
     return getJson(el.dataset.map).then(function (answer) {
-      data = answer;
-      drawDevices();
-      drawCases();
+      return loadPositions(answer.registry).then(function () {
+        var state = {};
+        Object.keys(answer.states).forEach(function (s) { answer.states[s].forEach(function (id) { state[id] = s; }); });
+        // [id, lat, lon, state, scenario, type]; a device not listed as anything else is online
+        data.devices = positions.map(function (p) { return [p[0], p[1], p[2], state[p[0]] || "online", p[3], p[4]]; });
+        var cols = answer.case_columns;
+        data.cases = answer.cases.map(function (row) {
+          var c = {};
+          cols.forEach(function (name, i) { c[name] = row[i]; });
+          return c;
+        });
+        drawDevices();
+        drawCases();
+      });
     }).catch(function (err) { console.error(err); });
   }
   function loadHeat() {
