@@ -24,7 +24,7 @@ from engine.exceptions import FormInvalid, NotFound
 from sensors import district
 from . import access
 from .dashboard import period
-from .i18n import catalogue
+from .i18n import catalogue, name_of
 from .security import engine, requires
 
 bp = Blueprint("command", __name__)
@@ -76,18 +76,12 @@ def _labels() -> dict:
     return {"online": _("Online"), "offline": _("Offline"), "alarming": _("Alarming"), "unknown": _("Not seen yet"),
             "overdue": _("Overdue"), "alarm": _("New alarm"), "case": _("New case"), "escalation": _("Escalation"),
             "device": _("Device"), "open_case": _("Open case"), "cases": _("cases"), "nothing": _("Nothing new yet"),
-            "stages": {s: _stage_name(s) for s in map_reads.OPEN_STAGES},
+            "stages": {s: name_of("stage", s) for s in map_reads.OPEN_STAGES},
             "scenarios": {code: s["name_zh" if _is_zh() else "name_en"] for code, s in catalogue()["scenarios"].items()}}
 
 
 def _is_zh() -> bool:
     return (g.get("lang") or session.get("lang") or "zh") == "zh"
-
-
-def _stage_name(stage: str) -> str:
-    from .i18n import name_of
-
-    return name_of("stage", stage)
 
 
 @bp.get("/command")
@@ -122,9 +116,6 @@ def _district() -> dict:
     return _GEOJSON
 
 
-_POSITIONS: dict = {}
-
-
 @bp.get("/command/devices.json")
 @requires(*COMMAND_ROLES)
 def device_positions():
@@ -133,11 +124,12 @@ def device_positions():
     version = engine().query(map_reads.registry_version)
     if request.if_none_match.contains(version):
         return current_app.response_class(status=304, headers={"ETag": f'"{version}"'})
-    if _POSITIONS.get("version") != version:
+    kept = current_app.extensions.setdefault("jingzhi_device_positions", {})
+    if kept.get("version") != version:
         answer = engine().query(map_reads.device_positions)
-        _POSITIONS.update(version=answer["version"], body=current_app.json.dumps(answer))
-    response = current_app.response_class(_POSITIONS["body"], mimetype="application/json")
-    response.set_etag(_POSITIONS["version"])
+        kept.update(version=answer["version"], body=current_app.json.dumps(answer))
+    response = current_app.response_class(kept["body"], mimetype="application/json")
+    response.set_etag(kept["version"])
     response.cache_control.no_cache = True        # always revalidate: a new import shows at once
     return response
 

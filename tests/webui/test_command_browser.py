@@ -69,6 +69,7 @@ def test_the_map_draws_devices_and_cases_filters_and_heat_change_it_and_a_click_
 
     page.goto(f"{server}/command?wall=1")                                # the wall screen: no controls
     wait_drawn(page, "cases", "n === 2")
+    page.wait_for_selector(".dev-cluster-alarming")
     assert not page.is_visible("#controls") and not page.is_visible("header.top")
     shot(page, "command-wall", backend)
 

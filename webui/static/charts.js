@@ -32,9 +32,9 @@
         xAxis: {type: "time", name: L.day, nameLocation: "middle", nameGap: 26},
         yAxis: {type: "value", minInterval: 1},
         series: [
-          {name: L.opened, type: "line", smooth: true, areaStyle: {opacity: 0.15},
+          {name: L.opened, type: "line", areaStyle: {opacity: 0.15},
            data: d.days.map(function (day, i) { return [day, d.opened[i]]; })},
-          {name: L.previous, type: "line", smooth: true, lineStyle: {type: "dashed"},
+          {name: L.previous, type: "line", lineStyle: {type: "dashed"},
            data: d.days.map(function (day, i) { return [day, d.opened_previous[i]]; })}
         ]
       });
@@ -64,7 +64,7 @@
                                        : [{yAxis: ref, name: L.reference}];
         series.push({type: "bar", xAxisIndex: i, yAxisIndex: i, barMaxWidth: 36, name: L[k],
                      data: [h.previous, h.current].map(function (v, j) {
-                       return {value: v === null ? 0 : v, itemStyle: {color: j ? "#0b5cad" : "#9e9e9e"}};
+                       return {value: v === null ? "-" : v, itemStyle: {color: j ? "#0b5cad" : "#9e9e9e"}};
                      }),
                      label: {show: true, position: "top", formatter: function (p) { return p.value; }},
                      markLine: {symbol: "none", lineStyle: {color: "#c62828", type: "dashed"},
