@@ -72,10 +72,10 @@ def device_states(connection) -> dict[str, list[str]]:
     district these lists are short, so the map's state costs little however many devices there are."""
     alarming = sorted(set(connection.scalars(select(_alarms.c.device_id).where(
         _alarms.c.status == "open", _alarms.c.scenario != OFFLINE_SCENARIO))))
-    states: dict[str, list[str]] = {"alarming": alarming}
-    for status in ("offline", "unknown"):
-        states[status] = list(connection.scalars(select(_devices.c.id).where(_devices.c.status == status)
-                                                 .order_by(_devices.c.id)))
+    states: dict[str, list[str]] = {"alarming": alarming, "offline": [], "unknown": []}
+    for device_id, status in connection.execute(select(_devices.c.id, _devices.c.status)
+                                                .where(_devices.c.status != "online").order_by(_devices.c.id)):
+        states["offline" if status == "offline" else "unknown"].append(device_id)
     return states
 
 
