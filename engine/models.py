@@ -115,6 +115,8 @@ class Case(Base):
     """The domain view of an instance for people and indicators."""
 
     __tablename__ = "cases"
+    #: the command centre's heat map counts cases of a period per place from this index alone (engine/map_reads.py)
+    __table_args__ = (Index("ix_cases_heat", "opened_at", "scenario", "lat", "lon"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
