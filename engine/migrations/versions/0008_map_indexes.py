@@ -2,7 +2,7 @@
 the cases table (opened_at first for the period's range, then scenario, lat and lon for an index-only scan).
 
 Revision ID: 0008_map_indexes
-Revises: 0005_design_draft
+Revises: 0007_open311_keys
 Create Date: 2026-12-02
 """
 from alembic import op
