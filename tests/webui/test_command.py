@@ -132,8 +132,8 @@ def test_dead_letters_are_listed_with_their_reasons_for_admins(with_devices, log
     refused = dispatcher.api("POST", "/api/v1/alerts", message("NOPE-9", "fire_lane", "alarm"))
     assert refused.status_code == 422
     page = login("admin").get("/dead-letters").get_data(as_text=True)
-    reason = refused.get_json()["error"]["message"]
-    assert reason in page and "NOPE-9" in page
+    reason = refused.get_json()["error"]["details"]["reason"]
+    assert reason == "unknown_device" and reason in page and "NOPE-9" in page and "is not registered" in page
     filtered = login("admin").get("/dead-letters?reason=no_such_reason").get_data(as_text=True)
     assert "NOPE-9" not in filtered
 
