@@ -65,6 +65,9 @@ def add_user(store, username: str, password: str, roles: list[str], team_codes: 
     if not username or len(password or "") < 8:
         raise FormInvalid("a user needs a name and a password of at least 8 characters",
                           {"username": "required", "password": "at least 8 characters"})
+    if len(username) > 120 or len(display_name or "") > 200:
+        raise FormInvalid("a user name has at most 120 characters, a display name at most 200",
+                          {"username": "at most 120 characters", "display_name": "at most 200 characters"})
     with store.begin() as connection:
         _check(roles, team_codes, connection)
         if connection.scalar(select(_users.c.id).where(_users.c.username == username)) is not None:
