@@ -103,4 +103,7 @@ def init_app(app) -> None:
                           os.environ.get("JINGZHI_LOGIN_LIMIT_PER_ADDRESS") or LOGIN_LIMIT_PER_ADDRESS)
     redis_url = app.config.get("REDIS_URL") or app.extensions["jingzhi_engine"].config.redis_url
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    # Redis away: count in this process meanwhile rather than refuse every login at 3 a.m.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)

@@ -113,7 +113,8 @@ def _check_csrf() -> None:
         return  # no session to ride on: the route answers 401 itself
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent, expected):
+    # as bytes: compare_digest refuses str with non-ASCII characters (a forged token may have any)
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
         raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
 
 

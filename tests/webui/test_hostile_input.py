@@ -186,3 +186,14 @@ def test_the_admin_page_refuses_names_longer_than_their_columns(login, seeded):
         page = admin.post("/admin/users", {"password": "long enough password", "roles": ["officer"], **fields})
         assert page.status_code == 422
     assert admin.post("/admin/users/1", {"roles": ["emperor"]}).status_code == 422
+
+
+def test_a_forged_csrf_token_of_any_characters_is_a_400(login, seeded, registered_case):
+    client = login("property1")
+    _, move = registered_case
+    for forged in ("é", "令牌", "x" * 10000):
+        assert client.flask.post(f"/tasks/{move['id']}/claim", data={"csrf_token": forged}).status_code == 400
+        if forged.isascii() or forged == "é":  # a header travels as Latin-1
+            response = client.flask.post(f"/api/v1/tasks/{move['id']}/claim", headers={"X-CSRF-Token": forged})
+            assert_json_error(response, 400, "csrf_failed")
+    assert seeded.task(move["id"])["assignee"] is None

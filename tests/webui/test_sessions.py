@@ -202,3 +202,13 @@ def test_the_counts_are_kept_in_redis_when_it_is_configured(seeded, tmp_path):
     # a second web process (a new app on the same Redis) sees the same count
     _, _, answers = failing_logins(app(), name, 1)
     assert answers[0].status_code == 429
+
+
+def test_with_redis_away_logins_still_work_and_failures_are_counted_in_the_process(seeded, tmp_path):
+    app = create_app(Config(database_url=seeded.config.database_url), engine=seeded,
+                     settings={"TESTING": True, "SECRET_KEY": "s", "EVIDENCE_DIR": str(tmp_path),
+                               "REDIS_URL": "redis://127.0.0.1:1/0", "LOGIN_LIMIT": "2 per hour"})
+    client, csrf, answers = failing_logins(app, "patrol1", 3, "192.0.2.99")
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    other = client.post("/login", data={"username": "patrol2", "password": PASSWORD, "csrf_token": csrf})
+    assert other.status_code == 302
