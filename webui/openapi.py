@@ -90,7 +90,8 @@ DOCUMENT = {
             "409": _error("not ready")}}},
         "/tasks/{task_id}/unclaim": {"post": {"summary": "give a task back (its holder, or a lead of its team)",
                                               "parameters": [TASK_ID], "responses": {
-            "200": _ok("given back"), "403": _error("not the holder"), "404": _error("not visible")}}},
+            "200": _ok("given back"), "403": _error("not the holder"), "404": _error("not visible"),
+            "409": _error("not ready any more")}}},
         "/tasks/{task_id}/complete": {"post": {
             "summary": "complete a task with data checked against its form schema", "parameters": [TASK_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
