@@ -71,7 +71,7 @@ class Engine:
         self.store = store or Store(config.database_url)
         self.script_engine = SandboxScriptEngine(config.script_time_limit_s)
         self.definitions = Definitions(self.store)
-        self.runtime = Runtime(self.store, self.definitions, self.script_engine)
+        self.runtime = Runtime(self.store, self.definitions, self.script_engine, hot_size=config.hot_instances)
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",

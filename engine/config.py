@@ -17,6 +17,8 @@ class Config:
     secret_key: str | None = None
     script_time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S
     tick_interval_s: float = defaults.TICK_INTERVAL_S
+    #: Workflows kept in memory after their save (0: every step deserializes from the database).
+    hot_instances: int = defaults.HOT_INSTANCES
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -29,6 +31,7 @@ class Config:
             secret_key=env.get("JINGZHI_SECRET_KEY") or None,
             script_time_limit_s=float(env.get("JINGZHI_SCRIPT_TIME_LIMIT_S", defaults.SCRIPT_TIME_LIMIT_S)),
             tick_interval_s=float(env.get("JINGZHI_TICK_INTERVAL_S", defaults.TICK_INTERVAL_S)),
+            hot_instances=int(env.get("JINGZHI_HOT_INSTANCES", defaults.HOT_INSTANCES)),
         )
         return replace(config, **overrides) if overrides else config
 

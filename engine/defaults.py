@@ -21,6 +21,11 @@ JOB_RETRIES = 3
 #: due time; the look is one indexed query, so it costs nearly nothing when nothing is due.
 TICK_INTERVAL_S = 1.0
 
+#: Seconds between the ticker's periodic alarm sweeps (devices gone silent, clears held until their case waits for
+#: them, alarms whose case ended, cases that failed to start). A few seconds: a held clear verifies its case soon
+#: after the case reaches verification, and the sweep's queries stay a small load.
+SWEEP_INTERVAL_S = 2.0
+
 #: Instances ticked per look at most, so one look never holds a huge result set.
 TICK_BATCH = 200
 

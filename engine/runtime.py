@@ -124,6 +124,9 @@ class HotInstances:
         with self._lock:
             self._entries.clear()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 class Runtime:
     def __init__(self, store, definitions: Definitions, script_engine, hot_size: int = defaults.HOT_INSTANCES):

@@ -174,6 +174,24 @@ def cmd_token_create(config: Config, args) -> int:
     return 0
 
 
+def cmd_open311_key_create(config: Config, args) -> int:
+    from integrations import open311_keys
+
+    key = open311_keys.create_key(_engine(config).store, args.client, args.channel)
+    print(key)
+    print(f"(Open311 api_key for {args.client}, channel {args.channel}; it is shown only now: store it in the "
+          f"client's secrets)", file=sys.stderr)
+    return 0
+
+
+def cmd_open311_key_revoke(config: Config, args) -> int:
+    from integrations import open311_keys
+
+    count = open311_keys.revoke(_engine(config).store, args.client)
+    print(f"revoked {count} key(s) of {args.client}")
+    return 0
+
+
 def cmd_web(config: Config, args) -> int:
     from webui import create_app
 
@@ -275,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("username")
     token_create.add_argument("--name", default="api")
     token_create.set_defaults(func=cmd_token_create)
+
+    open311 = commands.add_parser("open311", help="Open311 client systems (hotline platform, resident apps)")
+    open311_key = open311.add_subparsers(dest="open311_command", required=True).add_parser(
+        "key", help="api keys").add_subparsers(dest="open311_key_command", required=True)
+    key_create = open311_key.add_parser("create", help="create an api key for CLIENT (printed once, stored hashed)")
+    key_create.add_argument("client")
+    key_create.add_argument("--channel", choices=("hotline", "resident"), default="hotline",
+                            help="the channel of the cases its requests open (default hotline)")
+    key_create.set_defaults(func=cmd_open311_key_create)
+    key_revoke = open311_key.add_parser("revoke", help="revoke every api key of CLIENT")
+    key_revoke.add_argument("client")
+    key_revoke.set_defaults(func=cmd_open311_key_revoke)
 
     web = commands.add_parser("web", help="serve the web app and JSON API")
     web.add_argument("--host", default="127.0.0.1")

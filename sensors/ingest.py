@@ -8,8 +8,8 @@ the commit makes the broker deliver the message again; the ``msg_id`` makes the 
 
 Threads: paho's network loop only parses and hands over (``on_message`` puts the packet on a queue); the writer
 takes up to ``batch_size`` messages, stores them with :func:`sensors.intake.accept_batch` in one transaction and
-then acknowledges them; the starter opens the cases of new alarms (SpiffWorkflow, after the commit) and runs the
-periodic sweep (silent devices, clears waiting for their case, alarms whose case ended).
+then acknowledges them; the starter opens the cases of new alarms (SpiffWorkflow, after the commit) and delivers the clears of the batch;
+the periodic sweep (silent devices, held clears, ended cases) belongs to `jingzhi ticker` (:mod:`engine.ticker`).
 """
 from __future__ import annotations
 
@@ -42,8 +42,6 @@ RECEIVE_MAXIMUM = 2000
 #: traffic is light, a big batch amortizes the commit when it is heavy.
 BATCH_SIZE = 500
 BATCH_WAIT_S = 0.02
-#: Seconds between sweeps (silent devices, pending clears, ended cases, cases left unstarted).
-SWEEP_INTERVAL_S = 2.0
 #: Backoff after a failed batch (database down): the messages stay unacknowledged and are retried.
 RETRY_S = 1.0
 
@@ -58,7 +56,6 @@ class IngestSettings:
     receive_maximum: int = RECEIVE_MAXIMUM
     batch_size: int = BATCH_SIZE
     batch_wait_s: float = BATCH_WAIT_S
-    sweep_interval_s: float = SWEEP_INTERVAL_S
     #: Processes that start the cases of new alarms. 0: a thread of the ingester, sharing its GIL with the writer;
     #: each process has its own interpreter, so case starts (SpiffWorkflow, CPU) run beside the batches.
     starter_processes: int = 0
@@ -314,7 +311,6 @@ class Ingester:
 
     # -- starter --------------------------------------------------------------------------------------------------
     def _start_loop(self) -> None:
-        next_sweep = time.monotonic()
         while not self._stop.is_set():
             try:
                 alarm_id = self._starts.get(timeout=0.1)
@@ -328,10 +324,6 @@ class Ingester:
                         self.stats.start_seconds += time.perf_counter() - started
                 while not self._clears.empty():
                     alarms.deliver_clears(self.engine, self._clears.get_nowait())
-                if time.monotonic() >= next_sweep:
-                    swept = alarms.sweep(self.engine)
-                    self.stats.cases_opened += swept["opened"]
-                    next_sweep = time.monotonic() + self.settings.sweep_interval_s
-            except Exception:  # a failed start stays pending in the database; the next sweep retries it
+            except Exception:  # a failed start stays pending in the database; the ticker's sweep retries it
                 log.exception("opening cases or delivering clears failed")
                 self._stop.wait(RETRY_S)

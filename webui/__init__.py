@@ -60,6 +60,9 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         engine.store.upgrade()
     app.extensions["jingzhi_engine"] = engine
 
+    from . import database
+    database.init_app(app, engine)
+
     from . import admin, api, auth, cases, dashboard, decisions, designer, errors, i18n, inbox, migration, security
 
     security.init_app(app)
@@ -67,6 +70,9 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     i18n.init_app(app)
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
+        app.register_blueprint(module.bp)
+    from integrations import open311, open311_contacts, open311_same  # hotline and residents (/open311)
+    for module in (open311, open311_contacts, open311_same):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

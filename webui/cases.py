@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import clock, worklist
+from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid, NotFound
 from . import access, evidence
+from .database import page_of
 from .i18n import catalogue, t
 from .security import engine, requires
 
 bp = Blueprint("cases", __name__)
 MAIN_PROCESS = "closed_loop"
 REPORT_CHANNELS = ("patrol", "hotline", "resident")
-CASE_FILTERS = ("scenario", "stage", "channel", "compound")
 
 
 def visible_case(instance_id: int) -> None:
@@ -34,9 +34,14 @@ def case_scope() -> dict:
 @bp.get("/cases")
 @requires()
 def cases():
-    filters = {k: request.args[k] for k in CASE_FILTERS if request.args.get(k)}
-    rows = engine().query(worklist.cases, filters=filters, **case_scope())
-    return render_template("cases.html", rows=rows, filters=filters, now=clock.now())
+    """Every case the user may see, searched and paged (Flask-SQLAlchemy pages the engine's search statement)."""
+    try:
+        search = case_search.parse(request.args)
+    except case_search.SearchRefused as refused:
+        return render_template("cases.html", page=None, search=case_search.CaseQuery(), now=clock.now(),
+                               refused=refused), 400
+    page = page_of(case_search.statement(search, **case_scope()), request.args)
+    return render_template("cases.html", page=page, search=search, now=clock.now(), refused=None)
 
 
 @bp.get("/cases/<int:instance_id>")

@@ -101,10 +101,23 @@ DOCUMENT = {
                           "403": _error("claimed by another, or four-eyes"), "404": _error("not visible"),
                           "409": _error("not ready")}}},
         "/cases": {
-            "get": {"summary": "cases newest first (district roles: all; others: the ones they had a part in)",
-                    "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string"}}
-                                     for n in ("scenario", "stage", "channel", "compound")], LIMIT],
-                    "responses": {"200": _ok("cases"), **LIST_ERRORS, **COMMON}},
+            "get": {"summary": "cases found, newest first, paged (district roles: all; others: the ones they had a "
+                               "part in). q matches a case number, a device id or business key prefix, or part of "
+                               "the address; dates are days in the district's time zone",
+                    "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string", "maxLength": longest}}
+                                     for n, longest in (("q", 300), ("scenario", 80), ("stage", 20),
+                                                        ("channel", 40), ("compound", 120), ("team", 120),
+                                                        ("device", 80))],
+                                   *[{"name": n, "in": "query", "schema": {"type": "string", "format": "date"}}
+                                     for n in ("opened_from", "opened_to")],
+                                   {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                                   {"name": "per_page", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                    "responses": {"200": _ok("cases", {"type": "object", "properties": {
+                        "cases": {"type": "array", "items": {"$ref": "#/components/schemas/Case"}},
+                        "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                                  "422": _error("a search parameter cannot be used: details names it"), **COMMON}},
             "post": {"summary": "manual report (patrol, hotline, resident): starts the closed loop; dispatcher",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Report"}}}},

@@ -47,7 +47,7 @@ def engine():
 
 
 def is_api() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/open311/v2/"))  # machine clients: no session, no CSRF token
 
 
 def csrf_token() -> str:

@@ -130,7 +130,7 @@ def publisher(mqtt_names):
 
 def settings(names: dict, n: int = 1, url: str = MQTT_URL, **overrides) -> IngestSettings:
     return IngestSettings(url=url, topic_root=names["root"], group=names["group"], client_id=f"{names['client']}-{n}",
-                          sweep_interval_s=0.3, **overrides)
+                          **overrides)
 
 
 @pytest.fixture
