@@ -186,6 +186,8 @@ class User(Base):
     roles: Mapped[list]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: Raised by logout and password change: sessions carrying an older epoch are over (engine/people.py).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Membership(Base):

@@ -66,6 +66,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     from . import admin, api, auth, cases, dashboard, decisions, designer, errors, i18n, inbox, migration, security
 
     security.init_app(app)
+    auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):

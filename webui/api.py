@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid
-from . import access, openapi
+from . import access, inputs, openapi
 from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
 from .dashboard import compute
 from .database import page_of
@@ -22,17 +22,15 @@ MAX_LIMIT = 500
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise FormInvalid("the request body must be a JSON object")
-    return body
+    return inputs.json_object()
 
 
 def _limit() -> int:
-    try:
-        return max(1, min(MAX_LIMIT, int(request.args.get("limit", 100))))
-    except ValueError as err:
-        raise FormInvalid("limit must be a number", {"limit": str(err)}) from err
+    """``?limit=``: a whole number from 1 to MAX_LIMIT (a page size outside it is a mistake, not a wish)."""
+    raw = request.args.get("limit", "100").strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= MAX_LIMIT):
+        raise FormInvalid(f"limit is a whole number from 1 to {MAX_LIMIT}", {"limit": raw[:40]})
+    return int(raw)
 
 
 def _task(task_id: int) -> dict:

@@ -74,20 +74,32 @@ def evidence_file(instance_id: int, name: str):
     return send_file(path.resolve(), mimetype=mime, max_age=3600)
 
 
+#: The longest text each field of a manual report takes (the case row's columns; the description is kept in the
+#: case's data only).
+REPORT_LENGTHS = {"scenario": 80, "channel": 40, "severity": 20, "address": 300, "compound": 120,
+                  "description": 4000}
+
+
 def report_data(form) -> dict:
     """Start data of a manual report (the keys the closed-loop process reads from a hotline or patrol report)."""
-    data = {key: (form.get(key) or "").strip() for key in ("scenario", "channel", "severity", "address", "compound",
-                                                            "description")}
-    data = {k: v for k, v in data.items() if v}
     problems = {}
+    data = {}
+    for key, longest in REPORT_LENGTHS.items():
+        value = form.get(key)
+        if value is not None and not isinstance(value, str):
+            problems[key] = "text expected"
+        elif value and len(value.strip()) > longest:
+            problems[key] = f"at most {longest} characters"
+        elif value and value.strip():
+            data[key] = value.strip()
     if data.get("channel") not in REPORT_CHANNELS:
-        problems["channel"] = f"one of {', '.join(REPORT_CHANNELS)}"
+        problems.setdefault("channel", f"one of {', '.join(REPORT_CHANNELS)}")
     if data.get("scenario") not in [*catalogue()["scenarios"], "other"]:
-        problems["scenario"] = "a known scenario, or other"
+        problems.setdefault("scenario", "a known scenario, or other")
     if data.get("severity", "medium") not in catalogue()["severities"]:
-        problems["severity"] = f"one of {', '.join(catalogue()['severities'])}"
+        problems.setdefault("severity", f"one of {', '.join(catalogue()['severities'])}")
     if not data.get("address"):
-        problems["address"] = "where is it?"
+        problems.setdefault("address", "where is it?")
     if problems:
         raise FormInvalid(f"the report has {len(problems)} error(s)", problems)
     data.setdefault("severity", "medium")

@@ -15,6 +15,7 @@ from .security import engine, requires
 
 bp = Blueprint("dashboard", __name__)
 DEFAULT_DAYS = 30
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
 def period(args) -> tuple[datetime, datetime]:
@@ -27,6 +28,8 @@ def period(args) -> tuple[datetime, datetime]:
         raise FormInvalid("dates are YYYY-MM-DD", {"from": str(err)}) from err
     if last < first:
         raise FormInvalid("the period ends before it starts", {"to": "after from"})
+    if first < EARLIEST or last > LATEST:  # past these, moving a day to the district's zone leaves Python's dates
+        raise FormInvalid(f"dates are from {EARLIEST} to {LATEST}", {"from": "out of range"})
     return (datetime.combine(first, time(), kpi.LOCAL), datetime.combine(last + timedelta(days=1), time(), kpi.LOCAL))
 
 

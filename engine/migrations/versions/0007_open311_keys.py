@@ -1,10 +1,10 @@
 """Open311 intake: client systems with hashed api keys, and the requests they filed (with the reporter's contact).
 
 Revision ID: 0007_open311_keys
-Revises: 0005_design_draft
+Revises: 0006_session_epoch
 Create Date: 2026-12-02
 
-(Written beside 0006_session_epoch on another branch: when both are merged, this one revises 0006.)
+(Written beside 0006_session_epoch on another branch; revises it since both were merged.)
 """
 import sqlalchemy as sa
 from alembic import op
@@ -12,7 +12,7 @@ from alembic import op
 from engine.models import UTCDateTime
 
 revision = "0007_open311_keys"
-down_revision = "0005_design_draft"
+down_revision = "0006_session_epoch"
 branch_labels = None
 depends_on = None
 
