@@ -48,25 +48,12 @@ from sqlalchemy import create_engine, func, select, text
 
 from engine.models import Alarm, Alert, DeadLetter, ProcessInstance
 
+from .common import free_port, recreate_database, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 TAG = re.compile(r"fx[0-9a-f]{8}-\d+")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 class Broker:
@@ -91,7 +78,7 @@ class Broker:
         def listening():
             with socket.socket() as sock:
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
-        _wait(listening, 10, "mosquitto to listen")
+        wait_for(listening, 10, "mosquitto to listen")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -124,7 +111,7 @@ class Publisher:
                              protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(500)
         client.max_queued_messages_set(0)
-        _wait(lambda: client.connect("127.0.0.1", self.port) == 0, 15, "the publisher's connection")
+        wait_for(lambda: client.connect("127.0.0.1", self.port) == 0, 15, "the publisher's connection")
         client.loop_start()
         return client
 
@@ -354,7 +341,7 @@ def run_scenario(database_url: str, devices: list[dict], faults: str, ingesters:
             stored, dead, _, _ = tally(database_url, tag, published)
             return len(stored) + len(dead) >= len(published)
         try:
-            _wait(done, timeout, "every published message stored or dead-lettered")
+            wait_for(done, timeout, "every published message stored or dead-lettered")
         except RuntimeError:
             pass                            # reported as lost below
         time.sleep(0.5)                     # late redeliveries would show as duplicates
@@ -371,12 +358,7 @@ def run_scenario(database_url: str, devices: list[dict], faults: str, ingesters:
 
 
 def fresh_database(name: str) -> str:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return ADMIN_URL.rpartition("/")[0] + f"/{name}"
+    return recreate_database(ADMIN_URL, name)
 
 
 def prepare(database_url: str, count: int) -> list[dict]:

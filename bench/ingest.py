@@ -32,24 +32,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from engine import Config, Engine
 from engine.devices import import_devices
 from engine.models import Alarm, Alert, HumanTask, ProcessInstance
 from sensors.district import devices
 
+from .common import free_port, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "jingzhi_bench_ingest"
 ROOT_TOPIC = "bench/jingzhi/sensors"
 MIX = (0.75, 0.15, 0.10)   # heartbeats, repeats, first alarms
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Broker:
@@ -169,12 +165,7 @@ class Workload:
 
 
 def fresh_database() -> str:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-    admin.dispose()
-    return ADMIN_URL.rpartition("/")[0] + f"/{DATABASE}"
+    return recreate_database(ADMIN_URL, DATABASE)
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:

@@ -24,25 +24,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
+from .common import free_port, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "tests" / "engine" / "diagrams"
 #: The jobs' time limit in the drill: a killed worker's job is taken up again after it plus the grace.
 JOB_TIMEOUT_S = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 class RedisServer:
@@ -58,7 +45,7 @@ class RedisServer:
         def up():
             with socket.socket() as sock:
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
-        _wait(up, 10, "redis-server to listen")
+        wait_for(up, 10, "redis-server to listen")
 
     def close(self) -> None:
         self.process.terminate()
@@ -154,7 +141,7 @@ def run_worker_kill(database_url: str, jobs: int = 100, kills: int = 3, workers:
             # (each worker's registry maintenance does it too, every JOB_MAINTENANCE_S)
             return not any([queue.pending(job_id) for job_id in all_jobs])
         try:
-            _wait(settled, timeout, "every job to finish")
+            wait_for(settled, timeout, "every job to finish")
         except RuntimeError:
             pass
         stranded = len(queue.queue.started_job_registry.get_job_ids(cleanup=False))

@@ -26,11 +26,13 @@ import statistics
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from engine import Config, Engine, people
 from engine.devices import import_devices
 from sensors import district
+
+from .common import recreate_database
 
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_URL", os.environ.get(
     "JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -42,13 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh_database(name: str) -> Engine:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    base, _, _ = ADMIN_URL.rpartition("/")
-    engine = Engine(Config(database_url=f"{base}/{name}"))
+    engine = Engine(Config(database_url=recreate_database(ADMIN_URL, name)))
     engine.store.upgrade()
     return engine
 
