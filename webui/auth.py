@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine import people
-from .i18n import t
+from flask_babel import gettext as _
 from .security import engine, login as start_session, logout as end_session
 
 bp = Blueprint("auth", __name__)
@@ -28,7 +28,7 @@ def login():
 def login_post():
     user = people.authenticate(engine().store, request.form.get("username", ""), request.form.get("password", ""))
     if user is None:
-        flash(t("login_failed"), "error")
+        flash(_('Wrong user name or password'), "error")
         return render_template("login.html", next=request.form.get("next", ""),
                                username=request.form.get("username", "")), 401
     start_session(user)

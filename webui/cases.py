@@ -6,7 +6,9 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from engine import clock, worklist
 from engine.exceptions import FormInvalid, NotFound
 from . import access, evidence
-from .i18n import catalogue, t
+from flask_babel import gettext as _
+
+from .i18n import catalogue
 from .security import engine, requires
 
 bp = Blueprint("cases", __name__)
@@ -104,5 +106,5 @@ def report_post():
     except FormInvalid as invalid:
         return render_template("report.html", values=request.form, errors=invalid.details), 422
     instance_id = engine().start(MAIN_PROCESS, data, actor=g.user["username"])
-    flash(t("case_started"), "ok")
+    flash(_('Case reported'), "ok")
     return redirect(url_for("cases.case", instance_id=instance_id))

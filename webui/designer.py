@@ -19,7 +19,10 @@ from engine import catalogue, drafts, people
 from engine.exceptions import Conflict, DeploymentRejected, NotFound
 from engine.forms import check_schema, check_ui_schema
 from . import access, schema_form
-from .i18n import PANEL, STAGES, language, name_of, t
+from flask_babel import gettext as _
+
+from .i18n import name_of, panel_labels
+from .vocabulary import choices
 from .security import engine, requires
 
 bp = Blueprint("designer", __name__)
@@ -56,7 +59,7 @@ def edit(process_id: str):
     draft = engine().query(drafts.mine, process_id, g.user["username"])
     teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().query(people.teams)]
     return render_template("designer_edit.html", v=v, draft=draft, files=draft["files"] if draft else v["files"],
-                           editor={"teams": teams, "stages": STAGES[language()], "labels": PANEL[language()],
+                           editor={"teams": teams, "stages": choices("stage"), "labels": panel_labels(),
                                    "moddle": SPIFF_MODDLE})
 
 
@@ -85,7 +88,7 @@ def compare(process_id: str):
 @requires(*access.DESIGNER_ROLES)
 def roll_back(deployment_id: int):
     result = engine().roll_back(deployment_id, deployed_by=g.user["username"])
-    flash(f"{t('rolled_back') if result.created else t('already_current')}: {_versions(result.versions)}",
+    flash(f"{_('Rolled back, new version') if result.created else _('That version is already the newest; no new version')}: {_versions(result.versions)}",
           "ok" if result.created else "info")
     process_id = request.form.get("process_id")
     if process_id not in result.versions:
@@ -156,7 +159,7 @@ def save_draft(process_id: str):
     base = body.get("base_deployment_id")
     saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),
                         base if isinstance(base, int) and not isinstance(base, bool) else None)
-    return {**saved, "message": t("draft_saved")}
+    return {**saved, "message": _('Draft saved')}
 
 
 @bp.delete("/api/v1/designer/drafts/<process_id>")

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from engine.exceptions import FormInvalid, NotFound
+from flask_babel import gettext as _
 
 #: Accepted kinds by their first bytes: a renamed executable is refused whatever its extension says.
 SIGNATURES = {
@@ -32,12 +33,13 @@ def store(directory: str, instance_id: int, upload, max_bytes: int, field_name: 
     """Save one uploaded file (a werkzeug FileStorage); returns its reference. Raises FormInvalid naming the field."""
     content = upload.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise FormInvalid(f"{upload.filename} is larger than {max_bytes // (1024 * 1024)} MB",
-                          {field_name: f"{upload.filename}: at most {max_bytes // (1024 * 1024)} MB"})
+        limit = max_bytes // (1024 * 1024)
+        raise FormInvalid(_("%(file)s is larger than %(mb)s MB", file=upload.filename, mb=limit),
+                          {field_name: _("%(file)s: at most %(mb)s MB", file=upload.filename, mb=limit)})
     ext = kind_of(content[:16])
     if ext is None:
-        raise FormInvalid(f"{upload.filename} is not a JPEG, PNG, GIF, WebP image or a PDF",
-                          {field_name: f"{upload.filename}: only JPEG, PNG, GIF, WebP or PDF"})
+        raise FormInvalid(_("%(file)s is not a JPEG, PNG, GIF, WebP image or a PDF", file=upload.filename),
+                          {field_name: _("%(file)s: only JPEG, PNG, GIF, WebP or PDF", file=upload.filename)})
     folder = Path(directory) / str(int(instance_id))
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.{ext}"

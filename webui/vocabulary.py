@@ -1,0 +1,242 @@
+"""The names of the codes the engine stores, in both languages: case stages, statuses, SpiffWorkflow task states,
+changed attributes (migration), timeline events, channels, severities, roles, outcomes and scenarios.
+
+The English name is the gettext msgid; the Chinese is in webui/translations/zh_Hans/LC_MESSAGES/messages.po.
+A code no table names is shown as it is (and the browser test flags it). Scenario and team names of the roster
+come first from seed/teams.json (see ``i18n.name_of``); ``SCENARIOS`` names every scenario of sensors/district.py.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STAGES = {
+    "discover": _l("Discovered"),
+    "register": _l("Registration"),
+    "dispatch": _l("Dispatch"),
+    "handle": _l("Handling"),
+    "verify": _l("Verification"),
+    "closed": _l("Closed"),
+    "rejected": _l("Not registered"),
+    "evaluate": _l("Evaluation"),
+    "cancelled": _l("Cancelled"),
+}
+STATUSES = {
+    "running": _l("Running"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "error": _l("Stopped by a failed step"),
+    "ready": _l("Open"),
+    "open": _l("Open"),
+    "closed": _l("Closed"),
+    "failed": _l("Failed"),
+    "unknown": _l("Unknown"),
+    "online": _l("Online"),
+    "offline": _l("Offline"),
+    "accepted": _l("Accepted"),
+    "dead_letter": _l("Undeliverable"),
+}
+STATES = {
+    "READY": _l("ready"),
+    "WAITING": _l("waiting"),
+    "STARTED": _l("started"),
+    "COMPLETED": _l("completed"),
+    "CANCELLED": _l("cancelled"),
+    "ERROR": _l("failed"),
+    "FUTURE": _l("future"),
+    "LIKELY": _l("likely"),
+    "MAYBE": _l("maybe"),
+}
+ATTRIBUTES = {
+    "bpmn_name": _l("label"),
+    "lane": _l("lane"),
+    "extensions": _l("properties (deadline, team, form, stage...)"),
+    "script": _l("script"),
+    "outputs": _l("outgoing flows"),
+    "inputs": _l("incoming flows"),
+    "event_definition": _l("event definition"),
+    "typename": _l("element type"),
+    "documentation": _l("documentation"),
+    "decision_table": _l("decision table"),
+    "cond_task_specs": _l("branch conditions"),
+    "default_task_spec": _l("default flow"),
+}
+EVENTS = {
+    "instance.started": _l("Case opened"),
+    "instance.completed": _l("Case closed"),
+    "instance.cancelled": _l("Case cancelled"),
+    "instance.failed": _l("Automatic step failed"),
+    "instance.migrated": _l("Moved to a newer version"),
+    "instance.resumed": _l("Resumed"),
+    "task.created": _l("Task created"),
+    "task.claimed": _l("Task claimed"),
+    "task.unclaimed": _l("Task given back"),
+    "task.reassigned": _l("Task reassigned"),
+    "task.completed": _l("Task completed"),
+    "stage.changed": _l("Stage changed"),
+    "timer.fired": _l("Timer fired"),
+    "message.received": _l("Message received"),
+    "deployment.created": _l("Version deployed"),
+    "deployment.rolled_back": _l("Version rolled back"),
+}
+CHANNELS = {
+    "sensor": _l("Sensor"),
+    "patrol": _l("Patrol"),
+    "hotline": _l("Hotline 12345"),
+    "video": _l("Video"),
+    "resident": _l("Resident"),
+}
+SEVERITIES = {
+    "low": _l("Low"),
+    "medium": _l("Medium"),
+    "high": _l("High"),
+    "critical": _l("Critical"),
+}
+ROLES = {
+    "officer": _l("Officer"),
+    "team_lead": _l("Team lead"),
+    "dispatcher": _l("Dispatcher"),
+    "designer": _l("Process designer"),
+    "admin": _l("Administrator"),
+}
+OUTCOMES = {
+    "registered": _l("Registered"),
+    "duplicate": _l("Duplicate"),
+    "false_alarm": _l("False alarm"),
+    "out_of_scope": _l("Out of scope"),
+    "recovered_by_itself": _l("Recovered by itself"),
+    "cleaned_up": _l("Cleaned up"),
+    "door_closed": _l("Door closed"),
+    "enforced": _l("Enforced"),
+    "fixed_on_site": _l("Fixed on site"),
+    "handled": _l("Handled"),
+    "not_group_renting": _l("Not group renting"),
+    "patrol_made_up": _l("Patrol made up"),
+    "penalised": _l("Penalised"),
+    "persuaded": _l("Persuaded"),
+    "rectified": _l("Rectified"),
+    "relocated": _l("Relocated"),
+    "removal_ordered": _l("Removal ordered"),
+    "repaired": _l("Repaired"),
+    "security_checked": _l("Safety checked"),
+    "towed": _l("Towed"),
+    "vehicle_moved": _l("Vehicle moved"),
+    "battery": _l("Battery"),
+    "power": _l("Power supply"),
+    "network": _l("Network"),
+    "damaged": _l("Damaged"),
+    "removed": _l("Removed"),
+    "replaced": _l("Replaced"),
+    "other": _l("Other"),
+}
+SCENARIOS = {
+    "three_in_one": _l("Three-in-one premises (fire risk)"),
+    "hydrant_pressure": _l("Hydrant pressure"),
+    "group_renting": _l("Group renting"),
+    "door_open": _l("Door left open"),
+    "fire_lane": _l("Fire lane blocked"),
+    "street_trading": _l("Street trading"),
+    "cleaning_patrol": _l("Missed cleaning patrol"),
+    "illegal_dumping": _l("Illegal dumping"),
+    "electrical_hazard": _l("Electrical hazard"),
+    "ebike_charging": _l("E-bike charging indoors"),
+    "gas_leak": _l("Gas leak"),
+    "water_leak": _l("Water leak"),
+    "water_usage": _l("Unusual water use"),
+    "elevator_fault": _l("Lift fault"),
+    "manhole_cover": _l("Manhole cover displaced"),
+    "trash_overflow": _l("Bin overflowing"),
+    "thrown_objects": _l("Objects thrown from height"),
+    "elderly_alarm": _l("Elderly emergency call"),
+    "elderly_care": _l("Elderly living alone: no activity"),
+    "illegal_parking": _l("Illegal parking"),
+    "noise": _l("Noise"),
+    "dust": _l("Dust"),
+    "air_quality": _l("Air quality"),
+    "flooding": _l("Flooding"),
+    "tree_tilt": _l("Leaning tree"),
+    "street_light": _l("Street light out"),
+    "billboard_tilt": _l("Leaning billboard"),
+    "crowd_density": _l("Crowding"),
+    "intrusion": _l("Intrusion"),
+    "intrusion_perimeter": _l("Perimeter breach"),
+    "fire_door_open": _l("Fire door open"),
+    "sprinkler_pressure": _l("Sprinkler pressure"),
+    "water_tank_level": _l("Roof water tank level"),
+    "septic_overflow": _l("Septic tank overflow"),
+    "garbage_sorting": _l("Waste sorting station"),
+    "sewer_gas": _l("Sewer gas"),
+    "structure_strain": _l("Structural strain"),
+    "construction_nuisance": _l("Construction nuisance"),
+    "other": _l("Other"),
+    "general": _l("General"),
+}
+TEAM_KINDS = {
+    "in_house": _l("In-house force"),
+    "partner": _l("Partner department"),
+    "other": _l("Other organisation"),
+}
+FILTERS = {
+    "scenario": _l("Scenario"),
+    "stage": _l("Stage"),
+    "compound": _l("Compound"),
+    "team": _l("Team"),
+    "channel": _l("Channel"),
+    "severity": _l("Severity"),
+}
+PANEL = {
+    "select": _l("Select an element to see and change what the engine reads"),
+    "id": _l("Id"),
+    "name": _l("Name"),
+    "name_en": _l("English name"),
+    "process": _l("Process"),
+    "executable": _l("Executable"),
+    "lane_team": _l("Lane team (team code)"),
+    "lane": _l("Lane"),
+    "team": _l("Team (expression)"),
+    "dueIn": _l("Due in (expression, e.g. \"PT30M\")"),
+    "stage": _l("Case stage"),
+    "none": _l("(none)"),
+    "formJsonSchemaFilename": _l("Form schema file"),
+    "formUiSchemaFilename": _l("Form layout file"),
+    "separateFrom": _l("Separate from (four eyes: task ids)"),
+    "instructions": _l("Instructions"),
+    "condition": _l("Condition (Python expression)"),
+    "default_flow": _l("Default flow (no condition)"),
+    "timer": _l("Timer"),
+    "timeDuration": _l("Duration"),
+    "timeDate": _l("Date"),
+    "timeCycle": _l("Cycle"),
+    "timer_expression": _l("Timer expression (e.g. \"PT4H\" or a variable)"),
+    "message": _l("Message"),
+    "new_message": _l("New message name"),
+    "messageVariable": _l("Store the payload in variable"),
+    "messagePayload": _l("Payload sent (expression)"),
+    "correlation": _l("Correlation (retrieval expressions)"),
+    "calledElement": _l("Called process"),
+    "script": _l("Script (Python)"),
+    "preScript": _l("Pre-script"),
+    "postScript": _l("Post-script"),
+    "calledDecisionId": _l("Decision table"),
+    "edit_form": _l("Edit form"),
+    "new_form": _l("New form"),
+    "edit_layout": _l("Edit form layout"),
+    "new_layout": _l("New form layout"),
+    "problems_here": _l("Problems of this element"),
+    "interrupting": _l("Interrupting"),
+}
+
+#: Which table names a kind of code, for ``label(kind, code)``.
+TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS, "channel": CHANNELS, "severity": SEVERITIES, "role": ROLES, "outcome": OUTCOMES, "scenario": SCENARIOS, "filter": FILTERS, "team_kind": TEAM_KINDS}
+
+
+def label(kind: str, code: str | None) -> str:
+    """``code``'s name in the current language, or the code itself when no table names it."""
+    if code is None or code == "":
+        return "-"
+    found = TABLES.get(kind, {}).get(code)
+    return str(found) if found is not None else str(code)
+
+
+def choices(kind: str) -> dict[str, str]:
+    """Every code of ``kind`` with its name, in the current language (selects, the designer's stage list)."""
+    return {code: str(text) for code, text in TABLES[kind].items()}
