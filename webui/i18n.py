@@ -29,6 +29,8 @@ LOCAL = timezone(timedelta(hours=8))
 #: The English name of a diagram element: ``<spiffworkflow:property name="name_en" value="..."/>``.
 _NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 _NAME_EN = "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='name_en']/@value"
+#: The English names of a decision table: ``jingzhi:name_en`` / ``jingzhi:label_en`` attributes (DMN has no properties).
+_DMN_I18N = "http://jingzhi.example/i18n"
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 _ENGLISH_BY_DEPLOYMENT: dict[int, dict[str, str]] = {}
 
@@ -106,22 +108,38 @@ def english_names() -> dict[str, str]:
 
 
 def english_names_in(files: dict[str, str]) -> dict[str, str]:
-    """Chinese name -> ``name_en`` of the elements of a deployment's .bpmn files."""
+    """Chinese name -> English name of the elements of a deployment's .bpmn and .dmn files."""
     found = {}
     for name, text in files.items():
-        if not name.endswith(".bpmn"):
+        if not name.endswith((".bpmn", ".dmn")):
             continue
         try:
             root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, _SAFE_XML)
         except etree.XMLSyntaxError:
             continue
         for element in root.iter():
-            label = element.get("name") if isinstance(element.tag, str) else None
+            if not isinstance(element.tag, str):
+                continue
+            for attribute in ("name", "label"):                 # DMN: jingzhi:name_en, jingzhi:label_en
+                english = element.get(f"{{{_DMN_I18N}}}{attribute}_en")
+                if element.get(attribute) and english:
+                    found[element.get(attribute)] = english
+            label = element.get("name")
             if label:
                 english = element.xpath(_NAME_EN, namespaces=_NS)
                 if english:
                     found[label] = english[0]
     return found
+
+
+def diagram_context() -> dict:
+    """What webui/static/translate.js needs: the diagram editors' strings in the page's language, and the names of
+    the teams the lanes are named after (a lane's name is its team's code)."""
+    suffix = catalogue()["lead_suffix"]
+    teams = {}
+    for code in catalogue()["teams"]:
+        teams[code], teams[code + suffix] = name_of("team", code), name_of("team", code + suffix)
+    return {"strings": vocabulary.editor_strings(), "teams": teams}
 
 
 def panel_labels() -> dict:
@@ -154,4 +172,4 @@ def init_app(app) -> None:
     @app.context_processor
     def helpers():
         return {"name_of": name_of, "diagram_label": diagram_label, "lang": language(), "catalogue": catalogue(),
-                "label": vocabulary.label}
+                "label": vocabulary.label, "diagram_context": diagram_context}

@@ -7,7 +7,13 @@ come first from seed/teams.json (see ``i18n.name_of``); ``SCENARIOS`` names ever
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
+
+
+def N_(text: str) -> str:
+    """Marks a msgid for extraction (babel.cfg's ``-k N_``) that is translated later, by ``gettext``."""
+    return text
+
 
 STAGES = {
     "discover": _l("Discovered"),
@@ -175,6 +181,15 @@ TEAM_KINDS = {
     "partner": _l("Partner department"),
     "other": _l("Other organisation"),
 }
+HIT_POLICIES = {
+    "UNIQUE": _l("Unique"),
+    "FIRST": _l("First"),
+    "PRIORITY": _l("Priority"),
+    "ANY": _l("Any"),
+    "COLLECT": _l("Collect"),
+    "RULE ORDER": _l("Rule order"),
+    "OUTPUT ORDER": _l("Output order"),
+}
 FILTERS = {
     "scenario": _l("Scenario"),
     "stage": _l("Stage"),
@@ -225,8 +240,59 @@ PANEL = {
     "interrupting": _l("Interrupting"),
 }
 
+#: What bpmn-js and dmn-js say in their own UI (palette, context pad, popup menu, decision table), for the
+#: translate module webui/static/translate.js; what is not listed here stays in English.
+EDITOR = (
+    N_("Activate hand tool"), N_("Activate lasso tool"), N_("Activate create/remove space tool"),
+    N_("Activate global connect tool"), N_("Create start event"), N_("Create intermediate/boundary event"),
+    N_("Create end event"), N_("Create gateway"), N_("Create task"), N_("Create expanded sub-process"),
+    N_("Create pool/participant"), N_("Create data object reference"), N_("Create data store reference"),
+    N_("Create group"), N_("Append end event"), N_("Append gateway"), N_("Append task"),
+    N_("Append intermediate/boundary event"), N_("Append text annotation"), N_("Append compensation activity"),
+    N_("Append receive task"), N_("Append message intermediate catch event"),
+    N_("Append timer intermediate catch event"), N_("Append conditional intermediate catch event"),
+    N_("Append signal intermediate catch event"), N_("Change element"), N_("Change type"), N_("Delete"),
+    N_("Connect to other element"), N_("Connect using association"), N_("Connect using data input association"),
+    N_("Connect using sequence/message flow or association"), N_("Add lane above"), N_("Add lane below"),
+    N_("Divide into two lanes"), N_("Divide into three lanes"), N_("Align elements"),
+    N_("Distribute elements horizontally"), N_("Distribute elements vertically"), N_("Toggle non-interrupting"),
+    N_("Loop"), N_("Parallel multi-instance"), N_("Sequential multi-instance"), N_("Collection"),
+    N_("Participant multiplicity"), N_("Search in diagram"), N_("Task"), N_("User task"), N_("Service task"),
+    N_("Script task"), N_("Business rule task"), N_("Send task"), N_("Receive task"), N_("Manual task"),
+    N_("Call activity"), N_("Sub-process (collapsed)"), N_("Sub-process (expanded)"), N_("Start event"),
+    N_("End event"), N_("Exclusive gateway"), N_("Parallel gateway"), N_("Inclusive gateway"),
+    N_("Event-based gateway"), N_("Complex gateway"), N_("Timer start event"), N_("Message start event"),
+    N_("Message end event"), N_("Error end event"), N_("Terminate end event"), N_("Timer boundary event"),
+    N_("Message boundary event"), N_("Timer intermediate catch event"), N_("Message intermediate catch event"),
+    N_("Message intermediate throw event"), N_("Intermediate throw event"), N_("Sequence flow"), N_("Default flow"),
+    N_("Conditional flow"), N_("Hit policy"), N_("Hit policy:"), N_("When"), N_("And"), N_("Then"),
+    N_("Annotation"), N_("Annotations"), N_("Input"), N_("Output"), N_("Add rule"), N_("Add rule above"),
+    N_("Add rule below"), N_("Remove rule"), N_("Copy rule"), N_("Cut rule"), N_("Move rule"),
+    N_("Paste rule above"), N_("Paste rule below"), N_("Add input"), N_("Add output"), N_("Add input column left"),
+    N_("Add input column right"), N_("Add output column left"), N_("Add output column right"),
+    N_("Remove input column"), N_("Remove output column"), N_("Copy input column"), N_("Copy output column"),
+    N_("Cut input column"), N_("Cut output column"), N_("Paste input column left"), N_("Paste input column right"),
+    N_("Paste output column left"), N_("Paste output column right"), N_("Add cell description"),
+    N_("Remove cell description"), N_("Input label"), N_("Input expression"), N_("Input type"), N_("Input values"),
+    N_("Output label"), N_("Output name"), N_("Output type"), N_("Output values"), N_("Expression"),
+    N_("Expression language"), N_("Expression language:"), N_("Change cell expression language"),
+    N_("Enter expression"), N_("Literal expression"), N_("Literal expression editor"), N_("Decision name"),
+    N_("Definition ID"), N_("Definition name"), N_("Variable name"), N_("Variable name:"), N_("Variable type"),
+    N_("Variable type:"), N_("View DRD"), N_("Type"), N_("Value"), N_("Values"), N_("Predefined values"),
+    N_("Add predefined values"), N_("Clear predefined values"), N_("Add values"), N_("Custom values"),
+    N_("No values"), N_("Edit"), N_("Edit string"), N_("Edit number"), N_("Edit boolean"), N_("Edit date"),
+    N_("Edit time"), N_("Edit date and time"), N_("Edit duration"), N_("Edit input"), N_("Edit output"),
+    N_("String value"), N_("Boolean value"), N_("Yes"), N_("No"), N_("Match one"), N_("Match none"),
+    N_("Comparison"), N_("Comparison operator"), N_("Range"), N_("Equals"), N_("Less"), N_("Less or equals"),
+    N_("Greater"), N_("Greater or equals"), N_("Include"), N_("Exclude"), N_("Strings must be in double quotes"),
+    N_("Resize"), N_("Test type"), N_("Set value"), N_("Unique"), N_("First"), N_("Priority"), N_("Any"),
+    N_("Collect"), N_("Rule order"), N_("Output order"),
+)
+
 #: Which table names a kind of code, for ``label(kind, code)``.
-TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS, "channel": CHANNELS, "severity": SEVERITIES, "role": ROLES, "outcome": OUTCOMES, "scenario": SCENARIOS, "filter": FILTERS, "team_kind": TEAM_KINDS}
+TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS,
+          "channel": CHANNELS, "severity": SEVERITIES, "role": ROLES, "outcome": OUTCOMES, "scenario": SCENARIOS,
+          "filter": FILTERS, "team_kind": TEAM_KINDS, "hit_policy": HIT_POLICIES}
 
 
 def label(kind: str, code: str | None) -> str:
@@ -240,3 +306,8 @@ def label(kind: str, code: str | None) -> str:
 def choices(kind: str) -> dict[str, str]:
     """Every code of ``kind`` with its name, in the current language (selects, the designer's stage list)."""
     return {code: str(text) for code, text in TABLES[kind].items()}
+
+
+def editor_strings() -> dict[str, str]:
+    """The diagram editors' own English strings with their translation in the current language (none in English)."""
+    return {text: gettext(text) for text in EDITOR if gettext(text) != text}
