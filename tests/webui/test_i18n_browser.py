@@ -18,6 +18,8 @@ from tests.webui.test_browser import ARTIFACTS, browser, open_as, server  # noqa
 #: Latin words a Chinese page may show: units, formats, standards and the names of things that have no other.
 ALLOWED = {"CSV", "PDF", "JPEG", "PNG", "GIF", "WebP", "MB", "MPa", "BPMN", "DMN", "Python", "JSON", "FEEL", "ID", "SLA",
            "KPI", "API", "bpmn", "dmn", "json", "xml", "js", "Jingzhi"}
+#: Upper bound for a diagram or a decision table to be drawn on a busy machine; never a timing assertion.
+DRAW_MS = 90_000
 #: What a designer wrote in a decision table (labels, rule cells and descriptions): the file's content, not the UI.
 EDITOR_CONTENT = ", ".join(f"#dmn-editor {part}" for part in (
     ".tjs-table tbody", ".input-label", ".output-label", ".input-expression", ".output-name", ".decision-table-name",
@@ -95,11 +97,13 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
 def settle(page, path: str) -> None:
     """Wait for what a page draws in the browser: the diagram viewer, the modeler, the decision table."""
     if path.startswith("/cases/") or path.startswith("/designer/closed_loop/1"):
-        page.wait_for_selector("#diagram[data-rendered=yes]")
+        page.wait_for_selector("#diagram[data-rendered]", timeout=DRAW_MS)
+        assert page.get_attribute("#diagram", "data-rendered") == "yes", page.inner_text("#diagram")
     elif path == "/designer/closed_loop/edit":
-        page.wait_for_selector("#modeler .djs-palette")
+        page.wait_for_selector("#modeler .djs-palette", timeout=DRAW_MS)
     elif path.endswith("/edit"):
-        page.wait_for_selector("#dmn-editor .tjs-container, #dmn-editor .dmn-decision-table-container")
+        page.wait_for_selector("#dmn-editor .tjs-container, #dmn-editor .dmn-decision-table-container",
+                               timeout=DRAW_MS)
     else:
         page.wait_for_load_state("load")
 
