@@ -24,6 +24,8 @@ DRAW_MS = 90_000
 EDITOR_CONTENT = ", ".join(f"#dmn-editor {part}" for part in (
     ".tjs-table tbody", ".input-label", ".output-label", ".input-expression", ".output-name", ".decision-table-name",
     ".input-variable", ".output-variable", ".annotation", ".type-ref"))
+#: Tooltips are checked in bpmn-js's palette, context pad and popup menu only: dmn-js writes a few of its own
+#: ("Move Input", the hit policies' explanations) without its translate service, so no module can reach them.
 #: Tags and marks whose text is not the UI's to translate.
 SKIP = ("script, style, code, pre, [translate=no], #lang-switch, #modeler .djs-container text, .djs-minimap,"
         " .bjs-powered-by, .dmn-powered-by, #new-process-id," + EDITOR_CONTENT)
@@ -39,7 +41,7 @@ FIND_TEXT = """(skip) => {
     if (style && (style.display === "none" || style.visibility === "hidden")) continue;
     texts.push(text);
   }
-  const editors = ".djs-palette, .djs-context-pad, .djs-popup, .dmn-decision-table-container";
+  const editors = ".djs-palette, .djs-context-pad, .djs-popup";
   for (const el of document.querySelectorAll("[placeholder], [title]")) {
     if (!el.getAttribute("placeholder") && !el.closest(editors)) continue;
     if (skipped(el)) continue;
