@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from engine.exceptions import FormInvalid, NotFound
 from flask_babel import gettext as _
+
+from engine.exceptions import FormInvalid, NotFound
 
 #: Accepted kinds by their first bytes: a renamed executable is refused whatever its extension says.
 SIGNATURES = {
@@ -21,7 +22,7 @@ MIME = {ext: mime for ext, mime in SIGNATURES.values()} | {"webp": "image/webp"}
 
 
 def kind_of(head: bytes) -> str | None:
-    for signature, (ext, _) in SIGNATURES.items():
+    for signature, (ext, _mime) in SIGNATURES.items():
         if head.startswith(signature):
             return ext
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":

@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import g, request, session
-from flask_babel import Babel, gettext as _
+from flask_babel import Babel
+from flask_babel import gettext as _
 from lxml import etree
 
 from . import vocabulary
@@ -93,6 +94,7 @@ def english_names() -> dict[str, str]:
     if "english_names" in g:
         return g.english_names
     from engine import catalogue
+
     from .security import engine
 
     names: dict[str, str] = {}

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import has_request_context
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 FILE_HINTS = ("photo", "image", "picture", "attachment", "照片")
 
@@ -70,7 +71,7 @@ def fields(schema: dict | None, values: dict | None = None, errors: dict | None 
     required = set(schema.get("required", []))
     values, errors, ui = values or {}, errors or {}, ui or {}
     result = []
-    for name in _ordered(list((schema.get("properties") or {})), ui.get("ui:order")):
+    for name in _ordered(list(schema.get("properties") or {}), ui.get("ui:order")):
         spec, hints = schema["properties"][name], ui.get(name) if isinstance(ui.get(name), dict) else {}
         widget, choices = _widget(name, spec, english)
         wanted = hints.get("ui:widget")

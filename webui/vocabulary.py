@@ -7,7 +7,8 @@ come first from seed/teams.json (see ``i18n.name_of``); ``SCENARIOS`` names ever
 """
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 
 def N_(text: str) -> str:

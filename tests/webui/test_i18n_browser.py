@@ -66,7 +66,7 @@ def untranslated(texts: list[str], language: str) -> list[str]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, server, browser):
+def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, server, browser):  # noqa: F811
     instance_id, move = registered_case
     ARTIFACTS.mkdir(exist_ok=True)
     designer_pages = ["/designer", "/designer/closed_loop/1", "/designer/closed_loop/edit",
