@@ -59,11 +59,11 @@ def retry(instance_id: int):
     try:
         engine().retry(instance_id, actor=g.user["username"])
     except InstanceFailed as again:
-        flash(f"{_('The retry failed again')}: {again.message}", "error")
+        flash(_("The retry failed again: %(why)s", why=again.message), "error")
     except TaskNotReady as moved_on:  # retried or cancelled meanwhile, from another page or the command line
         flash(moved_on.message, "info")
     else:
-        flash(f"{_('Retried')} #{instance_id}", "ok")
+        flash(_("Retried #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))
 
 
@@ -75,5 +75,5 @@ def cancel(instance_id: int):
         flash(_('Cancelling a case needs a reason'), "error")
     else:
         engine().cancel(instance_id, reason, actor=g.user["username"])
-        flash(f"{_('Cancelled')} #{instance_id}", "ok")
+        flash(_("Cancelled #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))

@@ -88,8 +88,8 @@ def compare(process_id: str):
 @requires(*access.DESIGNER_ROLES)
 def roll_back(deployment_id: int):
     result = engine().roll_back(deployment_id, deployed_by=g.user["username"])
-    flash(f"{_('Rolled back, new version') if result.created else _('That version is already the newest; no new version')}: {_versions(result.versions)}",
-          "ok" if result.created else "info")
+    said = _("Rolled back, new version") if result.created else _("That version is already the newest; no new version")
+    flash(f"{said}: {_versions(result.versions)}", "ok" if result.created else "info")
     process_id = request.form.get("process_id")
     if process_id not in result.versions:
         process_id = sorted(result.versions)[0]
