@@ -102,7 +102,7 @@ ROLES = {
     "officer": _l("Officer"),
     "team_lead": _l("Team lead"),
     "dispatcher": _l("Dispatcher"),
-    "designer": _l("Process designer"),
+    "designer": _l("Designer"),
     "admin": _l("Administrator"),
 }
 OUTCOMES = {
@@ -131,7 +131,7 @@ OUTCOMES = {
     "power": _l("Power supply"),
     "network": _l("Network"),
     "damaged": _l("Damaged"),
-    "removed": _l("Removed"),
+    "removed": _l("Device removed"),
     "replaced": _l("Replaced"),
     "other": _l("Other"),
 }
@@ -202,7 +202,7 @@ FILTERS = {
 PANEL = {
     "select": _l("Select an element to see and change what the engine reads"),
     "id": _l("Id"),
-    "name": _l("Name"),
+    "name": _l("Element name"),
     "name_en": _l("English name"),
     "process": _l("Process"),
     "executable": _l("Executable"),
