@@ -15,19 +15,11 @@ $(BIN)/jingzhi: pyproject.toml
 
 install: $(BIN)/jingzhi assets
 
-# Browser bundles from the npm registry, pinned by frontend/package-lock.json: the bpmn-js viewer and modeler, the
-# dmn-js modeler (its CSS in vendor/dmn/, apart from bpmn-js's own diagram-js.css), and bpmnlint bundled by esbuild
-# from frontend/src/lint.js into vendor/jingzhi-lint.js. webui/static/vendor is git-ignored. Last, the UI's message
-# catalogues: webui/translations/*/LC_MESSAGES/messages.po compiled to .mo (git-ignored; the wheel build does it too).
+# Browser bundles from the npm registry, pinned by frontend/package-lock.json, into webui/static/vendor/ (git-ignored):
+# the recipe is scripts/build-assets.sh, which the Dockerfile runs too. Then the UI's message catalogues:
+# webui/translations/*/LC_MESSAGES/messages.po compiled to .mo (git-ignored; the wheel build does it too, setup.py).
 assets:
-	cd frontend && npm ci --no-audit --no-fund
-	mkdir -p webui/static/vendor/dmn
-	cd frontend && npm run --silent build
-	cp frontend/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js webui/static/vendor/
-	cp frontend/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webui/static/vendor/
-	cp -r frontend/node_modules/bpmn-js/dist/assets/. webui/static/vendor/
-	cp frontend/node_modules/dmn-js/dist/dmn-modeler.production.min.js webui/static/vendor/
-	cp -r frontend/node_modules/dmn-js/dist/assets/. webui/static/vendor/dmn/
+	bash scripts/build-assets.sh
 	$(BIN)/python -m webui.catalogues
 
 demo: install assets

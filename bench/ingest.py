@@ -4,7 +4,7 @@ Run ``python -m bench.ingest`` (``--quick`` for a smoke run). In one run, on a M
 the system's, queues unbounded) and a fresh PostgreSQL database holding the whole district (9,165 devices):
 
 1. broker: a QoS 1 publisher and a QoS 1 subscriber, messages per second from the first publish to the last receipt;
-2. sustained: ``--ingesters`` ``jingzhi ingest`` processes sharing the subscription; a flood of messages (75%
+2. sustained: ``--ingesters`` ``jingzhi ingest`` processes, one partition of the devices each; a flood of messages (75%
    heartbeats, 15% repeats of open alarms, 10% first alarms that start a closed-loop case) published as fast as the
    broker takes them; the rate is messages over the time until every alert is stored and every case started;
 3. latency: the same mix at a steady rate below that capacity; alert -> task-in-inbox is the first ready task's
@@ -229,7 +229,7 @@ def start_ingesters(n: int, database_url: str, broker_url: str, starters: int = 
     procs = []
     for i in range(n):
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", ROOT_TOPIC, "--group", "bench",
+            [sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", ROOT_TOPIC, "--partition", f"{i}/{n}",
              "--client-id", f"bench-ingest-{i}", "--starters", str(starters)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True))
     return procs
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run with small numbers")
     parser.add_argument("--messages", type=int, default=None, help="messages in the sustained flood")
-    parser.add_argument("--ingesters", type=int, default=2, help="ingester processes sharing the subscription")
+    parser.add_argument("--ingesters", type=int, default=2, help="ingester processes, one partition each")
     parser.add_argument("--starters", type=int, default=1, help="case-starter processes per ingester")
     parser.add_argument("--latency-seconds", type=float, default=None)
     args = parser.parse_args(argv)

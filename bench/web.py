@@ -4,7 +4,12 @@ A team has 10,000 open tasks; the database holds 10,000 closed cases (small), th
 history is bulk-inserted in the server with ``INSERT ... SELECT generate_series`` (instances, cases and their
 completed tasks); only the people rows go through the engine. Each database is timed on ``GET /api/v1/tasks?scope=team``
 with a bearer token through the whole Flask app (routing, token lookup, the inbox query, JSON), after a warm-up.
-Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n>``.
+The command centre is timed beside it on the same databases, holding the district's 9,165 devices (renamed
+``DEV-<n>`` so the closed cases' device ids find them): the map data (``/command/map.json``: every device with its
+state and the open cases), the heat map of the last 30 days (``/command/heat.json``) and a device page with its alert
+history and cases (``/devices/<id>``), as a dispatcher with a bearer token.
+Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n> map_p95_ms=<n> heat_p95_ms=<n> device_p95_ms=<n>``
+(the command centre's figures on the large database).
 
 Both databases are built side by side and measured in alternating rounds, so noise from the machine falls on both.
 Environment: JINGZHI_BENCH_PG_URL, an admin URL of the server (default: the tests' server); the databases
@@ -22,6 +27,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from engine import Config, Engine, people
+from engine.devices import import_devices
+from sensors import district
 
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_URL", os.environ.get(
     "JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -91,6 +98,12 @@ def setup(engine: Engine) -> str:
     roster = json.loads((ROOT / "seed" / "teams.json").read_text(encoding="utf-8"))["teams"]
     people.seed_teams(engine.store, roster)
     people.add_user(engine.store, "bench-officer", "bench password", ["officer"], [TEAM])
+    people.add_user(engine.store, "bench-dispatcher", "bench password", ["dispatcher"], ["command_centre"])
+    import_devices(engine.store, [dict(row, id=f"DEV-{n}") for n, row in enumerate(district.devices())])
+    with engine.store.begin() as connection:      # a district at work: devices heartbeat, one in 25 has gone silent
+        connection.execute(text("""UPDATE device SET last_seen_at = now(),
+                                   status = CASE WHEN CAST(substr(id, 5) AS integer) % 25 = 0 THEN 'offline'
+                                                 ELSE 'online' END"""))
     return people.create_token(engine.store, "bench-officer", "bench"), [t["code"] for t in roster]
 
 
@@ -113,15 +126,21 @@ def load(engine: Engine, open_tasks: int, closed: int, teams: list[str], chunk: 
     return time.perf_counter() - started
 
 
-def timed(client, token: str, requests: int) -> list[float]:
+def timed(client, token: str, requests: int, url: str = "/api/v1/tasks?scope=team") -> list[float]:
     headers = {"Authorization": f"Bearer {token}"}
     times = []
     for _ in range(requests):
         started = time.perf_counter()
-        response = client.get("/api/v1/tasks?scope=team", headers=headers)
+        response = client.get(url, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200 and response.get_json()["count"] > 0
+        assert response.status_code == 200, (url, response.status_code)
+        if url.startswith("/api/"):
+            assert response.get_json()["count"] > 0
     return times
+
+
+#: The command centre's requests: the map data, the heat map of the last 30 days, a device page.
+COMMAND = {"map": "/command/map.json", "heat": "/command/heat.json", "device": "/devices/DEV-42"}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -136,6 +155,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="closed cases in the large database")
     parser.add_argument("--rounds", type=int, default=20, help="alternating rounds of requests on each database")
     parser.add_argument("--per-round", type=int, default=50)
+    parser.add_argument("--command-per-round", type=int, default=5, help="requests of each command centre page")
     args = parser.parse_args()
 
     from webui import create_app
@@ -149,22 +169,36 @@ def main() -> None:
         seconds = load(engine, args.open, closed, teams)
         print(f"{phase}: {args.open} open tasks of {TEAM}, {closed} closed cases (loaded in {seconds:.1f} s)")
         app = create_app(engine.config, engine, {"SECRET_KEY": "bench", "EVIDENCE_DIR": "/tmp/jingzhi-bench-evidence"})
-        phases[phase] = {"engine": engine, "client": app.test_client(), "token": token, "times": []}
+        dispatcher = people.create_token(engine.store, "bench-dispatcher", "bench")
+        phases[phase] = {"engine": engine, "client": app.test_client(), "token": token, "times": [],
+                         "dispatcher": dispatcher, **{f"{name}_times": [] for name in COMMAND}}
     for phase in phases.values():
         timed(phase["client"], phase["token"], 50)                 # warm-up: pools, caches, prepared statements
+        for url in COMMAND.values():
+            timed(phase["client"], phase["dispatcher"], 5, url)
     order = ["small", "large"]
     for _ in range(args.rounds):
         for name in order:
             phases[name]["times"] += timed(phases[name]["client"], phases[name]["token"], args.per_round)
+            for what, url in COMMAND.items():
+                phases[name][f"{what}_times"] += timed(phases[name]["client"], phases[name]["dispatcher"],
+                                                       args.command_per_round, url)
         order.reverse()
     p95 = {}
     for name, phase in phases.items():
         p95[name] = percentile(phase["times"], 0.95)
         print(f"  {name}: inbox API p50={statistics.median(phase['times']):.2f} ms p95={p95[name]:.2f} ms "
               f"(100 tasks a page, {len(phase['times'])} requests)")
+        for what, url in COMMAND.items():
+            times = phase[f"{what}_times"]
+            p95[f"{name}_{what}"] = percentile(times, 0.95)
+            print(f"  {name}: {url} p50={statistics.median(times):.2f} ms p95={p95[f'{name}_{what}']:.2f} ms "
+                  f"({len(times)} requests)")
         phase["engine"].store.dispose()
     print(f"  large/small p95 ratio: {p95['large'] / p95['small']:.2f}")
-    print(f"inbox_p95_ms_small={p95['small']:.2f} inbox_p95_ms_large={p95['large']:.2f}")
+    print(f"inbox_p95_ms_small={p95['small']:.2f} inbox_p95_ms_large={p95['large']:.2f} "
+          f"map_p95_ms={p95['large_map']:.2f} heat_p95_ms={p95['large_heat']:.2f} "
+          f"device_p95_ms={p95['large_device']:.2f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 :func:`engine.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
 work that follows, each piece in its own transactions and safe to repeat: a new alarm is born claimed by the batch
-that wrote it, which starts its case with :func:`open_case`; :func:`sweep` (every few seconds in each ingester) takes
+that wrote it, which starts its case with :func:`open_case`; :func:`sweep` (every few seconds in the ticker) takes
 over whatever a crash left, delivers clears once their case waits for them, closes alarms whose case ended and turns
 silent devices into maintenance cases.
 """

@@ -14,6 +14,12 @@ case. A clear marks the alarm ``clear_pending``; the clear is delivered as the B
 (``sensor_clear`` for the closed loop) as soon as the case waits for it, which may be at once or only when the case
 reaches verification. An alarm closes when its case ends. A device silent past its heartbeat interval is marked
 offline and opens a ``device_offline`` alarm on the maintenance process; its next message clears that alarm.
+
+A batch is stored whole or not at all, so one message the database refuses would fail its batch every time it is
+retried. The edges refuse such messages up front (``sensors.payload.unstorable``); what still fails is found by
+splitting the batch (``sensors.intake``), which asks :func:`unavailable` whether a failure was the database's state
+(retry the batch as it is) or the batch's data (split it). Dead letter rows are made storable here, whatever they
+hold (:func:`dead_letter_row`).
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import String, bindparam, func, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from . import clock
 from .devices import DeviceInfo, Registry, dialect_insert
@@ -44,6 +51,12 @@ START_LEASE_S = 60
 #: Alarms handled per sweep step (pending starts, clears, closes, silent devices).
 SWEEP_BATCH = 200
 ALARM, CLEAR, HEARTBEAT = "alarm", "clear", "heartbeat"
+#: Characters kept of a dead letter's detail and raw text (the raw payload is at most 8 KB; the rest is noise).
+DEAD_DETAIL_CHARS, DEAD_RAW_CHARS = 2000, 4096
+#: SQLSTATE classes of failures that are the database's state, not the data: connection (08), a transaction rolled
+#: back by a deadlock or serialization conflict (40), resources (53), a lock not available (55), operator
+#: intervention or a statement timeout (57), system (58).
+TRANSIENT_SQLSTATE = ("08", "40", "53", "55", "57", "58")
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,56 @@ class BatchResult:
     pending_clears: list[int] = field(default_factory=list)  # alarms with a clear to deliver
 
 
+def _storable(value: str | None, limit: int | None) -> str | None:
+    """Text PostgreSQL accepts: NUL escaped as ``\\0``, lone surrogates as ``\\udXXX``, cut to ``limit``."""
+    if value is None:
+        return None
+    value = str(value).replace("\x00", "\\0")
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value[:limit] if limit else value
+
+
+_DEAD_LIMITS = {column.name: column.type.length for column in _dead.columns if isinstance(column.type, String)}
+_DEAD_LIMITS.update(detail=DEAD_DETAIL_CHARS, raw=DEAD_RAW_CHARS)
+
+
+def dead_letter_row(dead: DeadLetterIn, plain: bool = False) -> dict:
+    """The row of a dead letter, storable whatever it holds: every text escaped and cut to its column.
+
+    ``plain``: every text as ASCII (``ascii()``-escaped), for a dead letter the database refused even so.
+    """
+    row = vars(dead).copy()
+    for name, limit in _DEAD_LIMITS.items():
+        value = row.get(name)
+        if plain and value is not None:
+            value = ascii(str(value))[1:-1]
+        row[name] = _storable(value, limit)
+    return row
+
+
+def unavailable(engine, error: BaseException) -> bool:
+    """Whether a failed batch failed for the database's state (down, restarting, a deadlock), not for its data.
+
+    Decided by the error's SQLSTATE class or SQLite's busy answer, then by asking the database a trivial question:
+    if that fails too, the database is away and the batch must be retried as it is, not split.
+    """
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if state and state[:2] in TRANSIENT_SQLSTATE:
+            return True
+        if engine.store.is_sqlite and any(w in str(error.orig).lower() for w in ("locked", "busy", "disk i/o")):
+            return True
+    try:
+        with engine.store.read() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - whatever stops a trivial query, the database is not answering
+        return True
+    return False
+
+
 _registries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -134,8 +197,12 @@ class _Open:
     msg_ids: list[str] = field(default_factory=list)
 
 
-def record(engine, events: list[SensorEvent], dead_letters: list[DeadLetterIn] = ()) -> BatchResult:
-    """Store a batch in one transaction: dead letters, alerts (idempotent on msg_id), device sightings, alarms."""
+def record(engine, events: list[SensorEvent], dead_letters: list[DeadLetterIn] = (), plain: bool = False
+           ) -> BatchResult:
+    """Store a batch in one transaction: dead letters, alerts (idempotent on msg_id), device sightings, alarms.
+
+    ``plain``: store the dead letters' texts ASCII-escaped (see :func:`dead_letter_row`).
+    """
     result = BatchResult()
     devices = registry(engine)
     first: dict[str, SensorEvent] = {}
@@ -144,7 +211,7 @@ def record(engine, events: list[SensorEvent], dead_letters: list[DeadLetterIn] =
     unique = list(first.values())
     with engine.store.begin() as connection:
         if dead_letters:
-            connection.execute(_dead.insert(), [vars(d) for d in dead_letters])
+            connection.execute(_dead.insert(), [dead_letter_row(d, plain) for d in dead_letters])
             result.dead_letters = len(dead_letters)
         inserted = _insert_alerts(connection, unique)
         accepted = [e for e in unique if e.msg_id in inserted]

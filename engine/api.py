@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import clock, defaults, queries
 from .assignment import assign, holder
 from .config import Config
-from .definitions import Definitions, DeployResult
+from .definitions import DeployDecision, Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription
@@ -69,9 +69,9 @@ class Engine:
     def __init__(self, config: Config, store: Store | None = None):
         self.config = config
         self.store = store or Store(config.database_url)
-        self.script_engine = SandboxScriptEngine(config.script_time_limit_s)
+        self.script_engine = SandboxScriptEngine(config.script_time_limit_s, config.script_memory_limit_mb)
         self.definitions = Definitions(self.store)
-        self.runtime = Runtime(self.store, self.definitions, self.script_engine)
+        self.runtime = Runtime(self.store, self.definitions, self.script_engine, hot_size=config.hot_instances)
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",
@@ -79,6 +79,12 @@ class Engine:
         """Validate and store ``files`` as a new version of every process in them. With ``roster`` (the district's
         team codes) a lane, team property or routing output naming a team that is not in it refuses the set."""
         return self.definitions.deploy(files, deployed_by, roster=roster)
+
+    def deploy_if_changed(self, files: dict[str, bytes], deployed_by: str = "setup",
+                          roster: set[str] | None = None) -> DeployDecision:
+        """Deploy ``files`` only where a process differs from its newest version, never over a newer version
+        someone else (a designer) deployed; the decision says why, process by process."""
+        return self.definitions.deploy_if_changed(files, deployed_by, roster=roster)
 
     def roll_back(self, deployment_id: int, deployed_by: str = "system") -> DeployResult:
         """Make an older deployment's content the newest version again (running instances stay where they are)."""

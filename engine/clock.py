@@ -10,6 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
+#: The district's own time zone (Shanghai, UTC+8, no daylight saving): days, shifts and dates people type are
+#: counted in it; everything stored is UTC.
+DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
 
 class SystemClock:
     def now(self) -> datetime:

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from . import defaults
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def packaged(*parts: str) -> Path:
+    """A data file shipped with Jingzhi: ``seed/`` and ``bpmn/`` of the checkout, which the wheel carries inside this
+    package as ``engine/data/seed`` and ``engine/data/bpmn`` (pyproject.toml). The installed copy wins when both exist."""
+    installed = _PACKAGE / "data" / Path(*parts)
+    return installed if installed.exists() else _PACKAGE.parent / Path(*parts)
 
 
 @dataclass(frozen=True)
@@ -16,7 +26,14 @@ class Config:
     mqtt_url: str | None = None
     secret_key: str | None = None
     script_time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S
+    script_memory_limit_mb: int = defaults.SCRIPT_MEMORY_LIMIT_MB
     tick_interval_s: float = defaults.TICK_INTERVAL_S
+    #: Workflows kept in memory after their save (0: every step deserializes from the database).
+    hot_instances: int = defaults.HOT_INSTANCES
+    #: the team roster ``jingzhi teams load`` and ``setup`` read and the web app names teams and scenarios from
+    roster_file: str = field(default_factory=lambda: str(packaged("seed", "teams.json")))
+    #: the district's diagrams, forms and tables ``jingzhi deploy``, ``setup`` and the demo deploy by default
+    bpmn_dir: str = field(default_factory=lambda: str(packaged("bpmn")))
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -28,7 +45,11 @@ class Config:
             mqtt_url=env.get("MQTT_URL") or None,
             secret_key=env.get("JINGZHI_SECRET_KEY") or None,
             script_time_limit_s=float(env.get("JINGZHI_SCRIPT_TIME_LIMIT_S", defaults.SCRIPT_TIME_LIMIT_S)),
+            script_memory_limit_mb=int(env.get("JINGZHI_SCRIPT_MEMORY_LIMIT_MB", defaults.SCRIPT_MEMORY_LIMIT_MB)),
             tick_interval_s=float(env.get("JINGZHI_TICK_INTERVAL_S", defaults.TICK_INTERVAL_S)),
+            hot_instances=int(env.get("JINGZHI_HOT_INSTANCES", defaults.HOT_INSTANCES)),
+            roster_file=env.get("JINGZHI_ROSTER_FILE") or str(packaged("seed", "teams.json")),
+            bpmn_dir=env.get("JINGZHI_BPMN_DIR") or str(packaged("bpmn")),
         )
         return replace(config, **overrides) if overrides else config
 

@@ -11,15 +11,37 @@ SQLITE_FILE = "jingzhi.db"
 #: take microseconds; anything near a second is a runaway loop, not work.
 SCRIPT_TIME_LIMIT_S = 2.0
 
+#: Memory one diagram script may allocate, in MB, on top of what its sandbox worker process holds after start-up
+#: (``RLIMIT_AS``). Real scripts build a few small dicts; 256 MB leaves room for a large form's data many times over.
+SCRIPT_MEMORY_LIMIT_MB = 256
+
 #: Upper bound of one RQ job (a whole engine step); the sandbox's own limit normally fires first.
 JOB_TIMEOUT_S = 60
 
 #: How many times a job that lost a race for an instance (ConcurrentUpdate) is retried.
 JOB_RETRIES = 3
 
+#: How many times a job abandoned by its worker (killed, machine lost) is queued again. Its verb either committed
+#: or wrote nothing, and the instance's row version refuses a second step from a stale state, so a rerun is safe.
+JOB_ABANDONED_RETRIES = 3
+
+#: Seconds after a job's time limit before a job whose worker stopped answering counts as abandoned. A worker runs
+#: its job in its own process (SimpleWorker), so a job's lease is its time limit plus this grace.
+JOB_ABANDON_GRACE_S = 5
+
+#: Seconds between a worker's looks for abandoned jobs (RQ's registry maintenance; RQ's default is 10 minutes), and
+#: the worker's TTL, which bounds how long an idle worker blocks on the queue between those looks.
+JOB_MAINTENANCE_S = 10
+WORKER_TTL_S = 35
+
 #: Seconds between the ticker's looks for due timers. One second keeps a timer within seconds of its
 #: due time; the look is one indexed query, so it costs nearly nothing when nothing is due.
 TICK_INTERVAL_S = 1.0
+
+#: Seconds between the ticker's periodic alarm sweeps (devices gone silent, clears held until their case waits for
+#: them, alarms whose case ended, cases that failed to start). A few seconds: a held clear verifies its case soon
+#: after the case reaches verification, and the sweep's queries stay a small load.
+SWEEP_INTERVAL_S = 2.0
 
 #: Instances ticked per look at most, so one look never holds a huge result set.
 TICK_BATCH = 200

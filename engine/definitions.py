@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import clock, defaults
+from .catalogue import diagram_file
 from .exceptions import NotFound
 from .models import AuditEvent, Deployment, ProcessDefinition
 from .store import Store
-from .validation import ParsedSet, validate_files
+from .validation import BPMN_SUFFIX, ParsedSet, validate_files
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,20 @@ class LoadedDefinition:
     forms: dict
 
 
+@dataclass(frozen=True)
+class DeployDecision:
+    """What :meth:`Definitions.deploy_if_changed` did with a file set: the deployment when it made one, and one line
+    per process saying why (for the log of whoever runs it)."""
+
+    result: DeployResult | None   # None: nothing deployed
+    lines: list[str]
+
+
 def content_hash(files: dict[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        # surrogatepass: a name that is not valid Unicode still hashes, and validation then refuses it by name
+        digest.update(name.encode("utf-8", "surrogatepass") + b"\0" + hashlib.sha256(files[name]).digest())
     return digest.hexdigest()
 
 
@@ -74,6 +85,54 @@ class Definitions:
             if current:
                 return current
             raise
+
+    def deploy_if_changed(self, files: dict[str, bytes], deployed_by: str,
+                          roster: set[str] | None = None) -> DeployDecision:
+        """Deploy ``files`` only when a process in them differs from its newest version, and never over a version
+        someone other than ``deployed_by`` deployed since (a designer's edit in the browser): then nothing is
+        deployed and the lines say which processes hold it back. The unit is the whole set, as with :meth:`deploy`:
+        one deployment makes a version of every process in it.
+
+        A process "differs" when its own .bpmn file or any form or decision table of the set is not the same text
+        in its newest version's deployment (forms and tables may be shared between processes).
+        """
+        parsed = validate_files(files, roster)   # a broken set is refused before anything is compared
+        texts = {name: data.decode("utf-8") for name, data in files.items()}
+        changed, held, lines = [], [], []
+        with self.store.read() as connection:
+            for process_id in sorted(parsed.specs):
+                newest = connection.execute(
+                    select(ProcessDefinition.version, Deployment.deployed_by, Deployment.deployed_at, Deployment.files)
+                    .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
+                    .where(ProcessDefinition.process_id == process_id)
+                    .order_by(ProcessDefinition.version.desc()).limit(1)).one_or_none()
+                if newest is None:
+                    changed.append(process_id)
+                    lines.append(f"{process_id}: not deployed yet")
+                elif _same_process(texts, newest.files, process_id):
+                    lines.append(f"{process_id}: same as v{newest.version}")
+                elif newest.deployed_by != deployed_by:
+                    held.append(process_id)
+                    lines.append(f"{process_id}: v{newest.version} deployed by {newest.deployed_by} at "
+                                 f"{newest.deployed_at:%Y-%m-%d %H:%M} differs from these files and is newer than "
+                                 f"what {deployed_by} deployed: not deployed over it")
+                else:
+                    changed.append(process_id)
+                    lines.append(f"{process_id}: differs from v{newest.version} (deployed by {deployed_by})")
+        if held:
+            lines.append(f"nothing deployed: {', '.join(held)} changed since by someone else; compare the versions "
+                         f"in the designer, and deploy these files by hand (jingzhi deploy PATH) if they should win")
+            decision = DeployDecision(None, lines)
+        elif not changed:
+            lines.append("nothing deployed: every process is the same as its newest version")
+            decision = DeployDecision(None, lines)
+        else:
+            result = self.deploy(files, deployed_by, roster=roster)
+            lines.append("deployed: " + ", ".join(f"{p} v{v}" for p, v in sorted(result.versions.items())))
+            decision = DeployDecision(result, lines)
+        for line in lines:
+            log.info("deploy if changed: %s", line)
+        return decision
 
     def roll_back(self, deployment_id: int, deployed_by: str) -> DeployResult:
         """Make an older deployment's content current again: its files become a new version of its processes.
@@ -165,3 +224,14 @@ class Definitions:
                 while len(self._parsed_deployments) > self._cache_size:
                     self._parsed_deployments.popitem(last=False)
         return parsed
+
+
+def _same_process(files: dict[str, str], stored: dict[str, str], process_id: str) -> bool:
+    """Whether ``process_id`` reads the same text in ``files`` as in ``stored`` (a deployment's files): its own
+    diagram, and every form and decision table of ``files``."""
+    try:
+        if diagram_file(files, process_id)[1] != diagram_file(stored, process_id)[1]:
+            return False
+    except NotFound:
+        return False
+    return all(stored.get(name) == text for name, text in files.items() if not name.endswith(BPMN_SUFFIX))

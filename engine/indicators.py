@@ -16,17 +16,18 @@ The period selects cases by ``opened_at`` in [start, end) and tasks by ``ended_a
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import exists, select
 
+from .clock import DISTRICT_TZ
 from .models import Case, HumanTask
 
 _cases, _tasks = Case.__table__, HumanTask.__table__
 CLOSED_STAGES = ("closed", "evaluate")
 NOT_REGISTERED = ("discover", "register", "rejected", "cancelled")
-#: Days are counted in the district's own time zone (Shanghai, UTC+8), not UTC.
-LOCAL = timezone(timedelta(hours=8))
+#: Days are counted in the district's own time zone, not UTC.
+LOCAL = DISTRICT_TZ
 
 
 def _closed_at(case: dict) -> datetime | None:

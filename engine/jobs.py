@@ -3,6 +3,16 @@
 Job functions are module-level and take ids and plain data, never objects, so a worker in another process can run
 them. A verb that lost a race for its instance (ConcurrentUpdate, nothing written) is retried here, the same way
 in-process and on a worker; every other failure is final and stays visible in RQ's failed registry.
+
+A worker killed in the middle of a job (SIGKILL, a lost machine) leaves the job in RQ's started registry, in
+neither the queue nor the failed registry; for the ticker, whose tick jobs have fixed ids, that instance's timers
+would never fire again. So every job is enqueued with ``Retry(max=JOB_ABANDONED_RETRIES)``, which RQ 2 uses for
+abandoned jobs only once we take it away from ordinary failures (:func:`run_verb` sets ``retries_left`` to 0 before
+a failure leaves the job). A job's lease in the started registry is its time limit plus a grace (the worker class
+below); past it, RQ's registry cleanup (``StartedJobRegistry.cleanup``: run by every worker every
+``JOB_MAINTENANCE_S``, and by :meth:`Jobs.pending` when it finds a job still marked started) queues the job again.
+The rerun takes effect once: the verb of the killed run either committed or wrote nothing (one transaction), and a
+step is saved only onto the row version it was loaded from.
 """
 from __future__ import annotations
 
@@ -42,13 +52,26 @@ def run_verb(verb: str, kwargs: dict, engine: Engine | None = None):
     if verb not in VERBS:
         raise ValueError(f"'{verb}' is not an engine verb that jobs run")
     engine = engine or _engine()
-    for attempt in range(defaults.JOB_RETRIES + 1):
-        try:
-            return getattr(engine, verb)(**kwargs)
-        except ConcurrentUpdate:
-            if attempt == defaults.JOB_RETRIES:
-                raise
-            time.sleep(0.02 * 2 ** attempt)
+    try:
+        for attempt in range(defaults.JOB_RETRIES + 1):
+            try:
+                return getattr(engine, verb)(**kwargs)
+            except ConcurrentUpdate:
+                if attempt == defaults.JOB_RETRIES:
+                    raise
+                time.sleep(0.02 * 2 ** attempt)
+    except BaseException:
+        _final_failure()
+        raise
+
+
+def _final_failure() -> None:
+    """A job whose verb failed is not rerun by RQ: its retries are for abandoned jobs only (see the module docs)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
 
 
 @dataclass(frozen=True)
@@ -61,14 +84,16 @@ class Submitted:
 
 
 class Jobs:
-    def __init__(self, engine: Engine, redis=None):
+    def __init__(self, engine: Engine, redis=None, queue_name: str = QUEUE_NAME,
+                 job_timeout_s: int = defaults.JOB_TIMEOUT_S):
         self.engine = engine
         self.redis = redis
         self.queue = None
+        self.job_timeout_s = job_timeout_s
         if redis is not None:
             from rq import Queue
 
-            self.queue = Queue(QUEUE_NAME, connection=redis, default_timeout=defaults.JOB_TIMEOUT_S)
+            self.queue = Queue(queue_name, connection=redis, default_timeout=job_timeout_s)
 
     @classmethod
     def for_config(cls, config: Config, engine: Engine) -> "Jobs":
@@ -83,8 +108,11 @@ class Jobs:
             raise ValueError(f"'{verb}' is not an engine verb that jobs run")
         if self.queue is None:
             return Submitted(True, run_verb(verb, kwargs, self.engine))
-        job = self.queue.enqueue(run_verb, verb, kwargs, job_id=job_id, job_timeout=defaults.JOB_TIMEOUT_S,
-                                 result_ttl=3600, failure_ttl=7 * 24 * 3600)
+        from rq import Retry
+
+        job = self.queue.enqueue(run_verb, verb, kwargs, job_id=job_id, job_timeout=self.job_timeout_s,
+                                 result_ttl=3600, failure_ttl=7 * 24 * 3600,
+                                 retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
     def pending(self, job_id: str) -> bool:
@@ -96,9 +124,27 @@ class Jobs:
 
         try:
             status = Job.fetch(job_id, connection=self.redis).get_status(refresh=True)
+            if status == JobStatus.STARTED and self.recover_abandoned():
+                status = Job.fetch(job_id, connection=self.redis).get_status(refresh=True)
         except NoSuchJobError:
             return False
         return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+    def recover_abandoned(self) -> int:
+        """Queue again the jobs whose worker died in the middle of them (past their lease); returns how many.
+
+        RQ's own cleanup does it: a job with retries left is queued again, one without goes to the failed registry.
+        """
+        if self.queue is None:
+            return 0
+        from rq.registry import StartedJobRegistry
+
+        registry = StartedJobRegistry(queue=self.queue)
+        expired = registry.get_expired_job_ids()
+        if expired:
+            log.warning("jobs abandoned by their worker, queued again: %s", ", ".join(expired))
+            registry.cleanup()
+        return len(expired)
 
     def work(self, burst: bool = False) -> None:
         """Run an RQ worker on this queue (``jingzhi worker``).
@@ -108,7 +154,24 @@ class Jobs:
         shared across a fork. Job time limits still apply (RQ's signal-based death penalty), and the sandbox
         bounds each script on its own.
         """
-        from rq import SimpleWorker
-
         use_engine(self.engine)
-        SimpleWorker([self.queue], connection=self.redis).work(burst=burst, with_scheduler=False)
+        _worker_class()([self.queue], connection=self.redis, maintenance_interval=defaults.JOB_MAINTENANCE_S,
+                        worker_ttl=defaults.WORKER_TTL_S).work(burst=burst, with_scheduler=False)
+
+
+def _worker_class():
+    from rq import SimpleWorker
+
+    class Worker(SimpleWorker):
+        """A SimpleWorker whose job lease is the job's time limit plus a grace.
+
+        A SimpleWorker sends no heartbeat while its job runs, and RQ's lease (the shorter of the time left and 30 s,
+        plus 60 s) would call a longer job abandoned while it still runs; the time limit plus a grace cannot, since
+        the death penalty ends the job by then.
+        """
+
+        def get_heartbeat_ttl(self, job) -> int:
+            timeout = job.timeout if job.timeout and job.timeout > 0 else defaults.JOB_TIMEOUT_S
+            return int(timeout) + defaults.JOB_ABANDON_GRACE_S
+
+    return Worker

@@ -115,6 +115,8 @@ class Case(Base):
     """The domain view of an instance for people and indicators."""
 
     __tablename__ = "cases"
+    #: the command centre's heat map counts cases of a period per place from this index alone (engine/map_reads.py)
+    __table_args__ = (Index("ix_cases_heat", "opened_at", "scenario", "lat", "lon"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -184,6 +186,8 @@ class User(Base):
     roles: Mapped[list]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: Raised by logout and password change: sessions carrying an older epoch are over (engine/people.py).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Membership(Base):
@@ -284,3 +288,36 @@ class DeadLetter(Base):
     msg_id: Mapped[str | None] = mapped_column(String(120))
     device_id: Mapped[str | None] = mapped_column(String(80))
     raw: Mapped[str] = mapped_column(Text)
+
+
+# -- Open311 intake: client systems and the requests they filed (see integrations/open311*.py) ------------------------
+class Open311Client(Base):
+    """A system allowed to file Open311 requests (the 12345 platform, a resident mini-program). ``channel`` is the
+    case channel its requests open (hotline | resident). Only the SHA-256 of its api_key is stored."""
+
+    __tablename__ = "open311_client"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Open311Request(Base):
+    """One service request as filed: its number is the Open311 ``service_request_id``. The reporter's contact lives
+    here only, never in the workflow's data (which carries a masked form), so audit and exports cannot leak it."""
+
+    __tablename__ = "open311_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("open311_client.id"), index=True)
+    service_code: Mapped[str] = mapped_column(String(80), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    media_url: Mapped[str | None] = mapped_column(String(1000))
+    attributes: Mapped[dict]
+    contact: Mapped[dict]  # first_name, last_name, phone, email as given (call-back team only)

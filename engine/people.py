@@ -65,6 +65,9 @@ def add_user(store, username: str, password: str, roles: list[str], team_codes: 
     if not username or len(password or "") < 8:
         raise FormInvalid("a user needs a name and a password of at least 8 characters",
                           {"username": "required", "password": "at least 8 characters"})
+    if len(username) > 120 or len(display_name or "") > 200:
+        raise FormInvalid("a user name has at most 120 characters, a display name at most 200",
+                          {"username": "at most 120 characters", "display_name": "at most 200 characters"})
     with store.begin() as connection:
         _check(roles, team_codes, connection)
         if connection.scalar(select(_users.c.id).where(_users.c.username == username)) is not None:
@@ -80,6 +83,8 @@ def add_user(store, username: str, password: str, roles: list[str], team_codes: 
 
 def update_user(store, user_id: int, roles: list[str] | None = None, team_codes: list[str] | None = None,
                 active: bool | None = None, password: str | None = None) -> dict:
+    if password and len(password) < 8:
+        raise FormInvalid("a password has at least 8 characters", {"password": "at least 8 characters"})
     with store.begin() as connection:
         _check(roles or [], team_codes or [], connection)
         values = {}
@@ -89,6 +94,7 @@ def update_user(store, user_id: int, roles: list[str] | None = None, team_codes:
             values["active"] = active
         if password:
             values["password_hash"] = generate_password_hash(password, method=PASSWORD_METHOD)
+            values["session_epoch"] = _users.c.session_epoch + 1  # a new password ends every session of the old one
         if values:
             if connection.execute(update(_users).where(_users.c.id == user_id).values(**values)).rowcount != 1:
                 raise NotFound(f"user {user_id} does not exist")
@@ -97,6 +103,17 @@ def update_user(store, user_id: int, roles: list[str] | None = None, team_codes:
             for code in sorted(set(team_codes)):
                 connection.execute(insert(_members).values(user_id=user_id, team_code=code))
     return user(store, user_id)
+
+
+def end_sessions(store, user_id: int) -> int:
+    """End every web session of the user (logout, a stolen cookie): sessions carry the epoch they were opened in,
+    and one older than the user's is refused. Returns the new epoch."""
+    with store.begin() as connection:
+        epoch = connection.execute(update(_users).where(_users.c.id == user_id).values(
+            session_epoch=_users.c.session_epoch + 1).returning(_users.c.session_epoch)).scalar()
+        if epoch is None:
+            raise NotFound(f"user {user_id} does not exist")
+        return epoch
 
 
 def _with_teams(connection, row) -> dict:

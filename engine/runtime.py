@@ -56,7 +56,7 @@ class Step(StepRecord):
     since: float = field(default_factory=time.time)
 
 
-def failure(err: Exception) -> InstanceFailed:
+def failure(err: BaseException) -> InstanceFailed:
     """Turn whatever a script or SpiffWorkflow raised into one error that keeps the element id and line."""
     task = getattr(err, "task", None)
     bpmn_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
@@ -89,6 +89,12 @@ def run_engine(action, *args):
             raise
         raise failure(err) from err
     except Exception as err:  # scripts raise anything; none of it may escape as a server error
+        raise failure(err) from err
+    except (KeyboardInterrupt, SystemExit):
+        # Scripts that raise these run in a sandbox worker and come back as ScriptRefused; here they are the
+        # process being stopped (Ctrl-C, a signal handler), which must stop it.
+        raise
+    except BaseException as err:  # GeneratorExit or another BaseException subclass out of a diagram
         raise failure(err) from err
 
 
@@ -123,6 +129,9 @@ class HotInstances:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class Runtime:

@@ -6,11 +6,15 @@ through ``().__class__.__base__.__subclasses__()``. Here every source is compile
 underscore names and attributes at compile time and routes attribute, item and iteration access through guards at
 run time. RestrictedPython does not bound CPU, so the compiler also plants a deadline check at the top of every loop
 and function body and in every iteration, and the operators that can build huge values in one C call (``**``, ``*``,
-``<<``) go through size checks.
+``<<``) go through size checks. Those checks cannot see inside one C call (``math.factorial(10**6)``,
+``'x'.ljust(10**10)``), so whatever is not trivially cheap runs in a sandbox worker process with operating-system
+limits on CPU time and memory and a wall-clock deadline (:mod:`engine.sandbox_pool`); whatever it raises, even
+``SystemExit``, comes back as an ordinary step failure.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import datetime as _dt
 import decimal as _decimal
 import json as _json
@@ -27,8 +31,9 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
-from . import defaults
+from . import defaults, sandbox_pool
 from .exceptions import ScriptRefused
+from .sandbox_codec import NotPlainData, encode
 
 #: Largest integer result (in bits) and sequence length an operator may build in one step.
 MAX_INT_BITS = 100_000
@@ -190,11 +195,18 @@ def check_source(source: str, mode: str) -> list[str]:
 
 
 class SandboxEnvironment(TaskDataEnvironment):
-    """Task-data environment whose every eval/exec runs restricted code under a deadline."""
+    """Task-data environment whose every eval/exec runs restricted code under a deadline.
 
-    def __init__(self, time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S):
+    Cheap sources (:func:`is_cheap`: the usual gateway conditions, ``dueIn`` values and one-line assignments) run
+    here, in the engine's process; everything else runs in a sandbox worker process with CPU, memory and
+    wall-clock limits (:mod:`engine.sandbox_pool`), and only plain data crosses (:mod:`engine.sandbox_codec`).
+    """
+
+    def __init__(self, time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S,
+                 memory_limit_mb: int = defaults.SCRIPT_MEMORY_LIMIT_MB):
         super().__init__(environment_globals={})
         self.time_limit_s = time_limit_s
+        self.memory_limit_mb = memory_limit_mb
 
     def _runtime(self) -> dict:
         deadline = time.monotonic() + self.time_limit_s
@@ -219,14 +231,52 @@ class SandboxEnvironment(TaskDataEnvironment):
         }
 
     def evaluate(self, expression, context, external_context=None):
+        if is_cheap(expression, "eval"):
+            return self.evaluate_here(expression, context, external_context)
+        answer = self._in_worker("eval", expression, context, external_context)
+        return answer["value"]
+
+    def execute(self, script, context, external_context=None):
+        self.check_for_overwrite(context, external_context or {})
+        if is_cheap(script, "exec"):
+            return self.execute_here(script, context, external_context)
+        answer = self._in_worker("exec", script, context, external_context)
+        context.clear()
+        context.update(answer["context"])
+        return True
+
+    def _in_worker(self, mode: str, source: str, context: dict, external_context) -> dict:
+        compile_source(source, mode)  # refused here already: no need to ask a worker
+        try:
+            request = {"mode": mode, "source": source, "time_limit_s": self.time_limit_s,
+                       "memory_limit_bytes": int(self.memory_limit_mb * 1024 * 1024),
+                       "context": {k: encode(v, k) for k, v in context.items()},
+                       "external": {k: encode(v, k) for k, v in (external_context or {}).items()}}
+        except NotPlainData as err:
+            raise ScriptRefused(f"task data {err}") from None
+        try:
+            answer = sandbox_pool.pool().run(request, self.time_limit_s)
+        except sandbox_pool.WorkerLost as lost:
+            if lost.reason == "memory":
+                raise ScriptRefused(f"script exceeded its memory limit of {self.memory_limit_mb:g} MB") from None
+            if lost.reason in ("cpu", "deadline"):
+                raise ScriptRefused(f"script exceeded its {'CPU ' if lost.reason == 'cpu' else ''}time limit of "
+                                    f"{self.time_limit_s:g} s") from None
+            raise ScriptRefused("the sandbox process running the script died") from None
+        if answer["ok"]:
+            return answer
+        raise _error_of(answer, self.memory_limit_mb)
+
+    def evaluate_here(self, expression, context, external_context=None):
+        """Evaluate in this process (cheap expressions here, everything in a sandbox worker)."""
         code = compile_source(expression, "eval")
         scope = self._runtime()
         scope.update(external_context or {})
         scope.update(context)
         return eval(code, scope)
 
-    def execute(self, script, context, external_context=None):
-        self.check_for_overwrite(context, external_context or {})
+    def execute_here(self, script, context, external_context=None):
+        """Execute in this process (cheap scripts here, everything in a sandbox worker)."""
         code = compile_source(script, "exec")
         runtime = self._runtime()
         scope = dict(runtime)
@@ -246,11 +296,86 @@ class SandboxEnvironment(TaskDataEnvironment):
         return True
 
 
+def _error_of(answer: dict, memory_limit_mb: float) -> Exception:
+    """The exception a worker's answer stands for, carrying the script line it was raised on (``jz_line``)."""
+    kind, message = answer["kind"], answer.get("message") or ""
+    if kind == "memory":
+        err: Exception = ScriptRefused(f"script exceeded its memory limit of {memory_limit_mb:g} MB")
+    elif kind == "refused":
+        err = ScriptRefused(message)
+    elif kind == "base":  # SystemExit, KeyboardInterrupt, GeneratorExit...: a step failure, never the engine's
+        err = ScriptRefused(f"script raised {answer['type']}" + (f": {message}" if message else "")
+                            + "; a diagram may not stop the engine")
+    else:
+        builtin = getattr(builtins, answer["type"], None) if answer.get("builtin") else None
+        cls = builtin if isinstance(builtin, type) and issubclass(builtin, Exception) and \
+            builtin.__init__ is not OSError.__init__ else None
+        try:
+            err = cls(message) if cls is not None else None
+        except Exception:  # noqa: BLE001 - an exception class that takes other arguments
+            err = None
+        if err is None:  # the script's own exception class: same name, no code of the script's comes back
+            err = type(str(answer["type"]), (Exception,), {})(message)
+    err.jz_line = answer.get("line")
+    return err
+
+
+#: Calls a cheap source may make: builtins whose time and memory are bounded by the size of their arguments.
+_CHEAP_CALLS = frozenset({"len", "str", "int", "float", "bool", "abs", "min", "max", "any", "all", "sorted",
+                          "list", "tuple", "dict", "set", "isinstance"})
+_CHEAP_NODES = (ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.Pass, ast.Name, ast.Constant, ast.Load,
+                ast.Store, ast.Attribute, ast.Subscript, ast.Slice, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp,
+                ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Starred, ast.keyword, ast.JoinedStr, ast.FormattedValue,
+                ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Invert, ast.Eq, ast.NotEq, ast.Lt, ast.LtE,
+                ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Add, ast.Sub, ast.Div, ast.FloorDiv)
+#: A cheap script has at most this many statements: each can at most double what the data holds.
+_CHEAP_STATEMENTS = 4
+
+
+@lru_cache(maxsize=4096)
+def is_cheap(source: str, mode: str) -> bool:
+    """Whether a source surely runs in time and memory bounded by its task data, whatever that data is.
+
+    No loops, comprehensions, functions, lambdas, ``**``, ``*``, ``%`` or format specs; calls only to
+    :data:`_CHEAP_CALLS`. Such a source runs in this process (microseconds); any other goes to a worker.
+    """
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return False
+    if mode == "exec" and len(tree.body) > _CHEAP_STATEMENTS:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS):
+                return False
+        elif isinstance(node, ast.AugAssign):
+            if not isinstance(node.op, (ast.Add, ast.Sub)) or not isinstance(node.value, ast.Constant):
+                return False
+        elif isinstance(node, ast.FormattedValue):
+            if node.format_spec is not None:
+                return False
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Div, ast.FloorDiv)):
+                return False
+        elif not isinstance(node, _CHEAP_NODES):
+            return False
+    return True
+
+
 class SandboxScriptEngine(PythonScriptEngine):
     """Spiff's script engine on the sandbox environment, with Spiff's broken service-call error path mended."""
 
-    def __init__(self, time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S):
-        super().__init__(environment=SandboxEnvironment(time_limit_s))
+    def __init__(self, time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S,
+                 memory_limit_mb: int = defaults.SCRIPT_MEMORY_LIMIT_MB):
+        super().__init__(environment=SandboxEnvironment(time_limit_s, memory_limit_mb))
+
+    def get_error_line_number_and_content(self, script, err):
+        line = getattr(err, "jz_line", None)
+        if line:  # raised in a sandbox worker: its traceback stayed there, the line came with the answer
+            lines = script.splitlines()
+            return line, lines[line - 1] if 0 < line <= len(lines) else ""
+        return super().get_error_line_number_and_content(script, err)
 
     def call_service(self, task, **kwargs):
         try:

@@ -1,15 +1,20 @@
-"""The ticker: finds instances whose next timer is due and has each one ticked.
+"""The ticker: the one owner of periodic work, in every install (compose, the embedded default, the demo).
 
-One indexed range query per look (``next_timer_at <= now``), one look a second by default, so a timer fires within
-seconds of its due time without polling every waiting instance (the spiff-arena approach that fired timers minutes
-to hours late).
+Each look finds the instances whose next timer is due and has each one ticked: one indexed range query
+(``next_timer_at <= now``), one look a second by default, so a timer fires within seconds of its due time without
+polling every waiting instance (the spiff-arena approach that fired timers minutes to hours late). Every few seconds
+it also runs the alarm sweep (:func:`engine.alarms.sweep`): devices gone silent, clears that arrived before their
+case reached verification, alarms whose case ended, cases that failed to start. The sweep lived in the MQTT
+ingester before, so installs that take alerts over HTTP (the embedded default, the demo) never delivered a held
+clear: the case waited at verification for a person although the sensor had reported normal.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
-from . import clock, defaults
+from . import alarms, clock, defaults
 from .exceptions import InstanceFailed, JingzhiError
 from .jobs import Jobs
 
@@ -17,12 +22,34 @@ log = logging.getLogger(__name__)
 
 
 class Ticker:
-    def __init__(self, jobs: Jobs, interval_s: float = defaults.TICK_INTERVAL_S, batch: int = defaults.TICK_BATCH):
+    def __init__(self, jobs: Jobs, interval_s: float = defaults.TICK_INTERVAL_S, batch: int = defaults.TICK_BATCH,
+                 sweep_interval_s: float = defaults.SWEEP_INTERVAL_S):
         self.jobs = jobs
         self.interval_s = interval_s
         self.batch = batch
+        self.sweep_interval_s = sweep_interval_s
+        self._next_sweep = time.monotonic()
 
     def run_once(self) -> list[int]:
+        """One look: tick every due instance once, then sweep alarms when the sweep is due.
+
+        Returns the ids of the instances handed over (queued or ticked here).
+        """
+        handed = self.tick_due()
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.sweep_interval_s
+            self.sweep()
+        return handed
+
+    def sweep(self) -> dict:
+        """The alarm sweep; a failure is logged and retried at the next sweep, never ends the ticker."""
+        try:
+            return alarms.sweep(self.jobs.engine)
+        except Exception:
+            log.exception("alarm sweep failed")
+            return {}
+
+    def tick_due(self) -> list[int]:
         """Tick every due instance once; returns the ids handed over (queued or ticked here)."""
         handed = []
         for instance_id in self.jobs.engine.due_instances(clock.now(), self.batch):
@@ -35,6 +62,8 @@ class Ticker:
                 log.warning("instance %s failed on its timer: %s", instance_id, failed.message)
             except JingzhiError as err:
                 log.warning("tick of instance %s refused: %s", instance_id, err.message)
+            except Exception:  # one instance's unexpected error must not keep the others' timers from firing
+                log.exception("tick of instance %s failed", instance_id)
             handed.append(instance_id)
         return handed
 

@@ -23,6 +23,7 @@ from .foreign import bpmn_problems
 from .foreign_dmn import dmn_problems
 from .forms import check_schema
 from .roster import unknown_teams
+from .sandbox_limits import size_problems
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,10 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
     if not any(name.endswith(BPMN_SUFFIX) for name in files):
         problems.append(Problem("(deployment)", "no .bpmn file in the deployment"))
     for name, data in sorted(files.items()):
-        if len(data) > defaults.MAX_DEPLOY_FILE_BYTES:
+        unreadable = _text_problems(name, data)
+        if unreadable:  # stored as UTF-8 text: what cannot be stored is refused here, not by the database
+            problems.extend(unreadable)
+        elif len(data) > defaults.MAX_DEPLOY_FILE_BYTES:
             problems.append(Problem(name, f"file is larger than {defaults.MAX_DEPLOY_FILE_BYTES} bytes"))
         elif name.endswith(FORM_SUFFIX):
             schema, form_problems = check_schema(name, data)
@@ -132,7 +136,12 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
                 parsed.forms[name] = schema
         elif name.endswith((BPMN_SUFFIX, DMN_SUFFIX)):
             root = parse_xml(name, data, problems)
+            oversized = size_problems(name, root) if root is not None and name.endswith(BPMN_SUFFIX) else []
             if root is not None:
+                problems.extend(_column_problems(name, root))
+            if oversized:  # SpiffWorkflow would recurse past Python's limit or take minutes on it: not parsed
+                problems.extend(oversized)
+            elif root is not None:
                 _element_lines(name, root, index)
                 foreign.extend((bpmn_problems if name.endswith(BPMN_SUFFIX) else dmn_problems)(name, root))
                 (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
@@ -192,6 +201,96 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
     if problems:
         raise DeploymentRejected(_unique(problems))
     return parsed
+
+
+def unicode_problems(files: dict) -> list[Problem]:
+    """Texts (as an editor sends them, ``{name: text}``) that are not valid Unicode: an unpaired surrogate, sent as
+    a ``\\ud800`` escape in JSON, cannot be encoded as UTF-8, so it is refused by file and line like bad bytes are."""
+    problems = []
+    for name, text in files.items():
+        if not isinstance(name, str) or not isinstance(text, str):
+            continue
+        shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as err:
+            problems.append(Problem(shown, f"the file name has an unpaired surrogate ({name[err.start]!a}): it is "
+                                           f"not valid Unicode"))
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            problems.append(Problem(shown, f"contains an unpaired surrogate ({text[err.start]!a}): the text is not "
+                                           f"valid Unicode", line=text.count("\n", 0, err.start) + 1))
+    return problems
+
+
+def _text_problems(name: str, data: bytes) -> list[Problem]:
+    """A file name or content the deployment table cannot hold: not UTF-8, NUL characters, unpaired surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return [Problem(name.encode("utf-8", "backslashreplace").decode("ascii", "replace"),
+                        f"the file name has an unpaired surrogate ({name[err.start]!a}): it is not valid Unicode")]
+    if "\x00" in name:
+        return [Problem(name.replace("\x00", "\\x00"), "the file name contains a NUL character")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            found = "it is UTF-16 (it starts with a UTF-16 byte order mark)"
+        else:
+            found = f"byte 0x{data[err.start]:02x} at offset {err.start} is not UTF-8"
+        return [Problem(name, f"is not UTF-8 text: {found}; save the file as UTF-8",
+                        line=data.count(b"\n", 0, err.start) + 1)]
+    at = text.find("\x00")
+    if at >= 0:
+        return [Problem(name, "contains a NUL character, which a diagram, table or form may not hold",
+                        line=text.count("\n", 0, at) + 1)]
+    return []
+
+
+def _column_lengths() -> dict[str, int]:
+    """How long each id or name taken from a diagram may be: the length of the column that will hold it."""
+    from .models import HumanTask, MessageSubscription, ProcessDefinition
+
+    return {"process id": ProcessDefinition.process_id.type.length, "process name": ProcessDefinition.name.type.length,
+            "element id": HumanTask.bpmn_id.type.length, "element name": HumanTask.label.type.length,
+            "lane name": HumanTask.lane.type.length, "message name": MessageSubscription.message_name.type.length,
+            "form file name": HumanTask.form_schema.type.length}
+
+
+def _column_problems(name: str, root) -> list[Problem]:
+    """Ids and names longer than the columns that will hold them (the process name, a task's label, ...)."""
+    limits = _column_lengths()
+    problems = []
+
+    def check(element, what: str, value) -> None:
+        if isinstance(value, str) and len(value) > limits[what]:
+            element_id = element.get("id")
+            problems.append(Problem(name, f"{what} is {len(value)} characters long; at most {limits[what]} fit",
+                                    element_id if element_id and len(element_id) <= limits["element id"] else None,
+                                    element.sourceline))
+
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = element.tag.rsplit("}", 1)[-1]
+        if local == "process":
+            check(element, "process id", element.get("id"))
+            check(element, "process name", element.get("name"))
+        elif local == "lane":
+            check(element, "lane name", element.get("name"))
+        elif local == "message":
+            check(element, "message name", element.get("name"))
+        elif local == "property" and element.get("name") in (defaults.PROP_FORM_SCHEMA, defaults.PROP_FORM_UI_SCHEMA):
+            check(element, "form file name", element.get("value"))
+        else:
+            if local != "definitions":
+                check(element, "element id", element.get("id"))
+            if element.get("id") is not None and local not in ("definitions", "collaboration"):
+                check(element, "element name", element.get("name"))
+    return problems
 
 
 def _missing_calls(parser, spec, process_file: str, index: dict):

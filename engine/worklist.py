@@ -70,20 +70,6 @@ def involved(connection, instance_id: int, teams: list[str], username: str) -> b
     return bool(connection.scalar(select(_involving(instance_id, teams, username))))
 
 
-def cases(connection, teams: list[str] | None = None, username: str | None = None, filters: dict | None = None,
-          limit: int = 100, offset: int = 0) -> list[dict]:
-    """Cases newest first; restricted to those ``teams``/``username`` were involved in unless both are None."""
-    query = select(_cases)
-    if teams is not None or username is not None:
-        query = query.where(_involving(_cases.c.instance_id, teams, username))
-    for name in ("scenario", "stage", "channel", "compound"):
-        value = (filters or {}).get(name)
-        if value:
-            query = query.where(_cases.c[name] == value)
-    query = query.order_by(_cases.c.opened_at.desc(), _cases.c.id.desc()).limit(limit).offset(offset)
-    return [dict(r) for r in connection.execute(query).mappings()]
-
-
 def case_by_instance(connection, instance_id: int) -> dict | None:
     row = connection.execute(select(_cases).where(_cases.c.instance_id == instance_id)).mappings().one_or_none()
     return dict(row) if row else None

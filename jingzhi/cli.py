@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 
 from engine import Config, Engine, people, queries
-from engine.exceptions import DeploymentRejected, InstanceFailed, JingzhiError
+from engine.exceptions import Conflict, DeploymentRejected, InstanceFailed, JingzhiError
 
 log = logging.getLogger("jingzhi")
 
@@ -19,12 +21,16 @@ DEPLOYABLE = (".bpmn", ".dmn", ".json")
 
 
 def read_deployment(path: Path) -> dict[str, bytes]:
-    """The deployable files of a directory (not recursive), or the single file given."""
-    if path.is_file():
-        return {path.name: path.read_bytes()}
-    if not path.is_dir():
-        raise JingzhiError(f"{path} is neither a file nor a directory")
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.suffix in DEPLOYABLE}
+    """The deployable files of a directory (not recursive), or the single file given, as bytes: whether they are
+    UTF-8 is for validation to say, the same for every way a deployment arrives (file and line of the bad byte)."""
+    try:
+        if path.is_file():
+            return {path.name: path.read_bytes()}
+        if not path.is_dir():
+            raise JingzhiError(f"{path} is neither a file nor a directory")
+        return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.suffix in DEPLOYABLE}
+    except OSError as err:  # unreadable file or directory: refused input, not a traceback
+        raise DeploymentRejected.single(str(err.filename or path), f"cannot be read: {err.strerror or err}") from None
 
 
 def _engine(config: Config) -> Engine:
@@ -41,9 +47,12 @@ def cmd_db_upgrade(config: Config, args) -> int:
 
 def cmd_deploy(config: Config, args) -> int:
     engine = _engine(config)
+    path = Path(args.path or config.bpmn_dir)
     try:
+        if args.if_changed:
+            return _deploy_if_changed(engine, path, args.actor)
         # checked against the roster once one is loaded (jingzhi teams load): a misspelt team routes nowhere
-        result = engine.deploy(read_deployment(Path(args.path)), deployed_by=args.actor,
+        result = engine.deploy(read_deployment(path), deployed_by=args.actor,
                                roster=engine.query(people.roster))
     except DeploymentRejected as rejected:
         print(rejected.message, file=sys.stderr)
@@ -51,6 +60,15 @@ def cmd_deploy(config: Config, args) -> int:
     verb = "deployed" if result.created else "unchanged (same content already deployed)"
     for process_id, version in sorted(result.versions.items()):
         print(f"{verb}: {process_id} v{version}")
+    return 0
+
+
+def _deploy_if_changed(engine: Engine, path: Path, actor: str) -> int:
+    """Deploy ``path`` only where it differs from the database, never over a designer's newer version; say why."""
+    decision = engine.deploy_if_changed(read_deployment(path), deployed_by=actor, roster=engine.query(people.roster))
+    print(f"deploy {path} if changed (as {actor}):")
+    for line in decision.lines:
+        print(f"  {line}")
     return 0
 
 
@@ -137,16 +155,16 @@ def cmd_demo(config: Config, args) -> int:
     return run_demo(config, args)
 
 
-SEED_TEAMS = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
-
-
-def load_teams(engine: Engine, path: Path = SEED_TEAMS) -> int:
-    """Load the team roster (seed/teams.json) into the team table; idempotent."""
+def load_teams(engine: Engine, path: Path) -> int:
+    """Load the team roster (``JINGZHI_ROSTER_FILE``, default seed/teams.json) into the team table; idempotent."""
+    if not path.is_file():
+        raise JingzhiError(f"no roster file at {path} (set JINGZHI_ROSTER_FILE or pass a path)")
     return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"])
 
 
 def cmd_teams_load(config: Config, args) -> int:
-    print(f"loaded {load_teams(_engine(config), Path(args.path))} team(s) from {args.path}")
+    path = Path(args.path or config.roster_file)
+    print(f"loaded {load_teams(_engine(config), path)} team(s) from {path}")
     return 0
 
 
@@ -157,12 +175,47 @@ def cmd_user_add(config: Config, args) -> int:
     engine = _engine(config)
     with engine.store.read() as connection:
         if not people.teams(connection):
-            load_teams(engine)
+            load_teams(engine, Path(config.roster_file))
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     user = people.add_user(engine.store, args.username, password, args.role or ["officer"], args.team or [],
                            args.name)
     print(f"added {user['username']}: roles {', '.join(user['roles'])}; teams {', '.join(user['teams']) or '-'}")
     return 0
+
+
+def ensure_admin(engine: Engine, username: str, password: str | None) -> str:
+    """Create the first admin unless a user of that name exists (then it is kept as it is: no password reset)."""
+    if any(user["username"] == username for user in people.users(engine.store)):
+        return f"admin {username}: exists already, kept as it is"
+    if not password:
+        raise JingzhiError(f"user {username} does not exist: set JINGZHI_ADMIN_PASSWORD (8 characters or more) "
+                           f"to create it")
+    try:
+        people.add_user(engine.store, username, password, ["admin"], [])
+    except Conflict:  # another setup created it at the same moment
+        return f"admin {username}: exists already, kept as it is"
+    return f"admin {username}: created"
+
+
+def cmd_user_ensure_admin(config: Config, args) -> int:
+    print(ensure_admin(_engine(config), args.username, os.environ.get("JINGZHI_ADMIN_PASSWORD")))
+    return 0
+
+
+def cmd_setup(config: Config, args) -> int:
+    """One-shot set-up of a deployment: schema, roster, first admin, and bpmn/ where it differs."""
+    engine = _engine(config)
+    print(f"schema is up to date ({config.describe()})")
+    roster = Path(config.roster_file)
+    print(f"loaded {load_teams(engine, roster)} team(s) from {roster}")
+    print(ensure_admin(engine, args.admin, os.environ.get("JINGZHI_ADMIN_PASSWORD")))
+    if args.no_deploy:
+        return 0
+    try:
+        return _deploy_if_changed(engine, Path(args.bpmn or config.bpmn_dir), args.actor)
+    except DeploymentRejected as rejected:
+        print(rejected.message, file=sys.stderr)
+        return 2
 
 
 def cmd_token_create(config: Config, args) -> int:
@@ -174,23 +227,71 @@ def cmd_token_create(config: Config, args) -> int:
     return 0
 
 
+def cmd_open311_key_create(config: Config, args) -> int:
+    from integrations import open311_keys
+
+    key = open311_keys.create_key(_engine(config).store, args.client, args.channel)
+    print(key)
+    print(f"(Open311 api_key for {args.client}, channel {args.channel}; it is shown only now: store it in the "
+          f"client's secrets)", file=sys.stderr)
+    return 0
+
+
+def cmd_open311_key_revoke(config: Config, args) -> int:
+    from integrations import open311_keys
+
+    count = open311_keys.revoke(_engine(config).store, args.client)
+    print(f"revoked {count} key(s) of {args.client}")
+    return 0
+
+
 def cmd_web(config: Config, args) -> int:
     from webui import create_app
 
-    app = create_app(config, _engine(config))
-    return serve(app, args.host, args.port)
+    try:
+        check_port(args.host, args.port)
+        app = create_app(config, _engine(config))
+        return serve(app, args.host, args.port)
+    except PortUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+class PortUnavailable(Exception):
+    """The web app cannot listen where it was asked to (the port is taken, or the address is not this machine's)."""
+
+    def __init__(self, host: str, port: int, err: OSError):
+        why = os.strerror(err.errno) if err.errno else str(err)
+        super().__init__(f"cannot listen on {host}:{port}: {why} (is another program using the port? stop it, or "
+                         f"choose another with --port)")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortUnavailable unless host:port can be listened on now, so a busy port stops a command before it
+    starts anything. The server binds the port again itself (serve keeps its host and port arguments); a port taken
+    in between fails serve with PortUnavailable too."""
+    try:
+        socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
+    except OSError as err:
+        raise PortUnavailable(host, port, err) from err
 
 
 def serve(app, host: str, port: int) -> int:
-    """Serve with waitress when it is installed, else with Flask's own server (local use only)."""
+    """Serve with waitress when it is installed, else with Flask's own server (local use only). Raises
+    PortUnavailable when the port cannot be bound."""
     try:
         from waitress import serve as waitress_serve
     except ImportError:
         log.warning("waitress is not installed: using Flask's development server")
-        app.run(host=host, port=port, threaded=True)
-        return 0
-    print(f"web: http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=8)
+        waitress_serve = None
+    try:
+        if waitress_serve is None:
+            app.run(host=host, port=port, threaded=True)
+            return 0
+        print(f"web: http://{host}:{port}/", flush=True)
+        waitress_serve(app, host=host, port=port, threads=8)
+    except OSError as err:
+        raise PortUnavailable(host, port, err) from err
     return 0
 
 
@@ -211,9 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
 
     deploy = commands.add_parser("deploy", help="validate and deploy BPMN/DMN/form files as a new version")
-    deploy.add_argument("path", nargs="?", default="bpmn", help="a directory or one file (default: bpmn)")
+    deploy.add_argument("path", nargs="?", default=None,
+                        help="a directory or one file (default: JINGZHI_BPMN_DIR, else the district's bpmn/)")
     deploy.add_argument("--actor", default="cli")
+    deploy.add_argument("--if-changed", action="store_true",
+                        help="only where a process differs from its newest version, and never over a version "
+                             "someone other than --actor deployed since; prints why, process by process")
     deploy.set_defaults(func=cmd_deploy)
+
+    setup = commands.add_parser("setup", help="one-shot set-up: migrate, load the roster, create the first admin, "
+                                              "deploy bpmn/ where it differs (never over a designer's version)")
+    setup.add_argument("--admin", default=os.environ.get("JINGZHI_ADMIN_USERNAME") or "admin",
+                       help="the first admin's user name (default: JINGZHI_ADMIN_USERNAME, else admin); "
+                            "its password comes from JINGZHI_ADMIN_PASSWORD")
+    setup.add_argument("--bpmn", default=None, help="the diagrams to deploy (default: JINGZHI_BPMN_DIR, else bpmn/)")
+    setup.add_argument("--actor", default="setup", help="who the deployment is recorded as (default: setup)")
+    setup.add_argument("--no-deploy", action="store_true", help="skip the deployment")
+    setup.set_defaults(func=cmd_setup)
 
     start = commands.add_parser("start", help="start an instance of the newest version of a process")
     start.add_argument("process_id")
@@ -256,8 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     ticker.set_defaults(func=cmd_ticker)
 
     teams = commands.add_parser("teams", help="the team roster").add_subparsers(dest="teams_command", required=True)
-    teams_load = teams.add_parser("load", help="load seed/teams.json (or PATH) into the database")
-    teams_load.add_argument("path", nargs="?", default=str(SEED_TEAMS))
+    teams_load = teams.add_parser("load", help="load the roster (PATH, else JINGZHI_ROSTER_FILE, else "
+                                               "seed/teams.json) into the database")
+    teams_load.add_argument("path", nargs="?", default=None)
     teams_load.set_defaults(func=cmd_teams_load)
 
     user = commands.add_parser("user", help="web users").add_subparsers(dest="user_command", required=True)
@@ -269,12 +385,28 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--name", default=None, help="display name")
     user_add.add_argument("--password", default=None)
     user_add.set_defaults(func=cmd_user_add)
+    ensure = user.add_parser("ensure-admin", help="create the first admin unless it exists (password from "
+                                                  "JINGZHI_ADMIN_PASSWORD)")
+    ensure.add_argument("--username", default=os.environ.get("JINGZHI_ADMIN_USERNAME") or "admin")
+    ensure.set_defaults(func=cmd_user_ensure_admin)
 
     token = commands.add_parser("token", help="API bearer tokens").add_subparsers(dest="token_command", required=True)
     token_create = token.add_parser("create", help="create a bearer token acting as USERNAME (printed once)")
     token_create.add_argument("username")
     token_create.add_argument("--name", default="api")
     token_create.set_defaults(func=cmd_token_create)
+
+    open311 = commands.add_parser("open311", help="Open311 client systems (hotline platform, resident apps)")
+    open311_key = open311.add_subparsers(dest="open311_command", required=True).add_parser(
+        "key", help="api keys").add_subparsers(dest="open311_key_command", required=True)
+    key_create = open311_key.add_parser("create", help="create an api key for CLIENT (printed once, stored hashed)")
+    key_create.add_argument("client")
+    key_create.add_argument("--channel", choices=("hotline", "resident"), default="hotline",
+                            help="the channel of the cases its requests open (default hotline)")
+    key_create.set_defaults(func=cmd_open311_key_create)
+    key_revoke = open311_key.add_parser("revoke", help="revoke every api key of CLIENT")
+    key_revoke.add_argument("client")
+    key_revoke.set_defaults(func=cmd_open311_key_revoke)
 
     web = commands.add_parser("web", help="serve the web app and JSON API")
     web.add_argument("--host", default="127.0.0.1")
@@ -286,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--cases", type=int, default=12, help="simulated alerts to start with")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--once", action="store_true", help="set up, print the inbox, and exit")
-    demo.add_argument("--port", type=int, default=8000, help="port of the web app on localhost")
+    demo.add_argument("--host", default="127.0.0.1", help="address of the web app (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="port of the web app (default 8000)")
     demo.add_argument("--no-web", action="store_true", help="run the ticker only, without the web app")
     demo.add_argument("--rate", type=float, default=0.5,
                       help="sensor messages per second the simulated district posts to the web app (0: none)")

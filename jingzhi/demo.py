@@ -11,7 +11,10 @@ import json
 import logging
 import random
 import secrets
+import sys
 import threading
+import time
+import urllib.request
 from dataclasses import replace
 from datetime import timezone
 from pathlib import Path
@@ -22,8 +25,9 @@ from engine.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-DIAGRAMS = ROOT / "bpmn"
+#: Looks (50 ms apart) for the demo's web app to answer before the district starts posting to it.
+WEB_START_LOOKS = 200
+
 
 def seed_district(engine: Engine, seed: int) -> list[dict]:
     """Register the simulated district's devices (once) and return their registry rows."""
@@ -36,11 +40,11 @@ def seed_district(engine: Engine, seed: int) -> list[dict]:
     return rows
 
 
-def first_alarms(rows: list[dict], count: int, seed: int) -> list[bytes]:
+def first_alarms(rows: list[dict], count: int, seed: int, roster: dict) -> list[bytes]:
     """Alarm messages (the MQTT/HTTP payload contract) from ``count`` devices, spread over the playbooks' scenarios."""
     from sensors.district import BY_CODE
 
-    playbooks = [s["code"] for s in json.loads(SEED_TEAMS.read_text(encoding="utf-8"))["scenarios"]]
+    playbooks = [s["code"] for s in roster["scenarios"]]
     rng = random.Random(seed)
     by_scenario = {code: [r for r in rows if r["scenario"] == code] for code in playbooks}
     chosen = [rng.choice(by_scenario[code]) for code in playbooks if by_scenario[code]]
@@ -52,16 +56,25 @@ def first_alarms(rows: list[dict], count: int, seed: int) -> list[bytes]:
 
 
 def run_demo(config: Config, args) -> int:
+    from jingzhi.cli import PortUnavailable, check_port, read_deployment
+
+    web = not args.once and not getattr(args, "no_web", False)
+    try:  # first of all: on a busy port the demo stops here, before it sets up anything or posts any traffic
+        if web:
+            check_port(args.host, args.port)
+    except PortUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     database = Path(args.database)
     database.parent.mkdir(parents=True, exist_ok=True)
     config = replace(config, database_url=f"sqlite:///{database}", redis_url=None)
     engine = Engine(config)
     engine.store.upgrade()
-    from jingzhi.cli import read_deployment
-
-    files = read_deployment(DIAGRAMS)
+    diagrams = Path(config.bpmn_dir)
+    roster = json.loads(Path(config.roster_file).read_text(encoding="utf-8"))
+    files = read_deployment(diagrams)
     if not any(name.endswith(".bpmn") for name in files):
-        print(f"no diagrams in {DIAGRAMS}: nothing to run")
+        print(f"no diagrams in {diagrams}: nothing to run")
         return 1
     result = engine.deploy(files, deployed_by="demo")
     print("deployed:", ", ".join(f"{p} v{v}" for p, v in sorted(result.versions.items())))
@@ -69,10 +82,10 @@ def run_demo(config: Config, args) -> int:
     if not engine.ready_tasks():
         from sensors.intake import accept_alert
 
-        for body in first_alarms(rows, args.cases, args.seed):
+        for body in first_alarms(rows, args.cases, args.seed, roster):
             accept_alert(engine, body, source="demo")
     _print_inbox(engine)
-    logins = seed_people(engine, args.seed)
+    logins = seed_people(engine, args.seed, roster["teams"])
     print("\ndemo logins (user, password, role and team; local demo only):")
     for username, password, what in logins:
         print(f"  {username:<30} {password:<14} {what}")
@@ -80,13 +93,17 @@ def run_demo(config: Config, args) -> int:
     print("work the tasks:  jingzhi tasks   |   jingzhi complete TASK_ID --data '{...}' --actor NAME")
     if args.once:
         return 0
-    if not getattr(args, "no_web", False):
+    if web:
         if not config.secret_key:
             config = replace(config, secret_key=secrets.token_hex(32))
             print("JINGZHI_SECRET_KEY is not set: generated a session key for this run (logins end when it stops)")
-        _start_web(config, engine, args.port, logins)
+        try:
+            url = _start_web(config, engine, args.host, args.port)
+        except PortUnavailable as err:   # taken while the demo was setting up
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         if args.rate > 0 and not config.mqtt_url:
-            _simulate_over_http(engine, args.port, args.seed, args.rate)
+            _simulate_over_http(engine, url, args.seed, args.rate)
     print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
     try:
         Ticker(Jobs(engine), interval_s=config.tick_interval_s).run_forever()
@@ -95,25 +112,23 @@ def run_demo(config: Config, args) -> int:
     return 0
 
 
-SEED_TEAMS = ROOT / "seed" / "teams.json"
-
-
 def demo_password(seed: int, username: str) -> str:
     """The same password for the same demo user on every run (a local demo: printed, never for production)."""
     return f"demo-{random.Random(f'{seed}/{username}').randrange(10**6, 10**7)}"
 
 
-def seed_people(engine: Engine, seed: int) -> list[tuple[str, str, str]]:
-    """The roster from seed/teams.json and demo users: an admin, a dispatcher, an officer and a lead per team.
+def seed_people(engine: Engine, seed: int, roster: list[dict]) -> list[tuple[str, str, str]]:
+    """The roster (the ``teams`` of seed/teams.json) and demo users: an admin, a designer, a dispatcher, an officer
+    and a lead per team.
 
     Returns (username, password, what they do) for printing; users that exist already are kept as they are.
     """
     from engine import people
 
-    roster = json.loads(SEED_TEAMS.read_text(encoding="utf-8"))["teams"]
     people.seed_teams(engine.store, roster)
     existing = {u["username"] for u in people.users(engine.store)}
     wanted = [("admin", ["admin", "designer"], [], "admin, designer"),
+              ("designer", ["designer"], [], "designer (the process designer only)"),
               ("dispatcher", ["dispatcher", "officer"], ["command_centre"], "dispatcher, command_centre")]
     for team in roster:
         wanted.append((f"{team['code']}-1", ["officer"], [team["code"]], f"officer, {team['code']}"))
@@ -127,22 +142,43 @@ def seed_people(engine: Engine, seed: int) -> list[tuple[str, str, str]]:
     return logins
 
 
-def _start_web(config: Config, engine: Engine, port: int, logins) -> None:
-    from jingzhi.cli import serve
+def _start_web(config: Config, engine: Engine, host: str, port: int) -> str:
+    """Serve the web app in a thread; returns its URL once it answers, or raises PortUnavailable when the server
+    could not bind (nothing is posted to a port some other program holds)."""
+    from jingzhi.cli import PortUnavailable, serve
     from webui import create_app
 
     app = create_app(config, engine)
-    threading.Thread(target=serve, args=(app, "127.0.0.1", port), daemon=True, name="web").start()
-    print(f"\nweb inbox: http://127.0.0.1:{port}/  (log in with a demo login above)")
+    failed: list[PortUnavailable] = []
+
+    def run() -> None:
+        try:
+            serve(app, host, port)
+        except PortUnavailable as err:
+            failed.append(err)
+
+    thread = threading.Thread(target=run, daemon=True, name="web")
+    thread.start()
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    for _ in range(WEB_START_LOOKS):   # bounded: the server binds within milliseconds, or fails
+        if failed:
+            raise failed[0]
+        try:
+            with urllib.request.urlopen(f"{url}api/v1/healthz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    print(f"\nweb inbox: {url}  (log in with a demo login above)")
+    return url
 
 
-def _simulate_over_http(engine: Engine, port: int, seed: int, rate: float) -> None:
+def _simulate_over_http(engine: Engine, web_url: str, seed: int, rate: float) -> None:
     """No broker: the district posts heartbeats, alarms and clears to the web app's alert intake."""
     from engine import people
     from sensors.simulate import Traffic, send_over_http
 
     token = people.create_token(engine.store, "dispatcher", name="demo-district")
-    url = f"http://127.0.0.1:{port}/api/v1/alerts"
+    url = f"{web_url}api/v1/alerts"
     threading.Thread(target=send_over_http, args=(url, token, Traffic(seed), rate, threading.Event()),
                      daemon=True, name="district").start()
     print(f"simulated district: {rate:g} sensor message(s)/s posted to {url}")

@@ -33,10 +33,17 @@ def cmd_ingest(config: Config, args) -> int:
         print("MQTT_URL is not set (or pass --url mqtt://host:1883)", file=sys.stderr)
         return 1
     engine = _engine(config)  # the processes it starts come from `jingzhi deploy bpmn` (device_maintenance too)
-    settings = IngestSettings(url=url, topic_root=args.topic_root, group=args.group or None,
+    try:
+        partition, partitions = (int(part) for part in args.partition.split("/"))
+        IngestSettings(partition=partition, partitions=partitions)
+    except ValueError:
+        print(f"--partition wants K/N with 0 <= K < N (got '{args.partition}')", file=sys.stderr)
+        return 2
+    settings = IngestSettings(url=url, topic_root=args.topic_root, partition=partition, partitions=partitions,
                               **({"client_id": args.client_id} if args.client_id else {}),
                               batch_size=args.batch_size, starter_processes=args.starters)
-    print(f"ingesting {settings.subscription} from {url} as {settings.client_id} ({config.describe()})", flush=True)
+    print(f"ingesting {settings.subscription} (partition {partition}/{partitions}) from {url} as "
+          f"{settings.client_id} ({config.describe()})", flush=True)
     # The writer (database round trips) and the starter (SpiffWorkflow, CPU) share the GIL. With the default 5 ms
     # switch interval a thread back from a round trip waits up to 5 ms for the other: a case start of ~10 statements
     # took 4x its idle time. A shorter interval hands the GIL over promptly.
@@ -86,7 +93,8 @@ def add_commands(commands) -> None:
     ingest = commands.add_parser("ingest", help="MQTT subscriber: sensor messages into alerts and cases")
     ingest.add_argument("--url", default=None, help="broker URL (default: MQTT_URL)")
     ingest.add_argument("--topic-root", default="jingzhi/sensors")
-    ingest.add_argument("--group", default="jingzhi", help="shared-subscription group ('' for none)")
+    ingest.add_argument("--partition", default="0/1", metavar="K/N",
+                        help="with N ingesters, this one stores the devices of partition K (default 0/1: all)")
     ingest.add_argument("--client-id", default=None, help="fixed client id of the persistent session")
     ingest.add_argument("--batch-size", type=int, default=500)
     ingest.add_argument("--starters", type=int, default=1,

@@ -139,3 +139,43 @@ def devices(seed: int = 7) -> list[dict]:
         add(kind, None, f"{road} {rng.randint(1, 600)}号 附近",
             CENTRE[0] + rng.uniform(-0.01, 0.01), CENTRE[1] + rng.uniform(-0.01, 0.01), False)
     return rows
+
+
+#: Half the side of a compound's square on the offline basemap, in degrees (about 60 m); the model compound is larger.
+COMPOUND_HALF, MODEL_HALF = 0.0005, 0.0009
+#: The district's box (south, west, north, east): the compounds and street devices all fall inside it.
+BOUNDS = (CENTRE[0] - 0.011, CENTRE[1] - 0.011, CENTRE[0] + 0.011, CENTRE[1] + 0.011)
+
+
+def _square(lat: float, lon: float, half: float) -> list[list[float]]:
+    return [[round(lon + dx, 6), round(lat + dy, 6)] for dx, dy in
+            ((-half, -half), (half, -half), (half, half), (-half, half), (-half, -half))]
+
+
+def geojson(seed: int = 7) -> dict:
+    """The offline basemap of the command centre: the district's outline, its 137 compounds (squares around the
+    places the registry uses) and its twelve roads (lines across the district), WGS-84 [lon, lat] as GeoJSON wants.
+    Deterministic: the compounds come from the same seed as :func:`devices`."""
+    rng = random.Random(seed)
+    features = []
+    south, west, north, east = BOUNDS
+    features.append({"type": "Feature", "properties": {"kind": "district", "name": "广中路街道"},
+                     "geometry": {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north],
+                                                                      [west, north], [west, south]]]}})
+    for name, address, lat, lon in compounds(rng):
+        half = MODEL_HALF if name == MODEL_COMPOUND else COMPOUND_HALF
+        features.append({"type": "Feature", "properties": {"kind": "compound", "name": name, "address": address},
+                         "geometry": {"type": "Polygon", "coordinates": [_square(lat, lon, half)]}})
+    # roads alternate east-west and north-south, evenly spaced, each bent once so the map does not look like a grid
+    for n, road in enumerate(_ROADS):
+        share = (n // 2 + 1) / (len(_ROADS) // 2 + 1)
+        if n % 2 == 0:
+            lat = south + share * (north - south)
+            line = [[west, lat], [(west + east) / 2, lat + 0.0008 * (1 if n % 4 else -1)], [east, lat]]
+        else:
+            lon = west + share * (east - west)
+            line = [[lon, south], [lon + 0.0008 * (1 if n % 4 == 1 else -1), (south + north) / 2], [lon, north]]
+        features.append({"type": "Feature", "properties": {"kind": "street", "name": road},
+                         "geometry": {"type": "LineString",
+                                      "coordinates": [[round(x, 6), round(y, 6)] for x, y in line]}})
+    return {"type": "FeatureCollection", "features": features}

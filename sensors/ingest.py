@@ -1,15 +1,30 @@
 """`jingzhi ingest`: the MQTT subscriber that turns sensor messages into stored alerts and cases.
 
 Delivery guarantees come from the broker, so the client asks for all of them: MQTT 5 with ``clean_start=False`` and
-a session expiry (the broker keeps the subscription and queues messages while the ingester is away), QoS 1, a shared
-subscription ``$share/<group>/<root>/+/+`` (several ingesters split the load, each message goes to one of them),
-and manual acknowledgement: a PUBACK is sent only after the batch holding the message has committed. A crash before
-the commit makes the broker deliver the message again; the ``msg_id`` makes the second delivery a no-op.
+a session expiry (the broker keeps the subscription and queues messages while the ingester is away), QoS 1, a plain
+subscription ``<root>/+/+``, and manual acknowledgement: a PUBACK is sent only after the batch holding the message
+has committed, and only on the connection that delivered it. A crash before the commit makes the broker deliver the
+message again; the ``msg_id`` makes the second delivery a no-op.
+
+Why not a shared subscription (``$share/...``): Mosquitto 2.0 restores a persistent session after a restart but not
+its shared subscriptions, so everything published between the broker's restart and the ingester's re-subscribe had
+no queue and was dropped, although acknowledged to the sensor (issue 11: 1,751 of 5,000). A plain subscription is
+part of the stored session and queues from the moment the broker is back.
+
+Several ingesters split the load by partition instead (``partition`` of ``partitions``): each subscribes to every
+topic on its own session and keeps the devices whose id hashes (CRC-32) to its partition; the others' messages it
+acknowledges at once, since their owner's session holds its own copy. A device always goes to the same ingester, so
+its alarms and clears stay in order. Each partition needs an ingester with a fixed client id that comes back.
+
+Acks and reconnects: a packet remembers the connection it came on (``_generation``, bumped under ``_ack_lock`` on
+every disconnect and connect). A PUBACK for a packet of an earlier connection is never sent - the packet id would
+name another message on the new connection - and packets of an earlier connection still waiting in the queue are
+dropped unstored: the broker sends them again on the new connection.
 
 Threads: paho's network loop only parses and hands over (``on_message`` puts the packet on a queue); the writer
 takes up to ``batch_size`` messages, stores them with :func:`sensors.intake.accept_batch` in one transaction and
-then acknowledges them; the starter opens the cases of new alarms (SpiffWorkflow, after the commit) and runs the
-periodic sweep (silent devices, clears waiting for their case, alarms whose case ended).
+then acknowledges them; the starter opens the cases of new alarms (SpiffWorkflow, after the commit) and delivers the clears of the batch;
+the periodic sweep (silent devices, held clears, ended cases) belongs to `jingzhi ticker` (:mod:`engine.ticker`).
 """
 from __future__ import annotations
 
@@ -19,6 +34,7 @@ import queue
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -42,8 +58,6 @@ RECEIVE_MAXIMUM = 2000
 #: traffic is light, a big batch amortizes the commit when it is heavy.
 BATCH_SIZE = 500
 BATCH_WAIT_S = 0.02
-#: Seconds between sweeps (silent devices, pending clears, ended cases, cases left unstarted).
-SWEEP_INTERVAL_S = 2.0
 #: Backoff after a failed batch (database down): the messages stay unacknowledged and are retried.
 RETRY_S = 1.0
 
@@ -52,21 +66,33 @@ RETRY_S = 1.0
 class IngestSettings:
     url: str = "mqtt://127.0.0.1:1883"
     topic_root: str = "jingzhi/sensors"
-    group: str | None = "jingzhi"
+    #: This ingester's share of the devices: it stores the messages of devices with crc32(id) % partitions ==
+    #: partition (one ingester: 0 of 1, everything).
+    partition: int = 0
+    partitions: int = 1
     client_id: str = field(default_factory=lambda: f"jingzhi-ingest-{socket.gethostname()}")
     session_expiry_s: int = SESSION_EXPIRY_S
     receive_maximum: int = RECEIVE_MAXIMUM
     batch_size: int = BATCH_SIZE
     batch_wait_s: float = BATCH_WAIT_S
-    sweep_interval_s: float = SWEEP_INTERVAL_S
     #: Processes that start the cases of new alarms. 0: a thread of the ingester, sharing its GIL with the writer;
     #: each process has its own interpreter, so case starts (SpiffWorkflow, CPU) run beside the batches.
     starter_processes: int = 0
 
+    def __post_init__(self):
+        if self.partitions < 1 or not 0 <= self.partition < self.partitions:
+            raise ValueError(f"partition {self.partition} of {self.partitions}: want 0 <= partition < partitions")
+
     @property
     def subscription(self) -> str:
-        topic = f"{self.topic_root}/+/+"
-        return f"$share/{self.group}/{topic}" if self.group else topic
+        return f"{self.topic_root}/+/+"
+
+    def owns(self, topic: str) -> bool:
+        """Whether this ingester stores the message on ``topic`` (``<root>/<device_id>/<event>``)."""
+        if self.partitions == 1:
+            return True
+        device_id = topic.rsplit("/", 2)[-2] if topic.count("/") >= 2 else topic
+        return zlib.crc32(device_id.encode("utf-8", "surrogatepass")) % self.partitions == self.partition
 
 
 @dataclass
@@ -77,6 +103,9 @@ class Stats:
     dead_letters: int = 0
     batches: int = 0
     acked: int = 0
+    not_ours: int = 0          # messages of another partition, acknowledged on arrival
+    stale: int = 0             # packets of an earlier connection, dropped (the broker sends them again)
+    acks_withheld: int = 0     # stored, but the connection that delivered them had gone: the broker sends them again
     cases_opened: int = 0
     failed_batches: int = 0
     batch_seconds: float = 0.0
@@ -86,7 +115,8 @@ class Stats:
         batch_ms = 1000 * self.batch_seconds / self.batches if self.batches else 0.0
         start_ms = 1000 * self.start_seconds / self.cases_opened if self.cases_opened else 0.0
         return (f"received={self.received} accepted={self.accepted} duplicates={self.duplicates} "
-                f"dead_letters={self.dead_letters} cases_opened={self.cases_opened} batches={self.batches} "
+                f"dead_letters={self.dead_letters} not_ours={self.not_ours} stale={self.stale} "
+                f"acks_withheld={self.acks_withheld} cases_opened={self.cases_opened} batches={self.batches} "
                 f"failed_batches={self.failed_batches} batch_ms_avg={batch_ms:.1f} "
                 f"msgs_per_batch={self.received / max(self.batches, 1):.0f} case_start_ms_avg={start_ms:.1f}")
 
@@ -98,6 +128,7 @@ class _Packet:
     topic: str
     payload: bytes
     received: float
+    generation: int
 
 
 def broker_address(url: str) -> tuple[str, int, str | None, str | None]:
@@ -147,6 +178,10 @@ class Ingester:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        # The connection a packet came on; see the module docs. Bumped and compared under the lock, so an ack is
+        # either queued before paho resets its outgoing packets for a reconnect, or not sent at all.
+        self._ack_lock = threading.Lock()
+        self._generation = 0
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.client = self._client()
@@ -175,11 +210,20 @@ class Ingester:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_pre_connect = self._on_pre_connect
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._address = (host, port)
         return client
 
+    def _new_connection(self) -> None:
+        with self._ack_lock:
+            self._generation += 1
+
+    def _on_pre_connect(self, client, userdata):
+        self._new_connection()
+
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self._new_connection()
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
@@ -192,13 +236,20 @@ class Ingester:
         self.subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._new_connection()
         self.connected.clear()
         if not self._stop.is_set():
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
         # Parse and hand over, nothing else: validation and storage happen on the writer thread.
-        self._incoming.put(_Packet(message.mid, message.qos, message.topic, message.payload, time.time()))
+        if not self.settings.owns(message.topic):
+            self.stats.not_ours += 1
+            if message.qos > 0:
+                client.ack(message.mid, message.qos)   # this network thread, this connection: the owner has a copy
+            return
+        self._incoming.put(_Packet(message.mid, message.qos, message.topic, message.payload, time.time(),
+                                   self._generation))
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> "Ingester":
@@ -288,16 +339,26 @@ class Ingester:
                         return  # stopping: unacknowledged messages are redelivered to whoever comes next
 
     def _write(self, packets: list[_Packet]) -> None:
+        current = [p for p in packets if p.generation == self._generation]
+        self.stats.stale += len(packets) - len(current)
+        packets = current
+        if not packets:
+            return
         started = time.perf_counter()
         batch = accept_batch(self.engine, [Incoming(p.payload, "mqtt", p.topic) for p in packets])
-        for packet in packets:  # after the commit, never before
-            if packet.qos > 0:
-                self.client.ack(packet.mid, packet.qos)
+        with self._ack_lock:  # after the commit, never before; only on the connection that delivered the message
+            for packet in packets:
+                if packet.qos == 0:
+                    continue
+                if packet.generation == self._generation:
+                    self.client.ack(packet.mid, packet.qos)
+                    self.stats.acked += 1
+                else:
+                    self.stats.acks_withheld += 1
         stats = self.stats
         stats.batch_seconds += time.perf_counter() - started
         stats.batches += 1
         stats.received += len(packets)
-        stats.acked += len(packets)
         for result in batch.results:
             if result.status == ACCEPTED:
                 stats.accepted += 1
@@ -314,7 +375,6 @@ class Ingester:
 
     # -- starter --------------------------------------------------------------------------------------------------
     def _start_loop(self) -> None:
-        next_sweep = time.monotonic()
         while not self._stop.is_set():
             try:
                 alarm_id = self._starts.get(timeout=0.1)
@@ -328,10 +388,6 @@ class Ingester:
                         self.stats.start_seconds += time.perf_counter() - started
                 while not self._clears.empty():
                     alarms.deliver_clears(self.engine, self._clears.get_nowait())
-                if time.monotonic() >= next_sweep:
-                    swept = alarms.sweep(self.engine)
-                    self.stats.cases_opened += swept["opened"]
-                    next_sweep = time.monotonic() + self.settings.sweep_interval_s
-            except Exception:  # a failed start stays pending in the database; the next sweep retries it
+            except Exception:  # a failed start stays pending in the database; the ticker's sweep retries it
                 log.exception("opening cases or delivering clears failed")
                 self._stop.wait(RETRY_S)

@@ -4,7 +4,11 @@
 :func:`accept_batch`, which is the same code for many messages at once (one transaction per batch is how an
 ingester reaches thousands of messages a second). Both validate with :mod:`sensors.payload`, hand the valid
 messages and the dead letters to :func:`engine.alerts.record`, and only then report back - so when a caller
-acknowledges (MQTT PUBACK, HTTP 2xx) the message is stored.
+acknowledges (MQTT PUBACK, HTTP 2xx or the 422 of a dead letter) the message is stored.
+
+No message can hold up the others: what the database would refuse is a dead letter before anything is written
+(:func:`sensors.payload.unstorable`), and a batch the database refuses all the same is split until the refused
+messages are alone (:func:`accept_batch`). Only a database that is away fails a batch, which is then retried whole.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ class AcceptResult:
     status: str               # accepted | duplicate | dead_letter
     alert_id: int | None
     instance_id: int | None
-    reason: str | None
+    reason: str | None        # a dead letter's reason code (sensors.payload), or why it is a duplicate
+    detail: str | None = None  # a dead letter's explanation
 
 
 @dataclass(frozen=True)
@@ -54,42 +59,121 @@ def accept_alert(engine, raw: bytes | str | dict, source: str) -> AcceptResult:
         instance_id = alarms.open_case(engine, alarm_id) or instance_id
     if batch.pending_clears:
         alarms.deliver_clears(engine, batch.pending_clears)
-    return AcceptResult(result.status, result.alert_id, instance_id, result.reason)
+    return AcceptResult(result.status, result.alert_id, instance_id, result.reason, result.detail)
 
 
 def accept_batch(engine, items: list[Incoming]) -> Batch:
-    """Validate every item and store the batch in one transaction. Cases of new alarms are left to the caller."""
+    """Validate every item and store the batch; cases of new alarms are left to the caller.
+
+    One transaction for the whole batch. Should the database still refuse it although every message passed the
+    checks, the batch is split in halves until the messages it refuses are alone; each of those becomes a dead letter
+    (``store_refused``) and everything else is stored: a batch never fails as a whole for its data. It raises only
+    when the database itself is away (:func:`engine.alerts.unavailable`), and then nothing of it was acknowledged.
+    """
     now = clock.now()
     registry = alerts.registry(engine)
-    verdicts: list[tuple[str, object]] = []
-    events, dead = [], []
-    for item in items:
+    entries = [_Entry(item, *_verdict(engine, item, now, registry)) for item in items]
+    batch = Batch([], [], [])
+    _store(engine, entries, batch, now)
+    batch.results = [entry.result for entry in entries]
+    return batch
+
+
+@dataclass
+class _Entry:
+    item: Incoming
+    event: SensorEvent | None
+    dead: DeadLetterIn | None
+    result: AcceptResult | None = None
+
+
+def _verdict(engine, item: Incoming, now, registry) -> tuple[SensorEvent | None, DeadLetterIn | None]:
+    """The message as a sensor event to store, or the dead letter it becomes."""
+    try:
         parsed = payload.parse(item.raw, now, item.topic)
-        if isinstance(parsed, payload.Message):
-            raw_text = None
-            rejection = payload.check_device(parsed, registry.get(parsed.device_id), "")
-            if rejection is not None:
-                raw_text = payload.printable(item.raw)
-                parsed = payload.Rejection(rejection.reason, rejection.detail, raw_text, parsed.msg_id,
-                                           parsed.device_id)
-        if isinstance(parsed, payload.Rejection):
-            dead.append(DeadLetterIn(now, item.source, parsed.reason, parsed.detail, parsed.raw, item.topic,
-                                     parsed.msg_id, parsed.device_id))
-            verdicts.append(("dead", parsed.reason))
-            continue
-        events.append(SensorEvent(parsed.msg_id, parsed.device_id, parsed.scenario, parsed.event, parsed.ts, now,
-                                  item.source, parsed.extra(), parsed.severity))
-        verdicts.append(("event", parsed.msg_id))
-    recorded = alerts.record(engine, events, dead)
+    except Exception as err:  # a bug of the checks must not fail the batch: the message is kept, with the error
+        log.exception("checking a %s message failed; it is dead-lettered", item.source)
+        parsed = payload.Rejection(payload.CHECK_FAILED, _first_line(err), payload.printable(item.raw))
+    if isinstance(parsed, payload.Message):
+        try:
+            device = registry.get(parsed.device_id)     # a query on a miss
+        except Exception as err:
+            if alerts.unavailable(engine, err):
+                raise
+            log.exception("looking up device %r failed; the message is dead-lettered", parsed.device_id)
+            rejection = payload.Rejection(payload.CHECK_FAILED, _first_line(err), "")
+        else:
+            rejection = payload.check_device(parsed, device, "")
+        if rejection is not None:
+            parsed = payload.Rejection(rejection.reason, rejection.detail, payload.printable(item.raw),
+                                       parsed.msg_id, parsed.device_id)
+    if isinstance(parsed, payload.Rejection):
+        return None, DeadLetterIn(now, item.source, parsed.reason, parsed.detail, parsed.raw, item.topic,
+                                  parsed.msg_id, parsed.device_id)
+    return SensorEvent(parsed.msg_id, parsed.device_id, parsed.scenario, parsed.event, parsed.ts, now, item.source,
+                       parsed.extra(), parsed.severity), None
+
+
+def _store(engine, entries: list[_Entry], batch: Batch, now) -> None:
+    """Store ``entries`` in one transaction; if the database refuses them, each half on its own, down to one."""
+    if not entries:
+        return
+    events = [entry.event for entry in entries if entry.event is not None]
+    dead = [entry.dead for entry in entries if entry.dead is not None]
+    try:
+        recorded = alerts.record(engine, events, dead)
+    except Exception as err:
+        if alerts.unavailable(engine, err):
+            raise
+        if len(entries) > 1:
+            log.info("the database refused a batch of %d messages (%s); splitting it to find which",
+                     len(entries), _first_line(err))
+            middle = len(entries) // 2
+            _store(engine, entries[:middle], batch, now)
+            _store(engine, entries[middle:], batch, now)
+            return
+        _refused(engine, entries[0], err, now)
+        return
     by_msg = iter(recorded.recorded)
-    results = []
-    for kind, value in verdicts:
-        if kind == "dead":
-            results.append(AcceptResult(DEAD_LETTER, None, None, value))
+    for entry in entries:
+        if entry.dead is not None:
+            entry.result = AcceptResult(DEAD_LETTER, None, None, entry.dead.reason, entry.dead.detail)
             continue
         done = next(by_msg)
         if done.duplicate:
-            results.append(AcceptResult(DUPLICATE, None, None, "msg_id already accepted"))
+            entry.result = AcceptResult(DUPLICATE, None, None, "msg_id already accepted")
         else:
-            results.append(AcceptResult(ACCEPTED, done.alert_id, done.instance_id, None))
-    return Batch(results, recorded.new_alarms, recorded.pending_clears)
+            entry.result = AcceptResult(ACCEPTED, done.alert_id, done.instance_id, None)
+    batch.new_alarms.extend(recorded.new_alarms)
+    batch.pending_clears.extend(recorded.pending_clears)
+
+
+def _refused(engine, entry: _Entry, err: Exception, now) -> None:
+    """One message the database refused on its own: it becomes a dead letter naming the database's answer.
+
+    A dead letter refused even so (its rows are made storable, so this is a surprise) is stored once more with every
+    text ASCII-escaped; if that fails too, the database is the problem and the error goes up.
+    """
+    item = entry.item
+    if entry.dead is not None:
+        log.error("the database refused a dead letter (%s); storing it ASCII-escaped", _first_line(err))
+        dead = entry.dead
+        alerts.record(engine, [], [dead], plain=True)
+    else:
+        event = entry.event
+        log.error("the database refused message %r of device %r (%s); dead-lettered", event.msg_id,
+                  event.device_id, _first_line(err))
+        dead = DeadLetterIn(now, item.source, payload.STORE_REFUSED, f"the database refused it: {_first_line(err)}",
+                            payload.printable(item.raw), item.topic, event.msg_id, event.device_id)
+        try:
+            alerts.record(engine, [], [dead])
+        except Exception as again:  # noqa: BLE001 - any refusal: the ASCII-escaped row is the last resort
+            log.error("the database refused its dead letter too (%s); storing it ASCII-escaped", _first_line(again))
+            alerts.record(engine, [], [dead], plain=True)
+    entry.event, entry.dead = None, dead
+    entry.result = AcceptResult(DEAD_LETTER, None, None, dead.reason, dead.detail)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:500]

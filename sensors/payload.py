@@ -4,11 +4,17 @@ Topic ``jingzhi/sensors/{device_id}/{event}``; JSON payload ``{"msg_id", "device
 (ISO 8601 with zone), "value"?, "unit"?, "detail"?}`` (docs: ../shared/ARCHITECTURE.md). The same payload is
 accepted over HTTP. :func:`parse` turns raw input into a :class:`Message` or a :class:`Rejection` carrying a stable
 reason code; :func:`check_device` checks it against the device registry entry the caller looked up.
+
+Before the schema, :func:`unstorable` asks whether the database could store the payload at all: PostgreSQL refuses
+NaN and Infinity in JSON, a NUL character in text, and lone UTF-16 surrogates cannot even be encoded for it. One such
+message used to fail its whole batch; now it is refused here, alone, with a reason code of its own.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
+import reprlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +26,11 @@ MAX_PAYLOAD_BYTES = 8 * 1024
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 #: How old a message may be: a week covers a gateway that buffered through a long outage.
 MAX_AGE = timedelta(days=7)
+#: Nesting of objects and arrays a payload may have (the message itself is 1, its ``detail`` object 2). A sensor's
+#: detail is flat; 32 levels leave room for any gateway, and far fewer than what breaks a JSON parser's recursion.
+MAX_DEPTH = 32
+#: Integers a payload may carry: a signed 64-bit range, what any consumer of the stored JSON can cast it to.
+MAX_INTEGER = 2**63 - 1
 EVENTS = ("alarm", "clear", "heartbeat")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -46,6 +57,12 @@ _VALIDATOR = Draft202012Validator(SCHEMA)
 TOO_LARGE, NOT_JSON, SCHEMA_INVALID, BAD_TIMESTAMP, TOPIC_MISMATCH = (
     "too_large", "not_json", "schema", "bad_timestamp", "topic_mismatch")
 UNKNOWN_DEVICE, WRONG_SCENARIO = "unknown_device", "wrong_scenario"
+# ... of payloads the database would refuse (see :func:`unstorable`) ...
+NOT_FINITE, OUT_OF_RANGE, NUL_CHARACTER, BAD_UNICODE, TOO_DEEP = (
+    "not_finite", "out_of_range", "nul_character", "bad_unicode", "too_deep")
+# ... of a message the database refused although every check passed (found by splitting its batch), and of input
+# the checks themselves failed on (a bug: the detail names the error).
+STORE_REFUSED, CHECK_FAILED = "store_refused", "check_failed"
 
 
 @dataclass(frozen=True)
@@ -81,15 +98,87 @@ class Rejection:
     device_id: str | None = None
 
 
+_REPR = reprlib.Repr()   # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = MAX_DEPTH, 200, 200, 4096, 200
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL stores it: a NUL becomes ``\\0`` and a lone surrogate its ``\\udXXX`` escape."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\0")
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def printable(raw: bytes | str | dict, limit: int = 4096) -> str:
-    """The raw input as storable text: decoded leniently, NULs removed (PostgreSQL text refuses them), cut."""
+    """The raw input as storable text: decoded leniently, NULs and lone surrogates escaped, cut."""
     if isinstance(raw, dict):
-        text = json.dumps(raw, ensure_ascii=False, default=str)
+        try:
+            text = json.dumps(raw, ensure_ascii=False, default=str)
+        except (ValueError, TypeError, RecursionError):   # a cycle, or nesting deeper than json can write
+            text = _REPR.repr(raw)
     elif isinstance(raw, bytes):
         text = raw[:limit * 4].decode("utf-8", "replace")
     else:
-        text = raw
-    return text.replace("\x00", "\\0")[:limit]
+        text = str(raw)[:limit * 4]
+    return storable_text(text)[:limit]
+
+
+def _where(path: list) -> str:
+    return storable_text("/".join(str(p) for p in path) or "(payload)")
+
+
+def unstorable(data) -> tuple[str, str] | None:
+    """Why the database could not store this decoded payload, as ``(reason, detail)``; None when it can.
+
+    Walks every value and key without recursion (a hostile payload's nesting cannot exhaust the stack): NaN and
+    Infinity (also a number too big for a double, which JSON parsers read as Infinity) are ``not_finite``, integers
+    beyond 64 bits ``out_of_range``, a NUL character ``nul_character``, a lone surrogate ``bad_unicode``, nesting
+    beyond :data:`MAX_DEPTH` ``too_deep``; a value that is not JSON at all (a Python caller's dict) ``schema``.
+    Lengths of the fields that have columns are the schema's business (its ``maxLength`` are the column sizes).
+    """
+    # Two passes: a lean one for every message (microseconds), and one that tracks where, for the refused few.
+    return _walk(data, with_paths=True) if _walk(data, with_paths=False) is not None else None
+
+
+def _walk(data, with_paths: bool) -> tuple[str, str] | None:
+    stack = [(data, (), 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, path, depth = pop()
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                return NUL_CHARACTER, f"{_where(path)}: text contains a NUL character (U+0000)"
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return BAD_UNICODE, f"{_where(path)}: text contains a lone UTF-16 surrogate"
+        elif kind is dict or kind is list:
+            if depth > MAX_DEPTH:
+                return TOO_DEEP, f"{_where(path[:MAX_DEPTH])}/...: nested deeper than {MAX_DEPTH} levels"
+            depth += 1
+            if kind is list:
+                for n, item in enumerate(value):
+                    push((item, path + (n,) if with_paths else path, depth))
+                continue
+            for key, item in value.items():
+                where = path + (key,) if with_paths else path
+                if type(key) is not str:
+                    return SCHEMA_INVALID, f"{_where(path)}: key {_REPR.repr(key)} is not a string"
+                push((key, where, depth))
+                push((item, where, depth))
+        elif kind is float:
+            if not math.isfinite(value):
+                return NOT_FINITE, f"{_where(path)}: {value} is not a finite number (NaN, Infinity or beyond 1.8e308)"
+        elif kind is int:
+            if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+                return OUT_OF_RANGE, f"{_where(path)}: an integer of {value.bit_length()} bits is beyond 64-bit"
+        elif value is not None and kind is not bool:
+            return SCHEMA_INVALID, f"{_where(path)}: a {kind.__name__} is not a JSON value"
+    return None
 
 
 def parse_ts(value: str, now: datetime) -> datetime | str:
@@ -130,11 +219,24 @@ def _plainly_valid(data) -> bool:
         (unit is None or type(unit) is str and len(unit) <= 20) and (detail is None or type(detail) in (dict, str))
 
 
+def _ids(data) -> tuple[str | None, str | None]:
+    """The message and device ids a payload claims, for a dead letter (made storable; its columns cut them)."""
+    if not isinstance(data, dict):
+        return None, None
+    msg_id, device_id = data.get("msg_id"), data.get("device_id")
+    return (storable_text(msg_id) if isinstance(msg_id, str) else None,
+            storable_text(device_id) if isinstance(device_id, str) else None)
+
+
 def parse(raw: bytes | str | dict, now: datetime, topic: str | None = None) -> Message | Rejection:
     """Check raw input against the contract. ``topic`` (MQTT) must agree with the payload's device and event."""
-    size = len(raw) if isinstance(raw, (bytes, str)) else len(json.dumps(raw, default=str))
-    if isinstance(raw, str):
-        size = len(raw.encode("utf-8", "replace"))
+    if isinstance(raw, dict):
+        problem = unstorable(raw)     # first: a cyclic or deeply nested dict cannot even be measured
+        if problem is not None:
+            return Rejection(*problem, printable(raw), *_ids(raw))
+        size = len(json.dumps(raw).encode("utf-8"))
+    else:
+        size = len(raw.encode("utf-8", "replace")) if isinstance(raw, str) else len(raw)
     if size > MAX_PAYLOAD_BYTES:
         return Rejection(TOO_LARGE, f"payload of {size} bytes exceeds {MAX_PAYLOAD_BYTES}", printable(raw))
     if isinstance(raw, dict):
@@ -142,10 +244,14 @@ def parse(raw: bytes | str | dict, now: datetime, topic: str | None = None) -> M
     else:
         try:
             data = json.loads(raw)
+        except RecursionError:
+            return Rejection(TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels", printable(raw))
         except (ValueError, UnicodeDecodeError) as err:
-            return Rejection(NOT_JSON, f"not JSON: {err}", printable(raw))
-    msg_id = data.get("msg_id") if isinstance(data, dict) and isinstance(data.get("msg_id"), str) else None
-    device_id = data.get("device_id") if isinstance(data, dict) and isinstance(data.get("device_id"), str) else None
+            return Rejection(NOT_JSON, storable_text(f"not JSON: {err}"), printable(raw))
+        problem = unstorable(data)
+        if problem is not None:
+            return Rejection(*problem, printable(raw), *_ids(data))
+    msg_id, device_id = _ids(data)
     errors = [] if _plainly_valid(data) else sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "(payload)"

@@ -144,16 +144,20 @@ def post_alert(url: str, token: str, body: bytes, timeout: float = 10.0) -> str:
 
 
 def send_over_http(url: str, token: str, traffic: Traffic, rate: float, stop: threading.Event,
-                   duration: float = float("inf")) -> Counter:
-    """The district's traffic over HTTP instead of MQTT (no broker: the embedded demo). Counts answers by status."""
+                   duration: float = float("inf"), limit: int | None = None) -> Counter:
+    """The district's traffic over HTTP instead of MQTT (no broker: the embedded demo). Counts answers by status.
+
+    Stops when ``stop`` is set, after ``duration`` seconds, or once ``limit`` messages were sent."""
     answers: Counter = Counter()
     started, sent = time.monotonic(), 0
-    while not stop.is_set() and (now_s := time.monotonic()) - started < duration:
+    while not stop.is_set() and (now_s := time.monotonic()) - started < duration and sent < (limit or float("inf")):
         wait = started + sent / rate - now_s
         if wait > 0:
             stop.wait(min(wait, 0.5))
             continue
         for _topic, body in traffic.next(datetime.now(timezone.utc), now_s - started):
+            if limit is not None and sent >= limit:
+                break
             answers[post_alert(url, token, body)] += 1
             sent += 1
     return answers

@@ -59,7 +59,7 @@ def cli_commands() -> set[str]:
 def test_every_compose_service_runs_a_real_command():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     ours = {name: spec for name, spec in compose["services"].items() if spec.get("image") == "jingzhi:latest"}
-    assert {"migrate", "worker", "ticker"} <= set(ours)
+    assert {"setup", "web", "worker", "ticker", "ingest"} <= set(ours)
     for name, spec in ours.items():
         assert spec["command"][0] in cli_commands(), name
         assert spec["environment"]["DATABASE_URL"].startswith("postgresql"), name

@@ -51,7 +51,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         SECRET_KEY=secret, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         EVIDENCE_DIR=os.environ.get("JINGZHI_EVIDENCE_DIR", "var/evidence"),
-        EVIDENCE_MAX_BYTES=8 * 1024 * 1024, POLL_SECONDS=5,
+        EVIDENCE_MAX_BYTES=8 * 1024 * 1024, POLL_SECONDS=5, ROSTER_FILE=config.roster_file,
     )
     app.config.update(settings or {})
     Path(app.config["EVIDENCE_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -60,12 +60,21 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
         engine.store.upgrade()
     app.extensions["jingzhi_engine"] = engine
 
+    from . import database
+    database.init_app(app, engine)
+
     from . import admin, api, auth, cases, dashboard, decisions, designer, errors, i18n, inbox, migration, security
 
     security.init_app(app)
+    auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
+    from integrations import open311, open311_contacts, open311_same  # hotline and residents (/open311)
+    for module in (open311, open311_contacts, open311_same):
+        app.register_blueprint(module.bp)
+    from .command import bp as command_bp  # the command centre, devices and dead letters (webui/command.py)
+    app.register_blueprint(command_bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from engine import people, queries
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from flask_babel import gettext as _
-from .security import engine, requires
+from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -40,8 +40,14 @@ def add_user():
 @requires("admin")
 def update_user(user_id: int):
     form = request.form
-    people.update_user(engine().store, user_id, roles=form.getlist("roles"), team_codes=form.getlist("teams"),
-                       active=form.get("active") == "on", password=form.get("password") or None)
+    try:
+        updated = people.update_user(engine().store, user_id, roles=form.getlist("roles"),
+                                     team_codes=form.getlist("teams"), active=form.get("active") == "on",
+                                     password=form.get("password") or None)
+    except FormInvalid as refused:
+        return _page(refused.details or {"(form)": refused.message}, form, status=422)
+    if form.get("password") and user_id == g.user["id"]:
+        start_session(updated)  # a new password ends every session of the user: this one goes on under the new one
     flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
 

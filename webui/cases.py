@@ -1,20 +1,22 @@
 """Case pages: the list, one case (timeline, stage and deadline, diagram, alerts, evidence), and manual reports."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import clock, worklist
+from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid, NotFound
 from . import access, evidence
 from flask_babel import gettext as _
 
+from .database import page_of
 from .i18n import catalogue
 from .security import engine, requires
 
 bp = Blueprint("cases", __name__)
 MAIN_PROCESS = "closed_loop"
 REPORT_CHANNELS = ("patrol", "hotline", "resident")
-CASE_FILTERS = ("scenario", "stage", "channel", "compound")
 
 
 def visible_case(instance_id: int) -> None:
@@ -36,9 +38,30 @@ def case_scope() -> dict:
 @bp.get("/cases")
 @requires()
 def cases():
-    filters = {k: request.args[k] for k in CASE_FILTERS if request.args.get(k)}
-    rows = engine().query(worklist.cases, filters=filters, **case_scope())
-    return render_template("cases.html", rows=rows, filters=filters, now=clock.now())
+    """Every case the user may see, searched and paged (Flask-SQLAlchemy pages the engine's search statement)."""
+    try:
+        search = case_search.parse(request.args)
+    except case_search.SearchRefused as refused:
+        return render_template("cases.html", page=None, search=case_search.CaseQuery(), now=clock.now(),
+                               refused=_refusal(refused)), 400
+    page = page_of(case_search.statement(search, **case_scope()), request.args)
+    return render_template("cases.html", page=page, search=search, now=clock.now(), refused=None)
+
+
+def _refusal(refused: case_search.SearchRefused) -> dict:
+    """The search field refused and why, in the page's language (the engine says it in English)."""
+    fields = {"q": _("Search"), "scenario": _("Scenario"), "stage": _("Stage"), "channel": _("Channel"),
+              "compound": _("Compound"), "team": _("Team"), "device": _("Device"),
+              "opened_from": _("Opened from"), "opened_to": _("Opened to")}
+    why = refused.message
+    longest = re.fullmatch(r"longer than (\d+) characters", why)
+    if longest:
+        why = _("longer than %(count)s characters", count=longest.group(1))
+    else:
+        why = {"contains a NUL character": _("contains a NUL character"),
+               "not a date (YYYY-MM-DD)": _("not a date (YYYY-MM-DD)"),
+               "is before opened_from": _("is before the first day searched")}.get(why, why)
+    return {"field": fields.get(refused.field, refused.field), "message": why}
 
 
 @bp.get("/cases/<int:instance_id>")
@@ -71,20 +94,32 @@ def evidence_file(instance_id: int, name: str):
     return send_file(path.resolve(), mimetype=mime, max_age=3600)
 
 
+#: The longest text each field of a manual report takes (the case row's columns; the description is kept in the
+#: case's data only).
+REPORT_LENGTHS = {"scenario": 80, "channel": 40, "severity": 20, "address": 300, "compound": 120,
+                  "description": 4000}
+
+
 def report_data(form) -> dict:
     """Start data of a manual report (the keys the closed-loop process reads from a hotline or patrol report)."""
-    data = {key: (form.get(key) or "").strip() for key in ("scenario", "channel", "severity", "address", "compound",
-                                                            "description")}
-    data = {k: v for k, v in data.items() if v}
     problems = {}
+    data = {}
+    for key, longest in REPORT_LENGTHS.items():
+        value = form.get(key)
+        if value is not None and not isinstance(value, str):
+            problems[key] = "text expected"
+        elif value and len(value.strip()) > longest:
+            problems[key] = f"at most {longest} characters"
+        elif value and value.strip():
+            data[key] = value.strip()
     if data.get("channel") not in REPORT_CHANNELS:
-        problems["channel"] = f"one of {', '.join(REPORT_CHANNELS)}"
+        problems.setdefault("channel", f"one of {', '.join(REPORT_CHANNELS)}")
     if data.get("scenario") not in [*catalogue()["scenarios"], "other"]:
-        problems["scenario"] = "a known scenario, or other"
+        problems.setdefault("scenario", "a known scenario, or other")
     if data.get("severity", "medium") not in catalogue()["severities"]:
-        problems["severity"] = f"one of {', '.join(catalogue()['severities'])}"
+        problems.setdefault("severity", f"one of {', '.join(catalogue()['severities'])}")
     if not data.get("address"):
-        problems["address"] = "where is it?"
+        problems.setdefault("address", "where is it?")
     if problems:
         raise FormInvalid(f"the report has {len(problems)} error(s)", problems)
     data.setdefault("severity", "medium")

@@ -16,9 +16,10 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
 from engine import catalogue, drafts, people
-from engine.exceptions import Conflict, DeploymentRejected, NotFound
+from engine.exceptions import Conflict, DeploymentRejected, NotFound, Problem
 from engine.forms import check_schema, check_ui_schema
-from . import access, schema_form
+from engine.validation import unicode_problems
+from . import access, inputs, schema_form
 from flask_babel import gettext as _
 
 from .i18n import name_of, panel_labels
@@ -29,6 +30,8 @@ bp = Blueprint("designer", __name__)
 #: The spiffworkflow extension elements for bpmn-js's moddle, so the modeler reads and writes them as typed
 #: elements (properties, calledDecisionId, ...); elements it has no type for would be dropped on save.
 SPIFF_MODDLE = json.loads((Path(__file__).parent / "static" / "spiffworkflow-moddle.json").read_text("utf-8"))
+#: The longest process id a draft can be kept under (the column's length).
+MAX_PROCESS_ID = 200
 MIME = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "application/json"}
 
 
@@ -77,7 +80,7 @@ def file(process_id: str, number: int, name: str):
 @bp.get("/designer/<process_id>/compare")
 @requires(*access.DESIGNER_ROLES)
 def compare(process_id: str):
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    old, new = inputs.id_arg(request.args, "from"), inputs.id_arg(request.args, "to")
     if old is None or new is None:
         raise NotFound("choose two versions to compare (?from=N&to=M)")
     result = engine().query(catalogue.compare_versions, process_id, old, new)
@@ -105,19 +108,32 @@ def _body() -> dict:
     catalogue.check_request_size(len(raw))
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
-    return body if isinstance(body, dict) else {}
+    if not isinstance(body, dict):
+        return {}
+    unstorable = inputs.problem_in(body)
+    if unstorable:  # a NUL character or lone surrogate would reach the database (a draft, a process id)
+        raise DeploymentRejected.single("(request)", unstorable)
+    return body
 
 
 def _files() -> dict[str, bytes]:
     return catalogue.file_set(_body())
 
 
+def _not_unicode(body: dict) -> list[Problem]:
+    """Texts that cannot be encoded (unpaired surrogates): validate and deploy both refuse them, by file and line."""
+    files = body.get("files")
+    return unicode_problems(files) if isinstance(files, dict) else []
+
+
 @bp.post("/api/v1/designer/validate")
 @requires(*access.DESIGNER_ROLES)
 def validate():
-    problems = catalogue.check(_files(), roster=engine().query(people.roster))
+    body = _body()
+    problems = [dict(p.__dict__) for p in _not_unicode(body)] or \
+        catalogue.check(catalogue.file_set(body), roster=engine().query(people.roster))
     return {"valid": not problems, "problems": problems}
 
 
@@ -129,6 +145,8 @@ def deploy():
     version of the process since ``base_deployment_id`` was opened: deploying the older set would silently undo
     their change (``"force": true`` deploys it anyway)."""
     body = _body()
+    if _not_unicode(body):
+        raise DeploymentRejected(_not_unicode(body))
     files = catalogue.file_set(body)
     if isinstance(body.get("draft"), str) and not body.get("force"):
         _refuse_if_overtaken(body["draft"], body.get("base_deployment_id"))
@@ -155,10 +173,12 @@ def _refuse_if_overtaken(process_id: str, base: object) -> None:
 @requires(*access.DESIGNER_ROLES)
 def save_draft(process_id: str):
     """Keep the posted file set as the caller's draft of the process: not validated, only size- and shape-checked."""
+    if len(process_id) > MAX_PROCESS_ID:
+        raise DeploymentRejected.single("(request)", f"a process id has at most {MAX_PROCESS_ID} characters")
     body = _body()
     base = body.get("base_deployment_id")
     saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),
-                        base if isinstance(base, int) and not isinstance(base, bool) else None)
+                        inputs.row_id(base))
     return {**saved, "message": _('Draft saved')}
 
 

@@ -13,15 +13,16 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_babel import Babel
 from flask_babel import gettext as _
 from lxml import etree
 
+from engine.config import packaged
+
 from . import vocabulary
 from .catalogues import compile_catalogues
 
-SEED = Path(__file__).resolve().parent.parent / "seed" / "teams.json"
 #: The two languages of the UI: the short code in the session and in ``?lang=`` and the Babel locale it stands for.
 LOCALES = {"zh": "zh_Hans", "en": "en"}
 LANGUAGES = tuple(LOCALES)
@@ -36,10 +37,15 @@ _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 _ENGLISH_BY_DEPLOYMENT: dict[int, dict[str, str]] = {}
 
 
-@lru_cache(maxsize=1)
 def catalogue() -> dict:
-    """Scenario and team names from seed/teams.json, by code."""
-    data = json.loads(SEED.read_text(encoding="utf-8")) if SEED.exists() else {}
+    """Scenario and team names from the roster file (``JINGZHI_ROSTER_FILE``, default seed/teams.json), by code."""
+    return _catalogue(current_app.config.get("ROSTER_FILE") or str(packaged("seed", "teams.json")))
+
+
+@lru_cache(maxsize=4)
+def _catalogue(path: str) -> dict:
+    roster = Path(path)
+    data = json.loads(roster.read_text(encoding="utf-8")) if roster.exists() else {}
     return {"scenarios": {s["code"]: s for s in data.get("scenarios", [])},
             "teams": {t["code"]: t for t in data.get("teams", [])},
             "channels": data.get("channels", ["sensor", "patrol", "hotline", "video", "resident"]),

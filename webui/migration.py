@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from engine.exceptions import FormInvalid
-from . import access
+from . import access, inputs
 from .security import engine, requires
 
 bp = Blueprint("migration", __name__)
@@ -26,7 +26,7 @@ def _summary(process_id: str, number: int, outcomes: list) -> dict:
 @requires(*access.DESIGNER_ROLES)
 def migrate(process_id: str, number: int):
     # The version the page offered, so a version deployed since the page was opened is not used unseen.
-    to_version = request.form.get("to_version", type=int)
+    to_version = inputs.id_arg(request.form, "to_version")
     outcomes = engine().migrate_version(process_id, number, to_version, actor=g.user["username"])
     return render_template("designer_migrate.html", process_id=process_id, number=number,
                            to_version=to_version or (outcomes[0].to_version if outcomes else None),
@@ -38,7 +38,7 @@ def migrate(process_id: str, number: int):
 def migrate_api(process_id: str, number: int):
     body = request.get_json(silent=True) or {}
     to_version = body.get("to_version") if isinstance(body, dict) else None
-    if to_version is not None and (not isinstance(to_version, int) or isinstance(to_version, bool)):
+    if to_version is not None and inputs.row_id(to_version) is None:
         raise FormInvalid("to_version must be a version number", {"to_version": "not an integer"})
     outcomes = engine().migrate_version(process_id, number, to_version, actor=g.user["username"])
     return _summary(process_id, number, outcomes)

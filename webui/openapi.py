@@ -11,10 +11,13 @@ def _ok(description: str, schema: dict | None = None) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
 
 
-TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-CASE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"},
+#: Ids and version numbers in paths: a larger or negative number names no row (404, like an unknown id).
+ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": ID}
+CASE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": ID,
            "description": "the case's process instance id"}
 COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it")}
+LIST_ERRORS = {"422": _error("a filter or limit out of range (details name it)")}
 FILTERS = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("scenario", "stage", "compound")]
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
 PERIOD = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
@@ -62,14 +65,15 @@ DOCUMENT = {
                 "file": {"type": "string"}, "element_id": {"type": ["string", "null"]},
                 "line": {"type": ["integer", "null"]}, "message": {"type": "string"}}},
             "Report": {"type": "object", "required": ["scenario", "channel", "address"], "properties": {
-                "scenario": {"type": "string"}, "channel": {"enum": ["patrol", "hotline", "resident"]},
-                "severity": {"enum": ["low", "medium", "high", "critical"]}, "address": {"type": "string"},
-                "compound": {"type": "string"}, "description": {"type": "string"}}},
+                "scenario": {"type": "string", "maxLength": 80}, "channel": {"enum": ["patrol", "hotline", "resident"]},
+                "severity": {"enum": ["low", "medium", "high", "critical"]},
+                "address": {"type": "string", "maxLength": 300}, "compound": {"type": "string", "maxLength": 120},
+                "description": {"type": "string", "maxLength": 4000}}},
         },
     },
     "paths": {
         "/healthz": {"get": {"summary": "liveness and database check", "security": [],
-                             "responses": {"200": _ok("up")}}},
+                             "responses": {"200": _ok("up"), "500": _error("the database does not answer")}}},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": _ok("OpenAPI")}}},
         "/tasks": {"get": {"summary": "ready tasks of my teams (unclaimed) and mine, soonest due first",
                            "parameters": [{"name": "scope", "in": "query",
@@ -77,7 +81,7 @@ DOCUMENT = {
                                           *FILTERS, LIMIT],
                            "responses": {"200": _ok("tasks", {"type": "object", "properties": {
                                "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-                               "count": {"type": "integer"}}}), **COMMON}}},
+                               "count": {"type": "integer"}}}), **LIST_ERRORS, **COMMON}}},
         "/tasks/{task_id}": {"get": {"summary": "one task", "parameters": [TASK_ID],
                                      "responses": {"200": _ok("the task"), "404": _error("no such task, or not "
                                                                                           "visible"), **COMMON}}},
@@ -86,7 +90,8 @@ DOCUMENT = {
             "409": _error("not ready")}}},
         "/tasks/{task_id}/unclaim": {"post": {"summary": "give a task back (its holder, or a lead of its team)",
                                               "parameters": [TASK_ID], "responses": {
-            "200": _ok("given back"), "403": _error("not the holder"), "404": _error("not visible")}}},
+            "200": _ok("given back"), "403": _error("not the holder"), "404": _error("not visible"),
+            "409": _error("not ready any more")}}},
         "/tasks/{task_id}/complete": {"post": {
             "summary": "complete a task with data checked against its form schema", "parameters": [TASK_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -96,10 +101,23 @@ DOCUMENT = {
                           "403": _error("claimed by another, or four-eyes"), "404": _error("not visible"),
                           "409": _error("not ready")}}},
         "/cases": {
-            "get": {"summary": "cases newest first (district roles: all; others: the ones they had a part in)",
-                    "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string"}}
-                                     for n in ("scenario", "stage", "channel", "compound")], LIMIT],
-                    "responses": {"200": _ok("cases"), **COMMON}},
+            "get": {"summary": "cases found, newest first, paged (district roles: all; others: the ones they had a "
+                               "part in). q matches a case number, a device id or business key prefix, or part of "
+                               "the address; dates are days in the district's time zone",
+                    "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string", "maxLength": longest}}
+                                     for n, longest in (("q", 300), ("scenario", 80), ("stage", 20),
+                                                        ("channel", 40), ("compound", 120), ("team", 120),
+                                                        ("device", 80))],
+                                   *[{"name": n, "in": "query", "schema": {"type": "string", "format": "date"}}
+                                     for n in ("opened_from", "opened_to")],
+                                   {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                                   {"name": "per_page", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                    "responses": {"200": _ok("cases", {"type": "object", "properties": {
+                        "cases": {"type": "array", "items": {"$ref": "#/components/schemas/Case"}},
+                        "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                                  "422": _error("a search parameter cannot be used: details names it"), **COMMON}},
             "post": {"summary": "manual report (patrol, hotline, resident): starts the closed loop; dispatcher",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Report"}}}},
@@ -120,7 +138,9 @@ DOCUMENT = {
                           "200": _ok("duplicate of a message already stored"),
                           "422": _error("dead letter: stored with the reason, not processed"), **COMMON}}},
         "/kpis": {"get": {"summary": "the district's indicators for a period (team lead, dispatcher, admin)",
-                          "parameters": PERIOD, "responses": {"200": _ok("indicators"), **COMMON}}},
+                          "parameters": PERIOD, "responses": {"200": _ok("indicators"),
+                                                              "422": _error("not a date, or from after to"),
+                                                              **COMMON}}},
         "/designer/validate": {"post": {
             "summary": "check an edited file set with the engine's deploy validation; stores nothing (designer, admin)",
             "requestBody": FILE_SET,
@@ -150,7 +170,7 @@ DOCUMENT = {
             "summary": "move every running instance of a version to a newer version of its process, each only when "
                        "that changes no task it has reached (designer, admin)",
             "parameters": [PROCESS_ID, {"name": "number", "in": "path", "required": True,
-                                        "schema": {"type": "integer"}, "description": "the version to move from"}],
+                                        "schema": ID, "description": "the version to move from"}],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"to_version": {
                     "type": "integer", "description": "the version to move to (default: the newest)"}}}}}},
@@ -180,3 +200,26 @@ DOCUMENT = {
                           "422": _error("not JSON or not a valid JSON Schema: details say where"), **COMMON}}},
     },
 }
+
+
+#: What any operation may answer besides its own responses: the request refused before the operation looked at it.
+ANY = {"400": _error("a NUL character in the address or a form field, a CSRF token missing from a session write, "
+                     "or a request the server cannot read")}
+WITH_PATH_ID = {"404": _error("no such thing, not visible to the caller, or an id no row can have")}
+WITH_BODY = {"413": _error("the request body is over the server's limit"),
+             "422": _error("the body is not a JSON object of storable values (no NaN or Infinity, NUL character, "
+                           "lone surrogate or nesting deeper than 32), or not what the operation takes")}
+
+
+def _complete(document: dict) -> dict:
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            extra = {**ANY, **(WITH_PATH_ID if "{" in path else {}), **(WITH_BODY if "requestBody" in operation else {}),
+                     **(COMMON if operation.get("security") != [] else {})}
+            for status, response in extra.items():
+                responses.setdefault(status, response)
+    return document
+
+
+_complete(DOCUMENT)

@@ -3,18 +3,29 @@
 ``requires(*roles)`` guards a view: anonymous callers are sent to the login page (HTML) or get 401 (API); a
 logged-in caller without one of ``roles`` gets 403. Bearer-token requests carry no cookies, so they need no CSRF
 token; every other POST must echo the session's token (hidden form field or the X-CSRF-Token header).
+
+A session holds the user's id, the user's session epoch when it began, and when it began. It ends when the epoch
+moves on (logout or a new password, on any device: ``people.end_sessions``), when the user is switched off, and
+``SESSION_HOURS`` after the login whatever the activity. The cookie is HttpOnly, SameSite=Lax, and Secure when
+``SECURE_COOKIES`` says so ("auto": whenever the request came over HTTPS, as ProxyFix reads it from the proxy's
+X-Forwarded-Proto when ``TRUSTED_PROXIES`` is set).
 """
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
+from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import people
+from engine import clock, people
 from engine.exceptions import JingzhiError, NotFound
+from . import inputs
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -36,7 +47,7 @@ def engine():
 
 
 def is_api() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/open311/v2/"))  # machine clients: no session, no CSRF token
 
 
 def csrf_token() -> str:
@@ -47,6 +58,31 @@ def csrf_token() -> str:
 
 def csrf_field() -> Markup:
     return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, Secure per request when ``SECURE_COOKIES`` is "auto"."""
+
+    def get_cookie_secure(self, app) -> bool:
+        setting = app.config["SECURE_COOKIES"]
+        if setting == "auto":
+            return request.is_secure
+        return bool(setting)
+
+
+def _session_valid(found: dict | None) -> bool:
+    if not found or not found["active"] or session.get("epoch") != found["session_epoch"]:
+        return False
+    since = session.get("since")
+    hours = current_app.config["SESSION_HOURS"]
+    return isinstance(since, (int, float)) and 0 <= clock.now().timestamp() - since < hours * 3600
+
+
+def _forget() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def _load_user() -> None:
@@ -64,10 +100,10 @@ def _load_user() -> None:
             found = people.user(engine().store, user_id)
         except NotFound:
             found = None
-        if found and found["active"]:
+        if _session_valid(found):
             g.user = found
         else:
-            session.pop("uid", None)
+            _forget()
 
 
 def _check_csrf() -> None:
@@ -77,24 +113,29 @@ def _check_csrf() -> None:
         return  # no session to ride on: the route answers 401 itself
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent, expected):
+    # as bytes: compare_digest refuses str with non-ASCII characters (a forged token may have any)
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
         raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
 
 
 def login(user: dict) -> None:
-    lang = session.get("lang")
-    session.clear()
+    """Begin a session (a fresh one: nothing of the anonymous session but the language carries over)."""
+    _forget()
+    session.permanent = True  # the cookie gets an expiry (SESSION_HOURS) instead of living until the browser closes
     session["uid"] = user["id"]
+    session["epoch"] = user["session_epoch"]
+    session["since"] = clock.now().timestamp()
     session["csrf"] = secrets.token_urlsafe(32)
-    if lang:
-        session["lang"] = lang
 
 
 def logout() -> None:
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    """End this session and every other session of the same user (another browser, a copied cookie)."""
+    if g.get("user") and not g.get("via_token"):
+        try:
+            people.end_sessions(engine().store, g.user["id"])
+        except NotFound:
+            pass
+    _forget()
 
 
 def has_role(*roles: str) -> bool:
@@ -118,7 +159,40 @@ def requires(*roles: str):
     return decorate
 
 
+def _setting(app, name: str, default, kind=str):
+    """A web setting: Flask's (``settings`` of create_app, tests) first, then JINGZHI_<name>, then the default."""
+    if name not in app.config:
+        raw = os.environ.get(f"JINGZHI_{name}")
+        try:
+            app.config[name] = kind(raw) if raw not in (None, "") else default
+        except ValueError as err:
+            raise ValueError(f"JINGZHI_{name}={raw!r}: {err}") from err
+    return app.config[name]
+
+
+def _secure_cookies(value: str):
+    value = value.strip().lower()
+    if value in ("auto", ""):
+        return "auto"
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("auto, 1 or 0")
+
+
 def init_app(app) -> None:
+    inputs.init_app(app)
+    _setting(app, "SECURE_COOKIES", "auto", _secure_cookies)
+    hours = _setting(app, "SESSION_HOURS", 12.0, float)
+    if not hours > 0:
+        raise ValueError("JINGZHI_SESSION_HOURS must be more than 0")
+    proxies = _setting(app, "TRUSTED_PROXIES", 0, int)
+    if proxies > 0:  # the client's address and scheme as the proxies in front say (X-Forwarded-For, -Proto, -Host)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.config.update(PERMANENT_SESSION_LIFETIME=timedelta(hours=hours), SESSION_REFRESH_EACH_REQUEST=False,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = SessionInterface()
     app.before_request(_load_user)
     app.before_request(_check_csrf)
 

@@ -1,7 +1,9 @@
 """Fixtures for walking the district's diagrams (bpmn/) through the engine: a deployment, start data, a case helper.
 
-Every walk reloads the instance from the database at each step (the engine does so on every verb), runs on SQLite
-and on PostgreSQL, and moves time only with the manual clock.
+Every walk reloads the instance from the database at each step: the engine here keeps no hot workflows
+(``hot_instances=0``), so each verb deserializes what the last one saved, the save-and-restore check SpiffWorkflow's
+own tests rely on. The rest of the suite keeps the cache on. Walks run on SQLite and on PostgreSQL, and move time only
+with the manual clock.
 """
 from __future__ import annotations
 
@@ -10,10 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from engine import Config, Engine
+
 from tests.conftest import read_files
 
 BPMN_DIR = Path(__file__).resolve().parent.parent.parent / "bpmn"
 SHANGHAI = timezone(timedelta(hours=8))
+
+@pytest.fixture
+def engine(database_url, manual_clock):
+    """The suite's engine with the hot-instance cache off: every step of a walk loads the workflow it saved."""
+    instance = Engine(Config(database_url=database_url, script_time_limit_s=0.5, hot_instances=0))
+    yield instance
+    instance.store.dispose()
+
 
 #: Valid data for each form, by task id: what an officer submits when things go as planned.
 FORMS = {

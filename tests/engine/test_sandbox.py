@@ -6,6 +6,8 @@ task ``after``; each test swaps its own Python in for one of them.
 """
 from __future__ import annotations
 
+import math
+import threading
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -222,3 +224,83 @@ def test_environment_keeps_plain_data_and_refuses_at_run_time():
         env.execute("x = 'a'\nx *= 10 ** 10", {})
     for source in (IMPORT_OS, SUBCLASSES, "_secret = 1", "x._y"):
         assert check_source(source, "exec"), source
+
+
+# -- work inside one C call: the sandbox worker's CPU, memory and wall-clock limits ------------------------------
+
+@pytest.mark.parametrize("bpmn_id, source, message", [
+    ("run", "import math\nx = math.factorial(10 ** 7)", "script exceeded its time limit of 0.5 s"),
+    ("run", "x = sum(map(lambda i: sum(range(10 ** 7)), range(10 ** 7)))",
+     "script exceeded its time limit of 0.5 s"),
+    ("check", "sum(map(sum, map(lambda i: range(10 ** 7), range(10 ** 7)))) > 0",
+     "script exceeded its time limit of 0.5 s"),
+    ("check", "sum([10 ** 5] * 10 ** 7 * 1) + sum(map(len, ['x' * 10 ** 7] * 10 ** 7)) > 0",
+     "script exceeded its time limit of 0.5 s"),
+    ("run", "x = '%10000000000s' % 1", "script exceeded its memory limit of 256 MB"),
+    ("run", "x = 'x'.ljust(10 ** 10)", "script exceeded its memory limit of 256 MB"),
+    ("run", "x = '%010000000000d' % 1", "script exceeded its memory limit of 256 MB"),
+    ("check", "len(f'{1:10000000000}') > 0", "script exceeded its memory limit of 256 MB"),
+    ("run", "x = [[0] * 10 ** 7] * 10 ** 7\ny = str(x)", "script exceeded its"),
+    ("run", "x = 'ab' * (5 * 10 ** 6)\nz = [x] * 10 ** 6\nw = ''.join(z)",
+     "script exceeded its memory limit of 256 MB"),
+], ids=["factorial", "nested-map", "nested-map-condition", "sum-of-lists", "percent-width", "ljust",
+        "format-width", "fstring-width", "list-of-lists-str", "join"])
+def test_work_inside_one_c_call_is_bounded(engine, bpmn_id, source, message):
+    failed = start_fails(engine, **{bpmn_id: source})
+    assert failed.details["element_id"] == bpmn_id
+    assert failed.details["error"] == "refused by the sandbox"
+    assert failed.details["message"].startswith(message), failed.details["message"]
+
+
+def test_the_sandbox_goes_on_after_its_worker_was_killed(engine):
+    env = SandboxEnvironment(0.5)
+    with pytest.raises(ScriptRefused, match="time limit"):
+        env.execute("import math\nx = math.factorial(10 ** 7)", {})
+    with pytest.raises(ScriptRefused, match="memory limit"):
+        env.execute("x = 'x'.ljust(10 ** 10)", {})
+    context = {"n": 4}
+    env.execute("import math\nitems = [math.sqrt(i) for i in range(n)]", context)
+    assert context == {"n": 4, "items": [0.0, 1.0, math.sqrt(2), math.sqrt(3)]}
+
+
+def test_only_plain_data_crosses_and_comes_back_as_it_was(engine):
+    import datetime
+    import decimal
+    env = SandboxEnvironment(2)
+    when = datetime.datetime(2024, 5, 1, 8, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    context = {"when": when, "pair": (1, "a"), "tags": {"x"}, "amount": decimal.Decimal("1.50"), "by_id": {3: "c"},
+               "big": 10 ** 20000}
+    env.execute("import datetime\nlater = when + datetime.timedelta(days=1)\nn = [i for i in range(2)]", context)
+    assert context == {"when": when, "pair": (1, "a"), "tags": {"x"}, "amount": decimal.Decimal("1.50"),
+                       "by_id": {3: "c"}, "big": 10 ** 20000, "later": when + datetime.timedelta(days=1),
+                       "n": [0, 1]}
+    with pytest.raises(ScriptRefused, match="m holds a map, which is not plain data"):
+        env.execute("m = map(str, [1])\nn = [i for i in range(2)]", {})
+
+
+def test_a_runaway_does_not_hold_up_other_steps(database_url, manual_clock):
+    """While one start spins in C for its whole time limit, another start with an ordinary script goes through."""
+    slow = Engine(Config(database_url=database_url, script_time_limit_s=20))
+    try:
+        slow.deploy(sandbox_files(run="import math\nx = math.factorial(10 ** 8)"), deployed_by="test")
+        failures = []
+
+        def runaway():
+            try:
+                slow.start("sandbox")
+            except InstanceFailed as failed:
+                failures.append(failed)
+
+        thread = threading.Thread(target=runaway)
+        thread.start()
+        try:
+            for _ in range(3):
+                slow.deploy(sandbox_files(run=NORMAL.replace("total = 0", f"total = {_}")), deployed_by="test")
+                instance_id = slow.start("sandbox", {"reports": 2})
+                assert slow.get(instance_id).data["root"] == 4.0
+            assert thread.is_alive()  # the runaway is still spinning: the other starts did not wait for it
+        finally:
+            thread.join(timeout=60)
+        assert "script exceeded its time limit of 20 s" in failures[0].message
+    finally:
+        slow.store.dispose()

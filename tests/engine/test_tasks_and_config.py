@@ -65,6 +65,25 @@ def test_config_comes_from_the_environment():
     defaults = Config.from_env({})
     assert defaults.database_url.startswith("sqlite:///") and not defaults.uses_jobs_queue
     assert defaults.mqtt_url is None and defaults.secret_key is None
+    assert Config.from_env({"JINGZHI_HOT_INSTANCES": "0"}).hot_instances == 0
+
+
+def test_with_the_hot_cache_off_every_step_loads_the_instance_it_saved(engine, database_url, deploy):
+    from engine import Engine
+
+    deploy("inspection.bpmn", "register.schema.json")
+    cold = Engine(Config(database_url=database_url, hot_instances=0))
+    try:
+        for each in (engine, cold):
+            instance_id = each.start("inspection", {"device_id": "D-1"})
+            [task] = each.ready_tasks(instance_id=instance_id)
+            each.claim(task["id"], "alice")
+        assert (len(engine.runtime.hot), len(cold.runtime.hot)) == (1, 0)
+        cold.complete_task(task["id"], {"valid": True}, actor="alice")      # a step that had to deserialize
+        assert "task.completed" in [e["kind"] for e in cold.history(instance_id)]
+        assert cold.get(instance_id).status == "running" and len(cold.runtime.hot) == 0
+    finally:
+        cold.store.dispose()
 
 
 def test_times_in_other_zones_are_stored_as_the_same_moment(engine, register_task):

@@ -1,7 +1,7 @@
 """Fixtures for the sensor edge: a district of a few devices, a sensor engine on PostgreSQL, brokers, publishers.
 
-MQTT tests run against the real Mosquitto (``JINGZHI_TEST_MQTT_URL``, default the local broker) with a topic root,
-share group and client ids unique to each test, so parallel runs never take each other's messages. The tests that
+MQTT tests run against the real Mosquitto (``JINGZHI_TEST_MQTT_URL``, default the local broker) with a topic root
+and client ids unique to each test, so parallel runs never take each other's messages. The tests that
 restart a broker start their own ``mosquitto`` on a free port with a persistence directory of their own.
 """
 from __future__ import annotations
@@ -116,7 +116,7 @@ class Publisher:
 
 @pytest.fixture
 def mqtt_names():
-    """A topic root, share group and client-id prefix of this test's own."""
+    """A topic root and client-id prefix of this test's own."""
     tag = uuid.uuid4().hex[:10]
     return {"root": f"test-{tag}/jingzhi/sensors", "group": f"g{tag}", "client": f"jz-test-{tag}"}
 
@@ -129,8 +129,7 @@ def publisher(mqtt_names):
 
 
 def settings(names: dict, n: int = 1, url: str = MQTT_URL, **overrides) -> IngestSettings:
-    return IngestSettings(url=url, topic_root=names["root"], group=names["group"], client_id=f"{names['client']}-{n}",
-                          sweep_interval_s=0.3, **overrides)
+    return IngestSettings(url=url, topic_root=names["root"], client_id=f"{names['client']}-{n}", **overrides)
 
 
 @pytest.fixture

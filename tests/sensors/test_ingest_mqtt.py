@@ -92,7 +92,7 @@ def test_garbage_becomes_dead_letters_with_reasons_and_the_ingester_carries_on(p
 def _ingest_process(names: dict, database_url: str, url: str = MQTT_URL) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=database_url, MQTT_URL=url, PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", names["root"],
-                             "--group", names["group"], "--client-id", f"{names['client']}-proc"],
+                             "--client-id", f"{names['client']}-proc"],
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -148,8 +148,8 @@ def test_a_restarted_broker_loses_nothing(pg_engine, ingesters, own_broker, mqtt
 def test_two_ingesters_share_the_load_and_handle_every_message_exactly_once(pg_engine, ingesters, publisher,
                                                                             mqtt_names):
     engine = pg_engine
-    one = ingesters(settings(mqtt_names, 1))
-    two = ingesters(settings(mqtt_names, 2, starter_processes=1))     # cases started by a process of its own
+    one = ingesters(settings(mqtt_names, 1, partition=0, partitions=2))
+    two = ingesters(settings(mqtt_names, 2, partition=1, partitions=2, starter_processes=1))  # a starter process
     sent = [message(d, s, "heartbeat") for d, s in (("DCM-1", "door_open"), ("SMK-1", "three_in_one"))
             for _ in range(100)]
     sent += [message("GEO-1", "fire_lane", "alarm") for _ in range(10)]
@@ -159,6 +159,7 @@ def test_two_ingesters_share_the_load_and_handle_every_message_exactly_once(pg_e
     assert count(engine, Alert) == len(sent)
     assert one.stats.received + two.stats.received == len(sent)     # no message went to both
     assert one.stats.received > 0 and two.stats.received > 0        # the load was shared
+    assert one.stats.not_ours == two.stats.received and two.stats.not_ours == one.stats.received
     assert one.stats.duplicates == two.stats.duplicates == 0
     alarm = wait_for(lambda: (a := alarm_of(engine, "GEO-1")) and a["instance_id"] and a, what="the case")
     assert alarm["count"] == 10 and count(engine, Alarm) == 1

@@ -9,6 +9,7 @@ import pytest
 from engine import people
 from engine.devices import import_devices
 from jingzhi.cli import main
+from tests.bpmn.conftest import form
 from tests.sensors.conftest import DEVICES, message
 
 MOVE = {"plate_number": "沪A12345", "owner_contacted": True, "vehicle_moved": True,
@@ -123,6 +124,29 @@ def test_sensor_alerts_are_accepted_once_and_bad_ones_dead_lettered(app, bearer,
     assert case["case"]["device_id"] == "GEO-1"
     page = gateway("GET", f"/cases/{body['instance_id']}").get_data(as_text=True)
     assert page.count("· alarm") == 1 and 'id="alerts"' in page         # the duplicate is not a second alert
+
+
+def test_a_clear_posted_over_http_during_handling_verifies_the_case_driven_by_the_ticker_alone(
+        app, bearer, seeded, manual_clock):
+    """Embedded defaults: alerts over HTTP, no broker and no ingester. The clear arrives while the case is at
+    handling, is held, and the ticker's sweep delivers it once the case waits at verification."""
+    from engine.jobs import Jobs
+    from engine.ticker import Ticker
+
+    import_devices(seeded.store, DEVICES)
+    gateway = bearer("dispatcher")
+    opened = gateway("POST", "/api/v1/alerts", message("HYD-1", "hydrant_pressure", "alarm")).get_json()
+    [check] = seeded.ready_tasks(instance_id=opened["instance_id"])
+    assert (check["bpmn_id"], check["team"]) == ("check_hydrant", "water_company")
+    manual_clock.advance(minutes=5)
+    cleared = gateway("POST", "/api/v1/alerts", message("HYD-1", "hydrant_pressure", "clear", value=0.32))
+    assert cleared.status_code == 202 and seeded.get(opened["instance_id"]).case["stage"] == "handle"
+    seeded.complete_task(check["id"], form("check_hydrant"), actor="water-7")
+    waiting = seeded.get(opened["instance_id"])
+    assert (waiting.status, waiting.case["stage"]) == ("running", "verify")          # held, not yet delivered
+    Ticker(Jobs(seeded)).run_once()
+    view = seeded.get(opened["instance_id"])
+    assert (view.status, view.case["stage"], view.data["verified_by"]) == ("completed", "closed", "sensor")
 
 
 def test_kpis_health_and_the_openapi_document(app, bearer, registered_case):

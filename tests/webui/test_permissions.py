@@ -16,7 +16,10 @@ from tests.webui.conftest import JPEG
 from tests.webui.test_designer import TINY
 
 PUBLIC = {("static", "GET"), ("auth.login", "GET"), ("auth.login_post", "POST"), ("auth.logout", "POST"),
-          ("api.healthz", "GET"), ("api.openapi_document", "GET")}
+          ("api.healthz", "GET"), ("api.openapi_document", "GET"),
+          # Open311 (tests/integrations): reads are public as in GeoReport v2; filing needs a client's api_key
+          ("open311.services", "GET"), ("open311.service_definition", "GET"), ("open311.list_requests", "GET"),
+          ("open311.one_request", "GET"), ("open311.file_request", "POST")}
 
 MOVE_FORM = {"plate_number": "沪A12345", "owner_contacted": "true", "vehicle_moved": "true"}
 MOVE_DATA = {"plate_number": "沪A12345", "owner_contacted": True, "vehicle_moved": True,
@@ -35,6 +38,36 @@ def alarm(ctx):
     from tests.sensors.conftest import message
 
     return message("GEO-1", "fire_lane", "alarm")
+
+
+def hotline_case_at_call_back(engine, ctx):
+    """An Open311 hotline report walked to its call-back task (command_centre); it becomes the context's case."""
+    from integrations import open311_keys
+    from tests.bpmn.conftest import Case
+
+    key = open311_keys.create_key(engine.store, "12345", "hotline")
+    client_id = open311_keys.client_for_key(engine.store, key)["id"]
+    request_id = open311_keys.record_request(engine.store, client_id, {
+        "service_code": "street_trading", "address": "广中路 88号", "attributes": {},
+        "contact": {"phone": "13812345678"}})
+    instance_id = engine.start("closed_loop", {"scenario": "street_trading", "channel": "hotline",
+                                               "severity": "medium", "address": "广中路 88号",
+                                               "reported_at": "2026-01-05T09:00:00+00:00"})
+    open311_keys.link_instance(engine.store, request_id, instance_id)
+    case = Case(engine, instance_id, None)
+    case.complete("register", "command_centre", actor="dispatcher")
+    case.complete("persuade", "urban_management", actor="officer-7")
+    case.complete("verify", "grid_patrol", actor="patrol1")
+    ctx["instance"] = instance_id
+
+
+def hotline_report_near(engine, ctx):
+    """A hotline report of the same fire lane, 6 m from the context's case; it becomes the context's case and the
+    sensor case is what it may be merged into."""
+    from tests.webui.conftest import fire_lane_alert
+
+    ctx["instance"] = engine.start("closed_loop", fire_lane_alert(channel="hotline", lat=31.27015, device_id=None,
+                                                                  inside_compound=False, alert_count=None))
 
 
 def claim_first(engine, ctx):
@@ -76,6 +109,22 @@ ROUTES = {
     ("dashboard.dashboard_csv", "GET"): dict(url="/dashboard.csv", allowed=("dispatcher", 200),
                                              wrong_role=("patrol1", 403)),
     ("admin.users", "GET"): dict(url="/admin/users", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
+    ("dashboard.dashboard_charts", "GET"): dict(url="/dashboard/charts.json", allowed=("property_lead", 200),
+                                                wrong_role=("property1", 403)),
+    ("command.command", "GET"): dict(url="/command", allowed=("dispatcher", 200), wrong_role=("police1", 403)),
+    ("command.district_geojson", "GET"): dict(url="/command/district.geojson", allowed=("property_lead", 200),
+                                              wrong_role=("property1", 403)),
+    ("command.device_positions", "GET"): dict(url="/command/devices.json", setup=import_devices,
+                                              allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+    ("command.map_data", "GET"): dict(url="/command/map.json", allowed=("admin", 200), wrong_role=("patrol1", 403)),
+    ("command.heat", "GET"): dict(url="/command/heat.json", allowed=("dispatcher", 200),
+                                  wrong_role=("designer", 403)),
+    ("command.feed", "GET"): dict(url="/command/feed.json", allowed=("dispatcher", 200), wrong_role=("patrol1", 403)),
+    ("command.devices", "GET"): dict(url="/devices", setup=import_devices, allowed=("patrol_lead", 200),
+                                     wrong_role=("patrol1", 403)),
+    ("command.device", "GET"): dict(url="/devices/GEO-1", setup=import_devices, allowed=("dispatcher", 200),
+                                    wrong_role=("property1", 403)),
+    ("command.dead_letters", "GET"): dict(url="/dead-letters", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
     ("admin.add_user", "POST"): dict(url="/admin/users", body={"username": "new1", "password": "long enough pw",
                                                                "roles": "officer", "teams": "police"},
                                      allowed=("admin", 302), wrong_role=("property_lead", 403)),
@@ -139,6 +188,16 @@ ROUTES = {
                                          wrong_role=("property1", 403)),
     ("designer.discard_draft", "DELETE"): dict(url="/api/v1/designer/drafts/closed_loop", method="DELETE",
                                                allowed=("designer", 200), wrong_role=("dispatcher", 403)),
+    ("open311_contacts.contact", "GET"): dict(url="/open311/contacts/{instance}", setup=hotline_case_at_call_back,
+                                              allowed=("dispatcher", 200), wrong_team=("police1", 404),
+                                              wrong_role=("patrol1", 404)),
+    ("open311_same.waiting", "GET"): dict(url="/open311/same", setup=hotline_report_near, allowed=("dispatcher", 200),
+                                          wrong_role=("patrol_lead", 403)),
+    ("open311_same.one", "GET"): dict(url="/open311/same/{instance}", setup=hotline_report_near,
+                                      allowed=("dispatcher", 200), wrong_role=("property1", 403)),
+    ("open311_same.merge", "POST"): dict(url="/open311/same/{instance}/merge/{into}", body={},
+                                         setup=hotline_report_near, allowed=("dispatcher", 302),
+                                         wrong_role=("designer", 403)),
     ("designer.form_preview", "POST"): dict(url="/api/v1/designer/form-preview",
                                             json={"schema": '{"type": "object"}'}, allowed=("designer", 200),
                                             wrong_role=("property_lead", 403)),
@@ -161,7 +220,7 @@ def context(seeded, registered_case, app, tmp_path):
     users = {u["username"]: u["id"] for u in __import__("engine").people.users(seeded.store)}
     deployment = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
     return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"],
-            "deployment": deployment}
+            "deployment": deployment, "into": instance_id}
 
 
 def call(client, spec: dict, ctx: dict):

@@ -1,0 +1,47 @@
+"""Flask-SQLAlchemy for what it is for: the app-bound database engine and a session per request.
+
+The extension is bound to the engine's own SQLAlchemy engine (one connection pool per process, not two) and to the
+engine's metadata, so ``db.session`` sees the engine's models. Pages use it to read and page lists
+(``db.paginate``); every change still goes through an engine verb, which runs its own transaction. The session is
+removed at the end of each request by the extension.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.pagination import Pagination
+
+from engine import Engine
+from engine.models import Base
+
+#: Rows per page of a list, and the most a client may ask for.
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+#: Highest page number accepted: beyond it the offset would overflow the database's integer arithmetic.
+MAX_PAGE = 100_000
+
+
+class _EngineBound(SQLAlchemy):
+    def _make_engine(self, bind_key, options, app: Flask):
+        """The engine's pool instead of a second one made from the URL."""
+        return app.extensions["jingzhi_engine"].store.engine
+
+
+db = _EngineBound(metadata=Base.metadata, session_options={"autoflush": False})
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = engine.store.url
+    db.init_app(app)
+
+
+def page_of(statement, args) -> Pagination:
+    """``statement`` paged by the request's ``page`` and ``per_page``; out-of-range values are clamped, not refused
+    (a bookmarked page past the end shows the last rows' page as empty, with the pager back)."""
+    def number(name: str, default: int, highest: int) -> int:
+        raw = args.get(name, "")
+        if not (raw.isascii() and raw.isdigit()):
+            return default
+        return highest if len(raw) > 9 else min(max(int(raw), 1), highest)
+    return db.paginate(statement, page=number("page", 1, MAX_PAGE), per_page=number("per_page", PER_PAGE, MAX_PER_PAGE),
+                       max_per_page=MAX_PER_PAGE, error_out=False)
