@@ -12,10 +12,12 @@ from .security import CsrfFailed, Forbidden, Unauthorized, is_api
 
 log = logging.getLogger(__name__)
 
+#: A step the diagram itself broke (a failing script, one past its limits) is a 422: the request was understood and
+#: cannot be carried out as the diagram stands; it is not the server failing, and nothing of it was saved.
 STATUS = [
     (NotFound, 404), (MessageNotCorrelated, 404), (Unauthorized, 401), (Forbidden, 403), (NotAllowed, 403),
     (CsrfFailed, 400), (FormInvalid, 422), (DeploymentRejected, 422), (TaskNotReady, 409), (Conflict, 409),
-    (ConcurrentUpdate, 409), (InstanceFailed, 500), (TooLarge, 413),
+    (ConcurrentUpdate, 409), (InstanceFailed, 422), (TooLarge, 413),
 ]
 
 

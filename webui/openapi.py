@@ -97,7 +97,8 @@ DOCUMENT = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"data": {"type": "object"}}}}}},
             "responses": {"200": _ok("completed; next_tasks lists what became ready"),
-                          "422": _error("form invalid: details maps fields to messages"),
+                          "422": _error("form invalid (code form_invalid: details maps fields to messages), or a "
+                                        "diagram step failed (code instance_failed: nothing saved, details name the element)"),
                           "403": _error("claimed by another, or four-eyes"), "404": _error("not visible"),
                           "409": _error("not ready")}}},
         "/cases": {

@@ -20,7 +20,7 @@ def test_completing_a_task_whose_script_escapes_is_answered(seeded, login, scrip
     admin = login("admin")
     response = admin.api("POST", f"/api/v1/tasks/{approve['id']}/complete", {"data": {"approved": True}})
     error = response.get_json()["error"]
-    assert error["code"] == "instance_failed" and reason in error["message"]
+    assert response.status_code == 422 and error["code"] == "instance_failed" and reason in error["message"]
     assert error["details"]["element_id"] == "after"
     assert seeded.ready_tasks(instance_id=instance_id) == [approve]  # nothing saved: still ready
     assert admin.get("/api/v1/healthz").status_code == 200          # and the app goes on
