@@ -290,10 +290,58 @@ EDITOR = (
     N_("Collect"), N_("Rule order"), N_("Output order"),
 )
 
+#: Device types of the registry (sensors/district.py), by code.
+DEVICE_TYPES = {
+    "smoke_alarm": _l("Smoke alarm"),
+    "temperature_alarm": _l("Temperature alarm"),
+    "hydrant_pressure_monitor": _l("Hydrant pressure monitor"),
+    "door_access": _l("Door access control"),
+    "door_closure_monitor": _l("Fire door closure monitor"),
+    "geomagnetic_detector": _l("Geomagnetic vehicle detector"),
+    "electronic_fence": _l("Electronic fence"),
+    "patrol_anchor": _l("Patrol checkpoint"),
+    "dumping_camera": _l("Dumping camera"),
+    "electrical_hazard_monitor": _l("Electrical hazard monitor"),
+    "ebike_charging_monitor": _l("E-bike charging monitor"),
+    "gas_leak_detector": _l("Gas leak detector"),
+    "water_leak_sensor": _l("Water leak sensor"),
+    "water_meter": _l("Water meter"),
+    "elevator_monitor": _l("Lift monitor"),
+    "manhole_cover": _l("Manhole cover sensor"),
+    "trash_bin_level": _l("Bin fill level"),
+    "fall_from_height_camera": _l("Falling objects camera"),
+    "elderly_alarm_button": _l("Elderly alarm button"),
+    "elderly_water_meter": _l("Elderly water meter"),
+    "parking_sensor": _l("Parking sensor"),
+    "noise_monitor": _l("Noise monitor"),
+    "dust_monitor": _l("Dust monitor"),
+    "air_quality_monitor": _l("Air quality monitor"),
+    "flood_level_sensor": _l("Flood level sensor"),
+    "tree_tilt_sensor": _l("Tree tilt sensor"),
+    "street_light_monitor": _l("Street light monitor"),
+    "billboard_tilt_sensor": _l("Billboard tilt sensor"),
+    "crowd_counter": _l("Crowd counter"),
+    "security_camera": _l("Security camera"),
+    "perimeter_infrared": _l("Perimeter infrared beam"),
+    "fire_door_monitor": _l("Fire door monitor"),
+    "sprinkler_pressure": _l("Sprinkler pressure monitor"),
+    "rooftop_water_tank": _l("Rooftop water tank level"),
+    "septic_tank_level": _l("Septic tank level"),
+    "garbage_sorting_station": _l("Waste sorting station"),
+    "well_cover_gas": _l("Gas under a manhole cover"),
+    "bridge_strain_gauge": _l("Bridge strain gauge"),
+    "construction_site_monitor": _l("Construction site monitor"),
+}
+#: What a device reports (engine.alerts: ALARM, CLEAR, HEARTBEAT).
+ALERT_EVENTS = {"alarm": _l("Alarm"), "clear": _l("All clear"), "heartbeat": _l("Heartbeat")}
+#: A device's status in the registry (engine.models.Device.status).
+DEVICE_STATUSES = {"online": _l("Online"), "offline": _l("Offline"), "unknown": _l("Not seen yet")}
+
 #: Which table names a kind of code, for ``label(kind, code)``.
 TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS,
           "channel": CHANNELS, "severity": SEVERITIES, "role": ROLES, "outcome": OUTCOMES, "scenario": SCENARIOS,
-          "filter": FILTERS, "team_kind": TEAM_KINDS, "hit_policy": HIT_POLICIES}
+          "filter": FILTERS, "team_kind": TEAM_KINDS, "hit_policy": HIT_POLICIES,
+          "device_type": DEVICE_TYPES, "device_status": DEVICE_STATUSES, "alert_event": ALERT_EVENTS}
 
 
 def label(kind: str, code: str | None) -> str:

@@ -13,11 +13,13 @@ import re
 
 import pytest
 
+from engine.devices import import_devices
+from tests.sensors.conftest import DEVICES
 from tests.webui.test_browser import ARTIFACTS, browser, open_as, server  # noqa: F401  (fixtures)
 
 #: Latin words a Chinese page may show: units, formats, standards and the names of things that have no other.
 ALLOWED = {"CSV", "PDF", "JPEG", "PNG", "GIF", "WebP", "MB", "MPa", "BPMN", "DMN", "Python", "JSON", "FEEL", "ID", "SLA",
-           "KPI", "API", "bpmn", "dmn", "json", "xml", "js", "Jingzhi"}
+           "KPI", "API", "bpmn", "dmn", "json", "xml", "js", "Jingzhi", "Leaflet"}
 #: Upper bound for a diagram or a decision table to be drawn on a busy machine; never a timing assertion.
 DRAW_MS = 90_000
 #: What a designer wrote in a decision table (labels, rule cells and descriptions): the file's content, not the UI.
@@ -68,15 +70,18 @@ def untranslated(texts: list[str], language: str) -> list[str]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, server, browser):  # noqa: F811
     instance_id, move = registered_case
+    import_devices(seeded.store, DEVICES)                                 # the command centre's registry
     ARTIFACTS.mkdir(exist_ok=True)
     designer_pages = ["/designer", "/designer/closed_loop/1", "/designer/closed_loop/edit",
                       "/designer/decisions/routing/1", "/designer/decisions/routing/edit"]
     pages = {
         "property1": ["/inbox", "/cases", f"/cases/{instance_id}", f"/tasks/{move['id']}"],
         "property_lead": ["/inbox", "/dashboard"],
-        "dispatcher": ["/inbox", "/cases", f"/cases/{instance_id}", "/report", "/dashboard"],
+        "dispatcher": ["/inbox", "/cases", "/cases?q=FIR&channel=sensor&opened_from=2020-01-01", "/cases?opened_from=x",
+                       f"/cases/{instance_id}", "/report", "/dashboard", "/command", "/devices", "/devices/GEO-1",
+                       "/open311/same"],
         "designer": ["/inbox", *designer_pages],
-        "admin": ["/inbox", "/report", "/admin/users", "/admin/failed", *designer_pages],
+        "admin": ["/inbox", "/report", "/admin/users", "/admin/failed", "/dead-letters", *designer_pages],
     }
     problems: dict[str, list[str]] = {}
     anonymous = browser.new_page()
@@ -103,6 +108,8 @@ def settle(page, path: str) -> None:
         assert page.get_attribute("#diagram", "data-rendered") == "yes", page.inner_text("#diagram")
     elif path == "/designer/closed_loop/edit":
         page.wait_for_selector("#modeler .djs-palette", timeout=DRAW_MS)
+    elif path == "/command":
+        page.wait_for_selector("#map .leaflet-container, #map.leaflet-container", timeout=DRAW_MS)
     elif path.endswith("/edit"):
         page.wait_for_selector("#dmn-editor .tjs-container, #dmn-editor .dmn-decision-table-container",
                                timeout=DRAW_MS)
@@ -115,5 +122,5 @@ def check(page, where: str, language: str, problems: dict) -> None:
     words = untranslated(page.evaluate(FIND_TEXT, SKIP), language)
     if words:
         problems[where] = sorted(set(words))
-    name = where.replace(" /", "-").replace("/", "_").replace(" ", "-")
+    name = re.sub(r"[?&=]", "_", where.replace(" /", "-").replace("/", "_").replace(" ", "-"))
     page.screenshot(path=str(ARTIFACTS / f"i18n-{name}.png"), full_page=True)
