@@ -8,8 +8,10 @@ The command centre is timed beside it on the same databases, holding the distric
 ``DEV-<n>`` so the closed cases' device ids find them): the map data (``/command/map.json``: every device with its
 state and the open cases), the heat map of the last 30 days (``/command/heat.json``) and a device page with its alert
 history and cases (``/devices/<id>``), as a dispatcher with a bearer token.
-Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n> map_p95_ms=<n> heat_p95_ms=<n> device_p95_ms=<n>``
-(the command centre's figures on the large database).
+The case search is timed the same way (``/api/v1/cases``: the newest page of all cases, part of an address, one
+device's cases; each with its total count).
+Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n> map_p95_ms=<n> heat_p95_ms=<n> device_p95_ms=<n>
+search_p95_ms=<n>`` (the command centre's and the search's figures on the large database, all three searches together).
 
 Both databases are built side by side and measured in alternating rounds, so noise from the machine falls on both.
 Environment: JINGZHI_BENCH_PG_URL, an admin URL of the server (default: the tests' server); the databases
@@ -71,7 +73,7 @@ def insert_instances(connection, first: int, count: int, closed: bool, teams: li
                            compound, lat, lon, severity, urgent, stage, stage_times, sla_due_at, rework_count,
                            outcome, opened_at, closed_at)
         SELECT i, i, 'bench/' || i, 'closed_loop', {_scenario_sql('i')},
-               (ARRAY['sensor','patrol','hotline','video','resident'])[1 + i % 5], 'DEV-' || (i % 9165), '广中路',
+               (ARRAY['sensor','patrol','hotline','video','resident'])[1 + i % 5], 'DEV-' || (i % 9165), '广中路 ' || (i % 3000) || ' 号',
                '小区' || (i % 137), 31.27, 121.48, 'medium', false, '{stage}', '{{}}',
                {'NULL' if closed else "now() + (i % 2880) * interval '1 minute'"}, 0,
                {"'done'" if closed else 'NULL'}, now() - (i % 400) * interval '1 day',
@@ -140,7 +142,11 @@ def timed(client, token: str, requests: int, url: str = "/api/v1/tasks?scope=tea
 
 
 #: The command centre's requests: the map data, the heat map of the last 30 days, a device page.
-COMMAND = {"map": "/command/map.json", "heat": "/command/heat.json", "device": "/devices/DEV-42"}
+COMMAND = {"map": "/command/map.json", "heat": "/command/heat.json", "device": "/devices/DEV-42",
+           # the case search: the newest page of everything, part of an address, a device's cases
+           "search_all": "/api/v1/cases", "search_address": "/api/v1/cases?q=%E5%B9%BF%E4%B8%AD%E8%B7%AF%202917%20",
+           "search_device": "/api/v1/cases?device=DEV-4242"}
+SEARCHES = [name for name in COMMAND if name.startswith("search")]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -196,9 +202,10 @@ def main() -> None:
                   f"({len(times)} requests)")
         phase["engine"].store.dispose()
     print(f"  large/small p95 ratio: {p95['large'] / p95['small']:.2f}")
+    searched = [t for what in SEARCHES for t in phases["large"][f"{what}_times"]]
     print(f"inbox_p95_ms_small={p95['small']:.2f} inbox_p95_ms_large={p95['large']:.2f} "
           f"map_p95_ms={p95['large_map']:.2f} heat_p95_ms={p95['large_heat']:.2f} "
-          f"device_p95_ms={p95['large_device']:.2f}")
+          f"device_p95_ms={p95['large_device']:.2f} search_p95_ms={percentile(searched, 0.95):.2f}")
 
 
 if __name__ == "__main__":
