@@ -106,7 +106,8 @@ def test_the_image_builds_the_bundles_with_the_recipe_of_make_assets_and_install
                                                                                             "final")}
     assert runs["assets"] == ["bash scripts/build-assets.sh"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^assets:\n\tbash scripts/build-assets.sh\n\t\$\(BIN\)/python -m webui.catalogues$", makefile, re.M)
+    assert re.search(r"^assets:\n\tbash scripts/build-assets.sh\n\t\$\(BIN\)/python -m webui.catalogues$", makefile,
+                     re.MULTILINE)
     copied = {w for s, i, a in instructions if s == "assets" and i == "COPY" for w in a.split()[:-1]}
     assert {"frontend/package.json", "scripts/build-assets.sh", "frontend/src"} <= copied
     wheel_copies = {w for s, i, a in instructions if s == "wheel" and i == "COPY" for w in a.split()[:-1]}
