@@ -11,7 +11,7 @@ RUN bash scripts/build-assets.sh
 
 FROM python:3.11-slim AS wheel
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY engine ./engine
 COPY webui ./webui
 COPY sensors ./sensors

@@ -16,9 +16,11 @@ $(BIN)/jingzhi: pyproject.toml
 install: $(BIN)/jingzhi assets
 
 # Browser bundles from the npm registry, pinned by frontend/package-lock.json, into webui/static/vendor/ (git-ignored):
-# the recipe is scripts/build-assets.sh, which the Dockerfile runs too.
+# the recipe is scripts/build-assets.sh, which the Dockerfile runs too. Then the UI's message catalogues:
+# webui/translations/*/LC_MESSAGES/messages.po compiled to .mo (git-ignored; the wheel build does it too, setup.py).
 assets:
 	bash scripts/build-assets.sh
+	$(BIN)/python -m webui.catalogues
 
 demo: install assets
 	$(BIN)/jingzhi demo

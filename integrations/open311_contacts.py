@@ -7,7 +7,7 @@ masked form, as ``reporter``.
 """
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template_string, request
+from flask import Blueprint, g, render_template, request
 from sqlalchemy import insert, select
 
 from engine import clock
@@ -19,12 +19,6 @@ from . import open311_keys as keys
 
 bp = Blueprint("open311_contacts", __name__, url_prefix="/open311")
 CALLBACK_TASK = "callback"   # the closed loop's call-back task (bpmn/closed_loop.bpmn)
-PAGE = """{% extends "base.html" %}{% block title %}回访联系方式 · #{{ instance_id }}{% endblock %}{% block content %}
-<section class="card"><h1>回访联系方式 · <a href="{{ url_for('cases.case', instance_id=instance_id) }}">#{{ instance_id }}</a></h1>
-<dl class="facts" id="contact">
-<dt>姓名</dt><dd>{{ ((contact.last_name or '') ~ (contact.first_name or '')) or '-' }}</dd>
-<dt>电话</dt><dd>{{ contact.phone or '-' }}</dd><dt>电子邮件</dt><dd>{{ contact.email or '-' }}</dd>
-<dt>来源</dt><dd>{{ client }}（{{ channel }}）· Open311 #{{ request_id }}</dd></dl></section>{% endblock %}"""
 
 
 def may_see(user: dict, instance_id: int) -> bool:
@@ -50,5 +44,6 @@ def contact(instance_id: int):
     if request.accept_mimetypes.best == "application/json":
         return {"instance_id": instance_id, "service_request_id": str(found["id"]), "contact": found["contact"],
                 "client": client["name"], "channel": client["channel"]}
-    return render_template_string(PAGE, instance_id=instance_id, contact=found["contact"], request_id=found["id"],
-                                  client=client["name"], channel=client["channel"])
+    return render_template("open311_contact.html", instance_id=instance_id, contact=found["contact"],
+                           request_id=found["id"],
+                           client=client["name"], channel=client["channel"])

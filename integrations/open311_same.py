@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 
-from flask import Blueprint, flash, g, redirect, render_template_string, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from sqlalchemy import insert, select, update
 
 from engine import clock
@@ -85,17 +85,6 @@ def _register_task(instance_id: int) -> dict | None:
     return next((t for t in engine().ready_tasks(instance_id=instance_id) if t["bpmn_id"] == "register"), None)
 
 
-PAGE = """{% extends "base.html" %}{% block title %}同一问题？{% endblock %}{% block content %}
-<h1>同一问题？ Same problem?</h1>
-{% for item in items %}<section class="card same" id="same-{{ item.case.instance_id }}">
-<h2><a href="{{ url_for('cases.case', instance_id=item.case.instance_id) }}">#{{ item.case.instance_id }}</a>
- {{ name_of('scenario', item.case.scenario) }} · {{ item.case.channel }} · {{ item.case.address or '-' }}</h2>
-<table><tr><th>案件</th><th>来源</th><th>地址</th><th>距离</th><th>阶段</th><th></th></tr>
-{% for other in item.neighbours %}<tr><td><a href="{{ url_for('cases.case', instance_id=other.instance_id) }}">#{{ other.instance_id }}</a></td>
-<td>{{ other.channel }}</td><td>{{ other.address or '-' }}</td><td>{{ other.distance_m }} m</td><td>{{ name_of('stage', other.stage) }}</td>
-<td><form class="inline" method="post" action="{{ url_for('open311_same.merge', instance_id=item.case.instance_id, into=other.instance_id) }}">{{ csrf_field() }}
-<button class="merge">合并 Merge</button></form></td></tr>{% endfor %}
-</table></section>{% else %}<p id="none">没有待判断的相同问题 · nothing to decide</p>{% endfor %}{% endblock %}"""
 
 
 @bp.get("/same")
@@ -107,14 +96,14 @@ def waiting():
             Case.channel.in_(REPORT_CHANNELS), Case.stage == "register").order_by(Case.opened_at).limit(200)
         ).mappings()]
     items = [{"case": case, "neighbours": found} for case in engine().query(read) if (found := neighbours(case))]
-    return render_template_string(PAGE, items=items)
+    return render_template("open311_same.html", items=items)
 
 
 @bp.get("/same/<int:instance_id>")
 @requires(*access.REPORT_ROLES)
 def one(instance_id: int):
     case = _report(instance_id)
-    return render_template_string(PAGE, items=[{"case": case, "neighbours": neighbours(case)}])
+    return render_template("open311_same.html", items=[{"case": case, "neighbours": neighbours(case)}])
 
 
 @bp.post("/same/<int:instance_id>/merge/<int:into>")

@@ -5,7 +5,8 @@ Run by .ci/run after `make test` (which builds the browser bundles first):
     .venv/bin/python scripts/check_wheel.py [--work DIR] [-v]
 
 Steps: copy the files the wheel is built from into a temporary directory (a stale ``build/`` of the checkout could
-otherwise slip old modules into the wheel), build the wheel, check it holds every browser bundle, install it with
+otherwise slip old modules into the wheel; compiled catalogues are left behind), build the wheel, check it holds
+every browser bundle and the compiled Chinese catalogue, install it with
 its ``web`` extra in a new virtual environment, run ``jingzhi setup`` from it twice against a temporary SQLite
 database (the second run must deploy nothing), start ``jingzhi web`` on a free port, report a case through the API,
 log in as the admin and load every page reachable by links from the inbox, every script, style sheet and font they
@@ -33,7 +34,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "engine", "webui", "sensors", "integrations", "jingzhi", "seed", "bpmn")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "engine", "webui", "sensors", "integrations", "jingzhi", "seed",
+           "bpmn")
+#: The Chinese catalogue, compiled by the wheel build itself (setup.py; the copied tree has no .mo).
+CATALOGUE = "webui/translations/zh_Hans/LC_MESSAGES/messages.mo"
 #: Every browser bundle a page loads (base.html and the designer, decision and case pages); the wheel must hold each.
 BUNDLES = ("webui/static/vendor/bpmn-navigated-viewer.production.min.js",
            "webui/static/vendor/bpmn-modeler.production.min.js",
@@ -62,7 +66,7 @@ def build_wheel(work: Path) -> Path:
         path = ROOT / name
         if path.is_dir():
             shutil.copytree(path, source / name, symlinks=False,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules"))
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "*.mo"))
         else:
             source.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
@@ -70,7 +74,7 @@ def build_wheel(work: Path) -> Path:
          str(source)])
     [wheel] = (work / "dist").glob("jingzhi-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    missing = [name for name in BUNDLES if name not in names]
+    missing = [name for name in (*BUNDLES, CATALOGUE) if name not in names]
     if missing:
         raise SystemExit(f"the wheel lacks {', '.join(missing)} (run `make assets` first)")
     log(f"built {wheel.name}: {len(names)} files, {wheel.stat().st_size // 1024} KB")

@@ -106,13 +106,15 @@ def test_the_image_builds_the_bundles_with_the_recipe_of_make_assets_and_install
                                                                                             "final")}
     assert runs["assets"] == ["bash scripts/build-assets.sh"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^assets:\n\tbash scripts/build-assets.sh$", makefile, re.M)
+    assert re.search(r"^assets:\n\tbash scripts/build-assets.sh\n\t\$\(BIN\)/python -m webui.catalogues$", makefile,
+                     re.MULTILINE)
     copied = {w for s, i, a in instructions if s == "assets" and i == "COPY" for w in a.split()[:-1]}
     assert {"frontend/package.json", "scripts/build-assets.sh", "frontend/src"} <= copied
     wheel_copies = {w for s, i, a in instructions if s == "wheel" and i == "COPY" for w in a.split()[:-1]}
     packages = {p.split(".")[0] for p in PYPROJECT["tool"]["setuptools"]["packages"]}
     data_dirs = set(PYPROJECT["tool"]["setuptools"]["package-dir"].values())
     assert packages | data_dirs | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= wheel_copies
+    assert "setup.py" in wheel_copies                        # its build_py compiles the UI's catalogues (.mo)
     assert "--from=assets /src/webui/static/vendor ./webui/static/vendor" in [
         a for s, i, a in instructions if s == "wheel" and i == "COPY"]
     assert any("pip wheel" in command for command in runs["wheel"])

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from engine import people, queries
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
-from .i18n import t
+from flask_babel import gettext as _
 from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,7 +32,7 @@ def add_user():
                         form.getlist("teams"), form.get("display_name") or None)
     except (FormInvalid, Conflict) as refused:
         return _page(refused.details or {"username": refused.message}, form, status=422)
-    flash(t("saved"), "ok")
+    flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
 
 
@@ -48,7 +48,7 @@ def update_user(user_id: int):
         return _page(refused.details or {"(form)": refused.message}, form, status=422)
     if form.get("password") and user_id == g.user["id"]:
         start_session(updated)  # a new password ends every session of the user: this one goes on under the new one
-    flash(t("saved"), "ok")
+    flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
 
 
@@ -65,11 +65,11 @@ def retry(instance_id: int):
     try:
         engine().retry(instance_id, actor=g.user["username"])
     except InstanceFailed as again:
-        flash(f"{t('retry_failed')}: {again.message}", "error")
+        flash(_("The retry failed again: %(why)s", why=again.message), "error")
     except TaskNotReady as moved_on:  # retried or cancelled meanwhile, from another page or the command line
         flash(moved_on.message, "info")
     else:
-        flash(f"{t('retried')} #{instance_id}", "ok")
+        flash(_("Retried #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))
 
 
@@ -78,8 +78,8 @@ def retry(instance_id: int):
 def cancel(instance_id: int):
     reason = (request.form.get("reason") or "").strip()
     if not reason:
-        flash(t("cancel_needs_reason"), "error")
+        flash(_('Cancelling a case needs a reason'), "error")
     else:
         engine().cancel(instance_id, reason, actor=g.user["username"])
-        flash(f"{t('cancelled')} #{instance_id}", "ok")
+        flash(_("Cancelled #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))

@@ -17,7 +17,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from engine import people
-from .i18n import language, t
+from flask_babel import gettext as _
 from .security import engine, login as start_session, logout as end_session
 
 bp = Blueprint("auth", __name__)
@@ -25,8 +25,6 @@ bp = Blueprint("auth", __name__)
 #: Failed logins allowed per user name from one client address, and from one address in all.
 LOGIN_LIMIT = "5 per minute;20 per hour"
 LOGIN_LIMIT_PER_ADDRESS = "50 per hour"
-THROTTLED = {"zh": "登录失败次数过多，请 {seconds} 秒后再试", "en": "Too many failed logins: try again in {seconds} s"}
-
 limiter = Limiter(get_remote_address, key_prefix="jingzhi-login")
 
 
@@ -56,7 +54,7 @@ def _name_key() -> str:
 def _throttled_message() -> str:
     limit = limiter.current_limit
     seconds = max(1, int(limit.reset_at - time.time())) if limit else 60
-    return THROTTLED.get(language(), THROTTLED["en"]).format(seconds=seconds)
+    return _("Too many failed logins: try again in %(seconds)s s", seconds=seconds)
 
 
 @bp.get("/login")
@@ -74,7 +72,7 @@ def login():
 def login_post():
     user = people.authenticate(engine().store, request.form.get("username", ""), request.form.get("password", ""))
     if user is None:
-        flash(t("login_failed"), "error")
+        flash(_('Wrong user name or password'), "error")
         return render_template("login.html", next=request.form.get("next", ""),
                                username=request.form.get("username", "")), 401
     start_session(user)

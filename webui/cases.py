@@ -1,13 +1,17 @@
 """Case pages: the list, one case (timeline, stage and deadline, diagram, alerts, evidence), and manual reports."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid, NotFound
 from . import access, evidence
+from flask_babel import gettext as _
+
 from .database import page_of
-from .i18n import catalogue, t
+from .i18n import catalogue
 from .security import engine, requires
 
 bp = Blueprint("cases", __name__)
@@ -39,9 +43,25 @@ def cases():
         search = case_search.parse(request.args)
     except case_search.SearchRefused as refused:
         return render_template("cases.html", page=None, search=case_search.CaseQuery(), now=clock.now(),
-                               refused=refused), 400
+                               refused=_refusal(refused)), 400
     page = page_of(case_search.statement(search, **case_scope()), request.args)
     return render_template("cases.html", page=page, search=search, now=clock.now(), refused=None)
+
+
+def _refusal(refused: case_search.SearchRefused) -> dict:
+    """The search field refused and why, in the page's language (the engine says it in English)."""
+    fields = {"q": _("Search"), "scenario": _("Scenario"), "stage": _("Stage"), "channel": _("Channel"),
+              "compound": _("Compound"), "team": _("Team"), "device": _("Device"),
+              "opened_from": _("Opened from"), "opened_to": _("Opened to")}
+    why = refused.message
+    longest = re.fullmatch(r"longer than (\d+) characters", why)
+    if longest:
+        why = _("longer than %(count)s characters", count=longest.group(1))
+    else:
+        why = {"contains a NUL character": _("contains a NUL character"),
+               "not a date (YYYY-MM-DD)": _("not a date (YYYY-MM-DD)"),
+               "is before opened_from": _("is before the first day searched")}.get(why, why)
+    return {"field": fields.get(refused.field, refused.field), "message": why}
 
 
 @bp.get("/cases/<int:instance_id>")
@@ -121,5 +141,5 @@ def report_post():
     except FormInvalid as invalid:
         return render_template("report.html", values=request.form, errors=invalid.details), 422
     instance_id = engine().start(MAIN_PROCESS, data, actor=g.user["username"])
-    flash(t("case_started"), "ok")
+    flash(_('Case reported'), "ok")
     return redirect(url_for("cases.case", instance_id=instance_id))

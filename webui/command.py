@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, session
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from engine import clock, map_reads
@@ -43,11 +43,6 @@ def configure(state) -> None:
     app.config.setdefault("TILE_ATTRIBUTION", os.environ.get("JINGZHI_TILE_ATTRIBUTION", ""))
     if app.config["TILE_CRS"] not in TILE_CRS:
         raise ValueError(f"JINGZHI_TILE_CRS is {app.config['TILE_CRS']!r}; it is one of {', '.join(TILE_CRS)}")
-    if "babel" not in app.extensions:   # until the whole app speaks gettext (webui/i18n.py)
-        from flask_babel import Babel
-
-        Babel(app, locale_selector=lambda: "zh_Hans" if (g.get("lang") or session.get("lang") or "zh") == "zh"
-              else "en")
 
 
 def _bbox(args) -> tuple[float, float, float, float] | None:
@@ -77,11 +72,7 @@ def _labels() -> dict:
             "overdue": _("Overdue"), "alarm": _("New alarm"), "case": _("New case"), "escalation": _("Escalation"),
             "device": _("Device"), "open_case": _("Open case"), "cases": _("cases"), "nothing": _("Nothing new yet"),
             "stages": {s: name_of("stage", s) for s in map_reads.OPEN_STAGES},
-            "scenarios": {code: s["name_zh" if _is_zh() else "name_en"] for code, s in catalogue()["scenarios"].items()}}
-
-
-def _is_zh() -> bool:
-    return (g.get("lang") or session.get("lang") or "zh") == "zh"
+            "scenarios": {code: name_of("scenario", code) for code in catalogue()["scenarios"]}}
 
 
 @bp.get("/command")

@@ -20,7 +20,10 @@ from engine.exceptions import Conflict, DeploymentRejected, NotFound, Problem
 from engine.forms import check_schema, check_ui_schema
 from engine.validation import unicode_problems
 from . import access, inputs, schema_form
-from .i18n import PANEL, STAGES, language, name_of, t
+from flask_babel import gettext as _
+
+from .i18n import name_of, panel_labels
+from .vocabulary import choices
 from .security import engine, requires
 
 bp = Blueprint("designer", __name__)
@@ -59,7 +62,7 @@ def edit(process_id: str):
     draft = engine().query(drafts.mine, process_id, g.user["username"])
     teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().query(people.teams)]
     return render_template("designer_edit.html", v=v, draft=draft, files=draft["files"] if draft else v["files"],
-                           editor={"teams": teams, "stages": STAGES[language()], "labels": PANEL[language()],
+                           editor={"teams": teams, "stages": choices("stage"), "labels": panel_labels(),
                                    "moddle": SPIFF_MODDLE})
 
 
@@ -88,8 +91,8 @@ def compare(process_id: str):
 @requires(*access.DESIGNER_ROLES)
 def roll_back(deployment_id: int):
     result = engine().roll_back(deployment_id, deployed_by=g.user["username"])
-    flash(f"{t('rolled_back') if result.created else t('already_current')}: {_versions(result.versions)}",
-          "ok" if result.created else "info")
+    said = _("Rolled back, new version") if result.created else _("That version is already the newest; no new version")
+    flash(f"{said}: {_versions(result.versions)}", "ok" if result.created else "info")
     process_id = request.form.get("process_id")
     if process_id not in result.versions:
         process_id = sorted(result.versions)[0]
@@ -176,7 +179,7 @@ def save_draft(process_id: str):
     base = body.get("base_deployment_id")
     saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),
                         inputs.row_id(base))
-    return {**saved, "message": t("draft_saved")}
+    return {**saved, "message": _('Draft saved')}
 
 
 @bp.delete("/api/v1/designer/drafts/<process_id>")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from engine.exceptions import FormInvalid, NotFound
 
 #: Accepted kinds by their first bytes: a renamed executable is refused whatever its extension says.
@@ -20,7 +22,7 @@ MIME = {ext: mime for ext, mime in SIGNATURES.values()} | {"webp": "image/webp"}
 
 
 def kind_of(head: bytes) -> str | None:
-    for signature, (ext, _) in SIGNATURES.items():
+    for signature, (ext, _mime) in SIGNATURES.items():
         if head.startswith(signature):
             return ext
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -32,12 +34,13 @@ def store(directory: str, instance_id: int, upload, max_bytes: int, field_name: 
     """Save one uploaded file (a werkzeug FileStorage); returns its reference. Raises FormInvalid naming the field."""
     content = upload.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise FormInvalid(f"{upload.filename} is larger than {max_bytes // (1024 * 1024)} MB",
-                          {field_name: f"{upload.filename}: at most {max_bytes // (1024 * 1024)} MB"})
+        limit = max_bytes // (1024 * 1024)
+        raise FormInvalid(_("%(file)s is larger than %(mb)s MB", file=upload.filename, mb=limit),
+                          {field_name: _("%(file)s: at most %(mb)s MB", file=upload.filename, mb=limit)})
     ext = kind_of(content[:16])
     if ext is None:
-        raise FormInvalid(f"{upload.filename} is not a JPEG, PNG, GIF, WebP image or a PDF",
-                          {field_name: f"{upload.filename}: only JPEG, PNG, GIF, WebP or PDF"})
+        raise FormInvalid(_("%(file)s is not a JPEG, PNG, GIF, WebP image or a PDF", file=upload.filename),
+                          {field_name: _("%(file)s: only JPEG, PNG, GIF, WebP or PDF", file=upload.filename)})
     folder = Path(directory) / str(int(instance_id))
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.{ext}"

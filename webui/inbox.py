@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from engine import clock, people, worklist
 from engine.exceptions import FormInvalid
 from . import access, evidence, schema_form
-from .i18n import t
+from flask_babel import gettext as _
 from .security import Forbidden, engine, requires
 
 bp = Blueprint("inbox", __name__)
@@ -55,7 +55,7 @@ def _task(task_id: int) -> dict:
 def claim(task_id: int):
     _task(task_id)
     engine().claim(task_id, g.user["username"])
-    flash(t("claimed"), "ok")
+    flash(_('Claimed'), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
@@ -64,7 +64,7 @@ def claim(task_id: int):
 def unclaim(task_id: int):
     task = _task(task_id)
     engine().unclaim(task_id, g.user["username"], as_lead=access.is_lead_of(g.user, task["team"]))
-    flash(t("unclaimed_msg"), "ok")
+    flash(_('Given back'), "ok")
     return redirect(url_for("inbox.inbox"))
 
 
@@ -78,7 +78,7 @@ def reassign(task_id: int):
     if assignee not in people.members(engine().store, [access.team_of(task["team"])]):
         raise FormInvalid(f"{assignee or 'nobody'} is not a member of the team", {"assignee": "not in the team"})
     engine().reassign(task_id, assignee, actor=g.user["username"])
-    flash(t("reassigned"), "ok")
+    flash(_('Reassigned'), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
@@ -129,10 +129,10 @@ def complete(task_id: int):
         try:
             instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
         except FormInvalid as invalid:
-            errors = dict(invalid.details or {"(form)": invalid.message})
+            errors = schema_form.explain(schema, data) or dict(invalid.details or {"(form)": invalid.message})
         else:
             following = engine().ready_tasks(instance_id=instance_id)
-            flash(t("task_done"), "ok")
+            flash(_('Task completed'), "ok")
             return redirect(url_for("cases.case", instance_id=instance_id, done=task_id,
                                     next=",".join(str(f["id"]) for f in following)))
     return _render_task(task_id, data, errors, status=422)

@@ -203,11 +203,14 @@ def test_lanes_are_teams_of_the_seed(drawing):
 
 
 def test_names_are_given_in_chinese_and_english(drawing):
+    """One language per label: the name in Chinese, the English as the ``name_en`` property (docs/i18n.md)."""
     for element in drawing.flow_nodes():
         if local(element) in ("userTask", "scriptTask", "businessRuleTask", "callActivity", "subProcess"):
             name = element.get("name") or ""
-            assert any(ord(ch) > 0x2e80 for ch in name) and any(ch.isascii() and ch.isalpha() for ch in name), \
+            english = [p.get("value") for p in element.iter("{*}property") if p.get("name") == "name_en"]
+            assert any(ord(ch) > 0x2e80 for ch in name) and not any(ch.isascii() and ch.isalpha() for ch in name), \
                 f"{element.get('id')} is named {name!r}"
+            assert english and all(ord(ch) < 0x2e80 for ch in english[0]), f"{element.get('id')} has no English name"
 
 
 def test_the_committed_layout_is_what_the_layout_script_writes(tmp_path, monkeypatch):

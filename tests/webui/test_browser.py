@@ -51,7 +51,7 @@ def browser():
 
 def open_as(browser, server, username, phone=False):
     context = browser.new_context(viewport={"width": 390, "height": 844} if phone else {"width": 1280, "height": 900},
-                                  is_mobile=phone, has_touch=phone)
+                                  is_mobile=phone, has_touch=phone, locale="zh-CN")  # a district browser: Chinese
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{server}/login")

@@ -55,7 +55,7 @@ def test_a_decision_version_shows_its_rules_users_and_file(seeded, designer):
     assert 'id="edit"' not in html                                        # only the newest is edited
     assert ("closed_loop", "1", "1") in rows(html, "used-by")
     assert 'data-rule="routing_fire_lane_compound"' in html and "&#34;property_company&#34;" in html
-    assert "FIRST" in html
+    assert "首个" in html                                          # the hit policy FIRST, by its name
 
     new = designer.get("/designer/decisions/routing/2").get_data(as_text=True)
     assert 'id="edit"' in new and 'href="/designer/decisions/routing/edit"' in new

@@ -16,7 +16,7 @@ from tests.webui.test_designer import district_files
 #: fire-lane playbook's first task a new label (where a registered fire-lane case waits).
 VERIFY_DUE = ('<spiffworkflow:property name="dueIn" value="&quot;PT1H&quot;"/>',
               '<spiffworkflow:property name="dueIn" value="&quot;PT90M&quot;"/>')
-MOVE_LABEL = ('name="劝离挪车 Get the vehicle moved"', 'name="劝离挪车 Get the vehicle moved (photo first)"')
+MOVE_LABEL = ('name="劝离挪车"', 'name="劝离挪车（先拍照）"')
 
 
 def version_2() -> dict[str, str]:
@@ -63,7 +63,7 @@ def test_moving_lists_each_case_moved_or_refused_with_the_task_that_stopped_it(d
     assert f'<tr data-instance="{at_move}" data-migrated="false">' in page
     blocker = re.search(r'<li data-element="move_vehicle">(.*?)</li>', page, re.S).group(1)
     assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", blocker)).strip() == \
-        "move_vehicle 劝离挪车 Get the vehicle moved · 待处理 · playbook_fire_lane · 在新版本中被修改： 名称"
+        "move_vehicle 劝离挪车 · 待处理 · playbook_fire_lane · 在新版本中被修改： 名称"
     assert (seeded.get(at_register).version, seeded.get(at_move).version) == (2, 1)
     [event] = [e for e in seeded.history(at_register) if e["kind"] == "instance.migrated"]
     assert event["actor"] == "designer" and event["detail"]["to_version"] == 2
@@ -94,7 +94,7 @@ def test_the_json_twin_returns_every_outcome(login, seeded, two_cases):
     refused = by_id[at_move]
     assert refused["migrated"] is False and "move_vehicle" in refused["reason"]
     assert refused["blockers"] == [{"process_id": "playbook_fire_lane", "element_id": "move_vehicle",
-                                    "label": "劝离挪车 Get the vehicle moved", "state": "READY",
+                                    "label": "劝离挪车", "state": "READY",
                                     "change": "changed: bpmn_name", "attributes": ["bpmn_name"]}]
     assert admin.api("POST", "/api/v1/designer/closed_loop/9/migrate", {}).status_code == 404
     bad = admin.api("POST", "/api/v1/designer/closed_loop/1/migrate", {"to_version": "two"})

@@ -2,10 +2,10 @@
 (function () {
   var box = document.getElementById("diagram");
   if (!box || !window.BpmnJS) return;
-  var viewer = new window.BpmnJS({container: box});
+  var viewer = new window.BpmnJS({container: box, additionalModules: window.jingzhiTranslate ? [window.jingzhiTranslate] : []});
   fetch(box.dataset.src, {credentials: "same-origin"})
     .then(function (r) { return r.text(); })
-    .then(function (xml) { return viewer.importXML(xml); })
+    .then(function (xml) { return viewer.importXML(window.jingzhiLocalizeDiagram ? window.jingzhiLocalizeDiagram(xml) : xml); })
     .then(function () {
       var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
       canvas.zoom("fit-viewport");

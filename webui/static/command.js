@@ -206,12 +206,14 @@
   function feedItem(item) {
     var li = document.createElement("li"), when = new Date(item.at);
     li.className = item.kind;
-    var text = (labels.scenarios[item.scenario] || item.scenario || item.label || "") +
-               (item.address ? " · " + item.address : "") + (item.device_id ? " · " + item.device_id : "");
+    // the place and the device are data, not words of the page: marked translate="no" (docs/i18n.md)
+    var text = escapeHtml(labels.scenarios[item.scenario] || item.scenario || item.label || "") +
+               (item.address ? " · <span translate='no'>" + escapeHtml(item.address) + "</span>" : "") +
+               (item.device_id ? " · <span translate='no'>" + escapeHtml(item.device_id) + "</span>" : "");
     var link = item.instance_id ? caseUrl(item.instance_id) : item.device_id ? deviceUrl(item.device_id) : null;
     li.innerHTML = "<b>" + escapeHtml(labels[item.kind] || item.kind) + "</b> <time>" +
                    when.toLocaleTimeString() + "</time><br>" +
-                   (link ? "<a href='" + link + "'>" + escapeHtml(text) + "</a>" : escapeHtml(text));
+                   (link ? "<a href='" + link + "'>" + text + "</a>" : text);
     return li;
   }
   function pollFeed() {

@@ -8,7 +8,11 @@
   var files = JSON.parse(document.getElementById("file-set").textContent);
   var file = box.dataset.file, decisionId = box.dataset.decision;
   var list = document.getElementById("problems");
-  var modeler = new window.DmnJS({container: box});
+  var translation = window.jingzhiTranslate ? [window.jingzhiTranslate] : [];
+  var modeler = new window.DmnJS({container: box,
+                                 common: {additionalModules: translation}, drd: {additionalModules: translation},
+                                 decisionTable: {additionalModules: translation},
+                                 literalExpression: {additionalModules: translation}});
   var shown = [], marked = [];
   window.jingzhiDmn = modeler;  // for tests and the browser console
 

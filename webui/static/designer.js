@@ -12,7 +12,8 @@
   var context = JSON.parse(document.getElementById("editor-context").textContent);
   var processId = box.dataset.process;
   var list = document.getElementById("problems");
-  var modeler = new window.BpmnJS({container: box, moddleExtensions: {spiffworkflow: context.moddle}});
+  var modeler = new window.BpmnJS({container: box, moddleExtensions: {spiffworkflow: context.moddle},
+                                   additionalModules: window.jingzhiTranslate ? [window.jingzhiTranslate] : []});
   var marked = [];
   var designer = window.jingzhiDesigner = {
     modeler: modeler, files: files, diagram: box.dataset.file, context: context, problems: [], dirty: false,
