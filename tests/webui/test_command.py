@@ -57,6 +57,7 @@ def test_the_map_shows_devices_by_state_and_open_cases_by_stage_with_overdue_mar
     assert not any(c["overdue"] for c in cases.values())
 
     manual_clock.advance(days=3)                         # past every deadline of the first step
+    dispatcher = login("dispatcher")                     # and past the 12-hour session: log in again
     assert all(c["overdue"] for c in map_of(dispatcher)[1].values())
 
     # filters: a scenario, a channel, a box on the map
