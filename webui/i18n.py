@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import current_app, g, request, session
 from flask_babel import Babel
@@ -180,4 +181,12 @@ def init_app(app) -> None:
     @app.context_processor
     def helpers():
         return {"name_of": name_of, "diagram_label": diagram_label, "lang": language(), "catalogue": catalogue(),
-                "label": vocabulary.label, "diagram_context": diagram_context}
+                "label": vocabulary.label, "diagram_context": diagram_context, "language_link": language_link}
+
+
+def language_link(target: str) -> str:
+    """This page in language ``target``: the same path and query, with ``lang`` set (a bare ``?lang=`` would drop
+    the query, and a page such as a version comparison needs it)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [target]
+    return f"{request.path}?{urlencode(args, doseq=True)}"

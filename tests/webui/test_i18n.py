@@ -73,6 +73,11 @@ def test_the_language_is_the_browsers_unless_the_user_chose(app, header, expecte
     assert '<html lang="en">' in kept                                            # the choice stays in the session
 
 
+def test_the_language_link_keeps_the_page_and_its_query(login):
+    page = login("dispatcher").get("/cases?q=FIR&page=2").get_data(as_text=True)
+    assert 'href="/cases?q=FIR&amp;page=2&amp;lang=en" id="lang-switch"' in page
+
+
 def test_diagram_names_are_chinese_with_the_english_as_a_property():
     checked = 0
     for path in sorted((ROOT / "bpmn").glob("*.bpmn")):
