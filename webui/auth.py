@@ -32,7 +32,7 @@ def _safe_next(target: str | None) -> str:
     """Only a path of this site: an open redirect would turn the login page into a phishing aid. Browsers drop tabs
     and newlines and read a backslash as a slash, so ``/\\t/evil.example`` is ``//evil.example``: a control
     character or backslash anywhere, a second leading slash (also encoded), a scheme or a host refuses it."""
-    fallback = url_for("inbox.inbox")
+    fallback = url_for("index")                     # the landing page: the inbox, or the designer for designers
     if not target or not target.startswith("/") or target[1:2] in ("/", "%") or "\\" in target:
         return fallback
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):

@@ -28,6 +28,9 @@ def _rows(scope: str = "all"):
 
 @requires()
 def index():
+    """The landing page: the inbox, or the process designer for a designer who works no team's tasks."""
+    if set(g.user["roles"]) == {"designer"} and not g.user["inbox_teams"]:
+        return redirect(url_for("designer.processes"))
     return redirect(url_for("inbox.inbox"))
 
 

@@ -20,12 +20,19 @@ def test_login_checks_the_password_and_logout_ends_the_session(app, login):
     assert client.get("/inbox").status_code == 302
     right = client.flask.post("/login", data={"username": "patrol1", "password": PASSWORD, "csrf_token": csrf,
                                               "next": "https://evil.example/"})
-    assert right.headers["Location"] == "/inbox"                      # no open redirect
+    assert right.headers["Location"] == "/"                           # no open redirect: the landing page
+    assert client.get("/").headers["Location"] == "/inbox"
     page = client.get("/inbox").get_data(as_text=True)
     assert "网格巡查队" in page
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     assert client.flask.post("/logout", data={"csrf_token": csrf}).status_code == 302
     assert client.get("/inbox").status_code == 302
+
+
+def test_a_designer_lands_on_the_designer_and_everyone_else_on_the_inbox(login):
+    assert login("designer").get("/").headers["Location"] == "/designer"
+    assert login("admin").get("/").headers["Location"] == "/inbox"
+    assert login("dispatcher").get("/").headers["Location"] == "/inbox"
 
 
 def test_every_form_post_needs_the_session_csrf_token(app, login, registered_case, seeded):
