@@ -13,8 +13,20 @@ from .security import Forbidden, engine, requires
 
 bp = Blueprint("inbox", __name__)
 
-#: A task is marked "due soon" this long before its due time.
-DUE_SOON = timedelta(hours=1)
+#: A task is marked "due soon" in the last quarter of its own window (created -> due): a fixed hour would mark every
+#: task of a 30-minute window at once and a three-day task only in its last hour.
+DUE_SOON_SHARE = 0.25
+
+
+def due_state(task: dict, now) -> str:
+    """``overdue``, ``soon`` or ``""`` for a task row (``due_at`` and ``created_at``)."""
+    due, created = task.get("due_at"), task.get("created_at")
+    if not due:
+        return ""
+    if due < now:
+        return "overdue"
+    window = (due - created) if created and created < due else timedelta(hours=1)
+    return "soon" if due - now <= window * DUE_SOON_SHARE else ""
 
 
 def inbox_filters(args) -> dict:
@@ -38,7 +50,7 @@ def index():
 @requires()
 def inbox():
     choices = engine().query(worklist.filter_choices, g.user["inbox_teams"])
-    return render_template("inbox.html", rows=_rows(), now=clock.now(), soon=DUE_SOON, choices=choices,
+    return render_template("inbox.html", rows=_rows(), now=clock.now(), due_state=due_state, choices=choices,
                            filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"])
 
 
@@ -46,7 +58,7 @@ def inbox():
 @requires()
 def inbox_rows():
     """The inbox table's body, polled by the page every few seconds so new tasks appear without a reload."""
-    return render_template("_inbox_rows.html", rows=_rows(), now=clock.now(), soon=DUE_SOON)
+    return render_template("_inbox_rows.html", rows=_rows(), now=clock.now(), due_state=due_state)
 
 
 def _task(task_id: int) -> dict:
@@ -96,7 +108,7 @@ def _render_task(task_id: int, values=None, errors=None, status=200):
         documentation=form["documentation"],
         fields=schema_form.fields(form["schema"], values, errors, form["ui_schema"]),
         errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
-        soon=DUE_SOON, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
+        due_state=due_state, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
         alerts=engine().query(worklist.attached_alerts, task["instance_id"])), status
 
 

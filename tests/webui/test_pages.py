@@ -80,8 +80,13 @@ def test_the_inbox_lists_my_teams_unclaimed_and_my_claimed_tasks_by_due_time_wit
 def test_overdue_and_due_soon_tasks_are_marked(app, login, registered_case, manual_clock):
     _, move = registered_case
     client = login("property1")
-    assert "badge soon" in client.get("/inbox/rows").get_data(as_text=True)      # due in 30 minutes
-    manual_clock.advance(minutes=31)
+    assert "badge soon" not in client.get("/inbox/rows").get_data(as_text=True)  # a 30-minute window, just opened
+    manual_clock.advance(minutes=22)
+    assert "badge soon" not in client.get("/inbox/rows").get_data(as_text=True)  # 8 of 30 minutes left
+    manual_clock.advance(minutes=1)
+    assert "badge soon" in client.get("/inbox/rows").get_data(as_text=True)      # the last quarter of its window
+    assert "badge soon" in client.get(f"/tasks/{move['id']}").get_data(as_text=True)
+    manual_clock.advance(minutes=8)
     rows = client.get("/inbox/rows").get_data(as_text=True)
     assert 'class="overdue"' in rows and "已超时" in rows
 
