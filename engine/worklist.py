@@ -6,9 +6,9 @@ closed cases.
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 
-from .models import Alert, Case, HumanTask
+from .models import Alarm, Alert, Case, HumanTask
 
 _tasks, _cases = HumanTask.__table__, Case.__table__
 CASE_FACTS = ("scenario", "stage", "compound", "address", "device_id", "severity", "urgent", "channel")
@@ -73,6 +73,13 @@ def involved(connection, instance_id: int, teams: list[str], username: str) -> b
 def case_by_instance(connection, instance_id: int) -> dict | None:
     row = connection.execute(select(_cases).where(_cases.c.instance_id == instance_id)).mappings().one_or_none()
     return dict(row) if row else None
+
+
+def alarm_count(connection, instance_id: int) -> int | None:
+    """Alarms counted on the case so far (the first and every repeat), or None for a case no sensor raised. The start
+    data's ``alert_count`` is only the count when the case opened."""
+    alarms = Alarm.__table__
+    return connection.scalar(select(func.sum(alarms.c.count)).where(alarms.c.instance_id == instance_id))
 
 
 def attached_alerts(connection, instance_id: int, limit: int = 50) -> list[dict]:

@@ -76,6 +76,7 @@ def case(instance_id: int):
         "case.html", view=view, case=view.case, history=engine().history(instance_id), now=clock.now(),
         files=evidence.listing(current_app.config["EVIDENCE_DIR"], instance_id), following=following,
         just_done=request.args.get("done"), alerts=engine().query(worklist.attached_alerts, instance_id),
+        alarm_count=engine().query(worklist.alarm_count, instance_id),
         visible=lambda task: access.can_see_task(g.user, task))
 
 

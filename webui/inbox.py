@@ -109,7 +109,8 @@ def _render_task(task_id: int, values=None, errors=None, status=200):
         fields=schema_form.fields(form["schema"], values, errors, form["ui_schema"]),
         errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
         due_state=due_state, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
-        alerts=engine().query(worklist.attached_alerts, task["instance_id"])), status
+        alerts=engine().query(worklist.attached_alerts, task["instance_id"]),
+        alarm_count=engine().query(worklist.alarm_count, task["instance_id"])), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -126,6 +126,20 @@ def test_sensor_alerts_are_accepted_once_and_bad_ones_dead_lettered(app, bearer,
     assert page.count("· alarm") == 1 and 'id="alerts"' in page         # the duplicate is not a second alert
 
 
+def test_the_case_and_task_pages_count_the_repeats_of_the_alarm(app, bearer, seeded):
+    import re
+
+    import_devices(seeded.store, DEVICES)
+    gateway = bearer("dispatcher")
+    opened = gateway("POST", "/api/v1/alerts", message("GEO-1", "fire_lane", "alarm")).get_json()
+    for _ in range(2):                                                   # the blocked lane is reported again
+        assert gateway("POST", "/api/v1/alerts", message("GEO-1", "fire_lane", "alarm")).status_code == 202
+    [register] = seeded.ready_tasks(instance_id=opened["instance_id"])
+    for url in (f"/cases/{opened['instance_id']}", f"/tasks/{register['id']}"):
+        facts = gateway("GET", url).get_data(as_text=True)
+        assert re.search(r"<dt>[^<]+</dt><dd>3</dd>", facts), url          # the first alarm and two repeats
+
+
 def test_a_clear_posted_over_http_during_handling_verifies_the_case_driven_by_the_ticker_alone(
         app, bearer, seeded, manual_clock):
     """Embedded defaults: alerts over HTTP, no broker and no ingester. The clear arrives while the case is at
