@@ -22,7 +22,7 @@ from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
-from .models import HumanTask, MessageSubscription
+from .models import HumanTask, MessageSubscription, ProcessInstance
 from .persistence import ERROR
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
@@ -63,6 +63,14 @@ def check_separation(connection, human: dict, props: dict, actor: str) -> None:
     if actor in handlers:
         raise NotAllowed(f"{human['label'] or human['bpmn_id']} must be done by someone other than who did "
                          f"{', '.join(separate)}", {"separate_from": separate})
+
+
+def _task_spec(definition, bpmn_id: str):
+    """The task spec named ``bpmn_id`` in the process or any of its sub-processes and called processes."""
+    for spec in (definition.spec, *definition.subprocess_specs.values()):
+        if bpmn_id in spec.task_specs:
+            return spec.task_specs[bpmn_id]
+    return None
 
 
 class Engine:
@@ -146,8 +154,29 @@ class Engine:
         return self.runtime.step(None, actor, change, task_id=task_id).instance_id
 
     def claim(self, task_id: int, actor: str) -> None:
-        """Take a ready task; refused when someone else holds it."""
+        """Take a ready task; refused when someone else holds it, or when four eyes keep ``actor`` from completing it
+        (claiming it would only block it for the others)."""
+        refusal = self.separation_refusal(task_id, actor)
+        if refusal is not None:
+            raise NotAllowed(refusal.message, refusal.details)
         assign(self.store, task_id, actor, expect=(None, actor), kind="task.claimed", actor=actor)
+
+    def separation_refusal(self, task_id: int, actor: str) -> NotAllowed | None:
+        """Why ``actor`` may not complete the task because of four eyes (``separateFrom``), or None. Read from the
+        deployed definition, without loading the instance, so a page can say so before the officer fills the form."""
+        with self.store.read() as connection:
+            human = queries.task(connection, task_id)
+            definition_id = connection.scalar(select(ProcessInstance.definition_id)
+                                              .where(ProcessInstance.id == human["instance_id"]))
+            definition = self.definitions.load(connection, definition_id)
+            spec = _task_spec(definition, human["bpmn_id"])
+            if spec is None:
+                return None
+            try:
+                check_separation(connection, human, properties(spec), actor)
+            except NotAllowed as refused:
+                return refused
+        return None
 
     def unclaim(self, task_id: int, actor: str, as_lead: bool = False) -> None:
         """Give a task back; only its holder may, or a team lead (``as_lead``, checked by the caller)."""

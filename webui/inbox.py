@@ -103,12 +103,14 @@ def _render_task(task_id: int, values=None, errors=None, status=200):
     case = engine().query(worklist.case_by_instance, task["instance_id"]) or {}
     members = people.members(engine().store, [access.team_of(task["team"])]) \
         if access.is_lead_of(g.user, task["team"]) else []
+    four_eyes = task["status"] == "ready" and engine().separation_refusal(task_id, g.user["username"]) is not None
     return render_template(
         "task.html", task=task, case=case, data=form["data"], instructions=form["instructions"],
         documentation=form["documentation"],
         fields=schema_form.fields(form["schema"], values, errors, form["ui_schema"]),
         errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
-        due_state=due_state, can_work=task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
+        due_state=due_state, four_eyes=four_eyes,
+        can_work=not four_eyes and task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
         alerts=engine().query(worklist.attached_alerts, task["instance_id"]),
         alarm_count=engine().query(worklist.alarm_count, task["instance_id"])), status
 

@@ -57,6 +57,10 @@ def test_full_walk_with_lanes_gateway_sla_timer_message_and_rework(engine, inspe
     assert engine.get(instance_id).data["clear"]["value"] == 0
     with pytest.raises(NotAllowed):                              # four eyes: not the handler
         engine.complete_task(verify["id"], {"passed": True}, actor="officer7")
+    assert engine.separation_refusal(verify["id"], "officer7") is not None      # known before the form
+    assert engine.separation_refusal(verify["id"], "inspector2") is None
+    with pytest.raises(NotAllowed):                              # and the handler cannot claim it
+        engine.claim(verify["id"], "officer7")
     engine.complete_task(verify["id"], {"passed": False}, actor="inspector2")
 
     rework = only_ready(engine, "handle")                          # the loop back

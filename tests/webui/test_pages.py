@@ -6,6 +6,7 @@ import io
 import re
 
 from engine import people
+from tests.bpmn.conftest import form
 from tests.webui.conftest import JPEG, PASSWORD
 
 MOVE = {"plate_number": "沪A12345", "owner_contacted": "true", "vehicle_moved": "true"}
@@ -89,6 +90,20 @@ def test_overdue_and_due_soon_tasks_are_marked(app, login, registered_case, manu
     manual_clock.advance(minutes=8)
     rows = client.get("/inbox/rows").get_data(as_text=True)
     assert 'class="overdue"' in rows and "已超时" in rows
+
+
+def test_four_eyes_is_said_before_the_form_and_the_task_cannot_be_claimed(app, login, seeded, registered_case):
+    _, move = registered_case
+    seeded.complete_task(move["id"], form("move_vehicle"), actor="patrol1")   # patrol1 moved the car himself
+    [verify] = seeded.ready_tasks(instance_id=move["instance_id"])
+    assert (verify["bpmn_id"], verify["team"]) == ("verify", "grid_patrol")
+    page = login("patrol1").get(f"/tasks/{verify['id']}").get_data(as_text=True)
+    assert 'id="four-eyes"' in page and "四眼原则" in page
+    assert 'id="claim"' not in page and 'id="task-form"' not in page
+    refused = login("patrol1").post(f"/tasks/{verify['id']}/claim")
+    assert refused.status_code == 403 and seeded.task(verify["id"])["assignee"] is None
+    other = login("patrol2").get(f"/tasks/{verify['id']}").get_data(as_text=True)
+    assert 'id="four-eyes"' not in other and 'id="claim"' in other and 'id="task-form"' in other
 
 
 def test_a_lead_reassigns_within_the_team_only_and_takes_a_task_back(app, login, seeded, registered_case):
