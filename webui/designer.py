@@ -99,10 +99,11 @@ def roll_back(deployment_id: int):
     return redirect(url_for("designer.version", process_id=process_id, number=result.versions[process_id]))
 
 
-def _body() -> dict:
+def _body(files_checked_by_validation: bool = False) -> dict:
     """The posted JSON body, ``{"files": {name: text}, ...}``; a body over the limit is refused by its
     Content-Length before anything reads it, and one sent without a length (chunked) is read no further than one
-    byte past the limit."""
+    byte past the limit. Validate and deploy (``files_checked_by_validation``) leave the files' texts to validation,
+    which names the file and line of a NUL or lone surrogate; everything else stored must be storable here."""
     catalogue.check_request_size(request.content_length)
     raw = request.stream.read(catalogue.request_limit() + 1)
     catalogue.check_request_size(len(raw))
@@ -112,8 +113,9 @@ def _body() -> dict:
         body = None
     if not isinstance(body, dict):
         return {}
-    unstorable = inputs.problem_in(body)
-    if unstorable:  # a NUL character or lone surrogate would reach the database (a draft, a process id)
+    checked = {k: v for k, v in body.items() if k != "files"} if files_checked_by_validation else body
+    unstorable = inputs.problem_in(checked)
+    if unstorable:
         raise DeploymentRejected.single("(request)", unstorable)
     return body
 
@@ -131,7 +133,7 @@ def _not_unicode(body: dict) -> list[Problem]:
 @bp.post("/api/v1/designer/validate")
 @requires(*access.DESIGNER_ROLES)
 def validate():
-    body = _body()
+    body = _body(files_checked_by_validation=True)
     problems = [dict(p.__dict__) for p in _not_unicode(body)] or \
         catalogue.check(catalogue.file_set(body), roster=engine().query(people.roster))
     return {"valid": not problems, "problems": problems}
@@ -144,7 +146,7 @@ def deploy():
     process is dropped once its content is deployed, and the set is refused with 409 when someone deployed a newer
     version of the process since ``base_deployment_id`` was opened: deploying the older set would silently undo
     their change (``"force": true`` deploys it anyway)."""
-    body = _body()
+    body = _body(files_checked_by_validation=True)
     if _not_unicode(body):
         raise DeploymentRejected(_not_unicode(body))
     files = catalogue.file_set(body)
