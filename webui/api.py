@@ -5,12 +5,12 @@ People use it with their session (and the X-CSRF-Token header on writes); machin
 """
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid
-from . import access, inputs, openapi
+from . import access, evidence, inputs, openapi, schema_form
 from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
 from .dashboard import compute
 from .database import page_of
@@ -84,10 +84,12 @@ def unclaim(task_id: int):
 @bp.post("/tasks/<int:task_id>/complete")
 @requires()
 def complete(task_id: int):
-    _task(task_id)
+    task = _task(task_id)
     data = _json_body().get("data", {})
     if not isinstance(data, dict):
         raise FormInvalid("data must be a JSON object")
+    evidence.check_references(current_app.config["EVIDENCE_DIR"], task["instance_id"],
+                              schema_form.file_fields(engine().task_form(task_id)["schema"]), data)
     instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
     following = engine().ready_tasks(instance_id=instance_id)
     return {"task": engine().task(task_id), "instance_id": instance_id,

@@ -62,3 +62,26 @@ def path_of(directory: str, instance_id: int, name: str) -> tuple[Path, str]:
     if not path.is_file():
         raise NotFound(f"no evidence {name}")
     return path, MIME[ext]
+
+
+def check_references(directory: str, instance_id: int, field_names: list[str], data: dict) -> None:
+    """Every evidence reference in ``data`` names a file stored for this case: the form, the API and the command line
+    may send references, and one that names nothing (or another case's file) would be a photo nobody can see.
+    Raises FormInvalid naming each field with a reference that is not stored."""
+    errors = {}
+    for name in field_names:
+        refs = data.get(name)
+        refs = [refs] if isinstance(refs, str) else refs
+        if not isinstance(refs, list):
+            continue
+        for ref in refs:
+            prefix = f"evidence/{int(instance_id)}/"
+            try:
+                if not isinstance(ref, str) or not ref.startswith(prefix):
+                    raise NotFound(ref)
+                path_of(directory, instance_id, ref.removeprefix(prefix))
+            except NotFound:
+                errors[name] = _("%(ref)s is not a file stored for this case", ref=str(ref)[:80])
+                break
+    if errors:
+        raise FormInvalid(_("Evidence references must name files stored for this case"), errors)

@@ -143,6 +143,11 @@ def complete(task_id: int):
                 errors.update(refused.details or {})
     data, conversion = schema_form.parse(schema, request.form, uploaded)
     errors.update(conversion)
+    try:                                   # kept references come back from the page: they too must be stored
+        evidence.check_references(current_app.config["EVIDENCE_DIR"], task["instance_id"],
+                                  schema_form.file_fields(schema), data)
+    except FormInvalid as refused:
+        errors.update(refused.details or {})
     if not errors:
         try:
             instance_id = engine().complete_task(task_id, data, actor=g.user["username"])

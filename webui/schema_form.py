@@ -86,6 +86,12 @@ def fields(schema: dict | None, values: dict | None = None, errors: dict | None 
     return result
 
 
+def file_fields(schema: dict | None) -> list[str]:
+    """The fields of a schema that hold evidence references (arrays named for photos or attachments)."""
+    return [name for name, spec in ((schema or {}).get("properties") or {}).items()
+            if isinstance(spec, dict) and _widget(name, spec)[0] == "files"]
+
+
 def _ordered(names: list[str], order) -> list[str]:
     """``names`` in the UI schema's ``ui:order``: listed names first, ``"*"`` standing for the rest in schema order
     (at the end when absent); names the schema does not have are ignored."""

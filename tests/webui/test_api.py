@@ -3,6 +3,7 @@ alerts through sensors.intake, indicators, health, and the OpenAPI document cove
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,10 +11,10 @@ from engine import people
 from engine.devices import import_devices
 from jingzhi.cli import main
 from tests.bpmn.conftest import form
+from tests.webui.conftest import JPEG
 from tests.sensors.conftest import DEVICES, message
 
-MOVE = {"plate_number": "沪A12345", "owner_contacted": True, "vehicle_moved": True,
-        "photos_before": ["evidence/1/0123456789abcdef0123456789abcdef.jpg"]}
+MOVE = {"plate_number": "沪A12345", "owner_contacted": True, "vehicle_moved": True}
 
 
 @pytest.fixture
@@ -69,7 +70,15 @@ def test_scopes_claim_and_complete_with_form_errors_and_the_next_step(app, beare
     assert invalid.status_code == 422
     error = invalid.get_json()["error"]
     assert error["code"] == "form_invalid" and set(error["details"]) >= {"vehicle_moved", "plate_number"}
-    done = officer("POST", f"/api/v1/tasks/{move['id']}/complete", {"data": MOVE})
+    photo = f"evidence/{instance_id}/" + "0123456789abcdef" * 2 + ".jpg"
+    unstored = officer("POST", f"/api/v1/tasks/{move['id']}/complete", {"data": {**MOVE, "photos_before": [photo]}})
+    assert unstored.status_code == 422 and set(unstored.get_json()["error"]["details"]) == {"photos_before"}
+    elsewhere = officer("POST", f"/api/v1/tasks/{move['id']}/complete",
+                        {"data": {**MOVE, "photos_before": ["media/not-ours.jpg"]}})
+    assert elsewhere.status_code == 422                               # not a file of this case at all
+    (Path(app.config["EVIDENCE_DIR"]) / str(instance_id)).mkdir(parents=True)
+    (Path(app.config["EVIDENCE_DIR"]) / photo.removeprefix("evidence/")).write_bytes(JPEG)
+    done = officer("POST", f"/api/v1/tasks/{move['id']}/complete", {"data": {**MOVE, "photos_before": [photo]}})
     assert done.status_code == 200
     body = done.get_json()
     assert body["task"]["status"] == "completed" and body["next_teams"] == ["grid_patrol"]

@@ -140,7 +140,8 @@ ROUTES = {
     ("api.unclaim", "POST"): dict(url="/api/v1/tasks/{task}/unclaim", setup=claim_first,
                                   allowed=("property1", 200), wrong_team=("police1", 404),
                                   wrong_role=("property2", 403)),
-    ("api.complete", "POST"): dict(url="/api/v1/tasks/{task}/complete", json={"data": MOVE_DATA},
+    ("api.complete", "POST"): dict(url="/api/v1/tasks/{task}/complete", json=lambda ctx: {"data": {
+        **MOVE_DATA, "photos_before": [f"evidence/{ctx['instance']}/{ctx['evidence']}"]}},
                                    allowed=("property1", 200), wrong_team=("police1", 404),
                                    wrong_role=("designer", 404)),
     ("api.cases", "GET"): dict(url="/api/v1/cases", allowed=("property1", 200, "case"),
