@@ -188,3 +188,17 @@ def test_kpis_health_and_the_openapi_document(app, bearer, registered_case):
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented
     json.dumps(document)
+
+
+def test_the_command_line_refuses_evidence_references_that_name_no_stored_file(seeded, registered_case, monkeypatch,
+                                                                              tmp_path, capsys):
+    monkeypatch.setenv("DATABASE_URL", seeded.config.database_url)
+    monkeypatch.setenv("JINGZHI_EVIDENCE_DIR", str(tmp_path / "cli-evidence"))
+    _, move = registered_case
+    photo = f"evidence/{move['instance_id']}/" + "ab" * 16 + ".jpg"
+    command = ["complete", str(move["id"]), "--actor", "property1", "--data",
+               json.dumps({**MOVE, "photos_before": [photo]})]
+    assert main(command) == 2 and "photos_before" in capsys.readouterr().err
+    (tmp_path / "cli-evidence" / str(move["instance_id"])).mkdir(parents=True)
+    (tmp_path / "cli-evidence" / photo.removeprefix("evidence/")).write_bytes(JPEG)
+    assert main(command) == 0 and seeded.task(move["id"])["status"] == "completed"
