@@ -138,6 +138,26 @@ def users(store) -> list[dict]:
                 connection.execute(select(_users).order_by(_users.c.username)).mappings()]
 
 
+def user_search(text: str | None = None, team: str | None = None):
+    """The select of users whose name or display name contains ``text`` and who belong to ``team`` (either may be
+    None), by user name: the admin page pages it."""
+    found = select(User).order_by(User.username)
+    if text:
+        found = found.where(User.username.contains(text, autoescape=True)
+                            | User.display_name.contains(text, autoescape=True))
+    if team:
+        found = found.where(User.id.in_(select(_members.c.user_id).where(_members.c.team_code == team)))
+    return found
+
+
+def described(store, found: list[User]) -> list[dict]:
+    """Users of a page as the admin page shows them: columns (no password hash), teams and inbox teams."""
+    with store.read() as connection:
+        rows = connection.execute(select(_users).where(_users.c.id.in_([u.id for u in found]))
+                                  .order_by(_users.c.username)).mappings()
+        return [_with_teams(connection, row) for row in rows]
+
+
 def members(store, team_codes: list[str]) -> list[str]:
     """User names of the active members of these teams."""
     with store.read() as connection:

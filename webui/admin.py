@@ -7,14 +7,21 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from engine import people, queries
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from flask_babel import gettext as _
+from .database import page_of
 from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _page(errors=None, values=None, status=200):
-    return render_template("admin.html", users=people.users(engine().store), teams=engine().query(people.teams),
-                           roles=people.ROLES, errors=errors or {}, values=values or {}), status
+    """The users page: one page of users (searched by name and team, 50 a page) and the add-user form."""
+    text = (request.args.get("q") or "").strip()[:120].replace("\x00", "")
+    team = (request.args.get("team") or "").strip()[:120].replace("\x00", "")
+    page = page_of(people.user_search(text or None, team or None), request.args)
+    search = {key: value for key, value in (("q", text), ("team", team)) if value}
+    return render_template("admin.html", users=people.described(engine().store, page.items), page=page,
+                           search=search, teams=engine().query(people.teams), roles=people.ROLES,
+                           errors=errors or {}, values=values or {}), status
 
 
 @bp.get("/users")

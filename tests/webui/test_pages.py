@@ -253,3 +253,18 @@ def test_the_next_step_list_shows_only_tasks_of_the_case(app, login, seeded, reg
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and f"/tasks/{move['id']}" in text
     assert f"/tasks/{foreign['id']}" not in text and "立案审核" in text     # its own register task, done
+
+
+def test_the_users_page_is_paged_and_searchable(login, seeded):
+    for n in range(60):
+        people.add_user(seeded.store, f"worker{n:02d}", PASSWORD, ["officer"], ["sanitation"], f"环卫 {n:02d}")
+    admin = login("admin")
+    first = admin.get("/admin/users").get_data(as_text=True)
+    assert first.count('action="/admin/users/') == 50 and 'rel="next"' in first      # 50 a page, of 70 users
+    second = admin.get("/admin/users?page=2").get_data(as_text=True)
+    assert second.count('action="/admin/users/') == len(people.users(seeded.store)) - 50
+    found = admin.get("/admin/users?q=worker07").get_data(as_text=True)
+    assert found.count('action="/admin/users/') == 1 and "worker07" in found
+    assert admin.get("/admin/users?q=环卫 1").get_data(as_text=True).count('action="/admin/users/') == 10
+    team = admin.get("/admin/users?team=grid_patrol").get_data(as_text=True)
+    assert "patrol1" in team and "worker07" not in team
