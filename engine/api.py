@@ -166,10 +166,7 @@ class Engine:
         deployed definition, without loading the instance, so a page can say so before the officer fills the form."""
         with self.store.read() as connection:
             human = queries.task(connection, task_id)
-            definition_id = connection.scalar(select(ProcessInstance.definition_id)
-                                              .where(ProcessInstance.id == human["instance_id"]))
-            definition = self.definitions.load(connection, definition_id)
-            spec = _task_spec(definition, human["bpmn_id"])
+            spec = _task_spec(self._definition_of(connection, human), human["bpmn_id"])
             if spec is None:
                 return None
             try:
@@ -318,6 +315,18 @@ class Engine:
         """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""
         with self.store.read() as connection:
             return read(connection, *args, **kwargs)
+
+    def _definition_of(self, connection, human: dict):
+        """The parsed definition a task's instance runs on (cached), without loading the instance."""
+        return self.definitions.load(connection, connection.scalar(
+            select(ProcessInstance.definition_id).where(ProcessInstance.id == human["instance_id"])))
+
+    def task_schema(self, task_id: int) -> dict | None:
+        """A task's form schema, from its deployed definition: no instance is deserialized."""
+        with self.store.read() as connection:
+            human = queries.task(connection, task_id)
+            definition = self._definition_of(connection, human)
+        return definition.forms.get(human["form_schema"]) if human["form_schema"] else None
 
     def task_form(self, task_id: int) -> dict:
         """What a person needs to do a task: its row, JSON schema, UI schema, the diagram's instructions."""

@@ -96,7 +96,7 @@ def cmd_complete(config: Config, args) -> int:
     if isinstance(data, dict):                     # photo references must name files stored for the case
         evidence.check_references(os.environ.get("JINGZHI_EVIDENCE_DIR", "var/evidence"),
                                   engine.task(args.task_id)["instance_id"],
-                                  schema_form.file_fields(engine.task_form(args.task_id)["schema"]), data)
+                                  schema_form.file_fields(engine.task_schema(args.task_id)), data)
     instance_id = engine.complete_task(args.task_id, data, actor=args.actor)
     print(json.dumps(_view(engine, instance_id), ensure_ascii=False, indent=2, default=str))
     return 0

@@ -89,7 +89,7 @@ def complete(task_id: int):
     if not isinstance(data, dict):
         raise FormInvalid("data must be a JSON object")
     evidence.check_references(current_app.config["EVIDENCE_DIR"], task["instance_id"],
-                              schema_form.file_fields(engine().task_form(task_id)["schema"]), data)
+                              schema_form.file_fields(engine().task_schema(task_id)), data)
     instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
     following = engine().ready_tasks(instance_id=instance_id)
     return {"task": engine().task(task_id), "instance_id": instance_id,
