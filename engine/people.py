@@ -152,10 +152,9 @@ def user_search(text: str | None = None, team: str | None = None):
 
 def described(store, found: list[User]) -> list[dict]:
     """Users of a page as the admin page shows them: columns (no password hash), teams and inbox teams."""
-    with store.read() as connection:
-        rows = connection.execute(select(_users).where(_users.c.id.in_([u.id for u in found]))
-                                  .order_by(_users.c.username)).mappings()
-        return [_with_teams(connection, row) for row in rows]
+    with store.read() as connection:       # the page's rows are loaded already: only their teams are read
+        return [_with_teams(connection, {column.key: getattr(user, column.key) for column in _users.columns})
+                for user in found]
 
 
 def members(store, team_codes: list[str]) -> list[str]:
