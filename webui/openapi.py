@@ -16,7 +16,9 @@ ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": ID}
 CASE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": ID,
            "description": "the case's process instance id"}
-COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it")}
+COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it"),
+          "503": _error("the database is unavailable: nothing was saved; send the same request again after "
+                        "Retry-After seconds")}
 LIST_ERRORS = {"422": _error("a filter or limit out of range (details name it)")}
 FILTERS = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("scenario", "stage", "compound")]
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
@@ -73,7 +75,7 @@ DOCUMENT = {
     },
     "paths": {
         "/healthz": {"get": {"summary": "liveness and database check", "security": [],
-                             "responses": {"200": _ok("up"), "500": _error("the database does not answer")}}},
+                             "responses": {"200": _ok("up"), "503": _error("the database does not answer")}}},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": _ok("OpenAPI")}}},
         "/tasks": {"get": {"summary": "ready tasks of my teams (unclaimed) and mine, soonest due first",
                            "parameters": [{"name": "scope", "in": "query",
