@@ -34,7 +34,7 @@ from engine import Config, Engine, people
 from engine.devices import import_devices
 from sensors import district
 
-from .common import recreate_database
+from .common import percentile, recreate_database
 
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_URL", os.environ.get(
     "JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -147,11 +147,6 @@ COMMAND = {"map": "/command/map.json", "heat": "/command/heat.json", "device": "
            # the dashboard's indicators of the last 30 days (about 75,000 of the large database's cases)
            "kpis": "/api/v1/kpis"}
 SEARCHES = [name for name in COMMAND if name.startswith("search")]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
 def main() -> None:
