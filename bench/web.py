@@ -160,7 +160,7 @@ SEARCHES = [name for name in COMMAND if name.startswith("search")]
 #: events, and text in the events' detail (an address, as the bench's events carry one).
 AUDIT = {"audit_all": "/api/v1/audit", "audit_actor": "/api/v1/audit?actor=officer-42",
          "audit_kind": "/api/v1/audit?kind=task.completed&from={month_ago}",
-         "audit_case": "/api/v1/audit?instance_id=424242",
+         "audit_case": "/api/v1/audit?instance_id=4242",
          "audit_text": "/api/v1/audit?text=%E5%B9%BF%E4%B8%AD%E8%B7%AF%202917%20"}
 
 
