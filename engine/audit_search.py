@@ -5,9 +5,9 @@ name (:class:`~engine.case_search.SearchRefused`); :func:`statement` makes the O
 :class:`~engine.models.AuditEvent` rows, newest first, for the web layer to page with Flask-SQLAlchemy.
 
 Indexes (migration 0009): newest first and a date range walk ``(at, id)``; actor and event type have ``(actor, at)``
-and ``(kind, at)``; a case's events ``instance_id``. The text matches the event's detail as stored, JSON text in
-which the engine writes non-ASCII characters as ``\\uXXXX`` escapes, so the term is escaped the same way before the
-``ILIKE`` (a trigram GIN index on ``CAST(detail AS TEXT)`` on PostgreSQL).
+and ``(kind, at)``; a case's events ``instance_id``. The text matches part of the event's detail, its JSON text:
+on PostgreSQL as ``jingzhi_json_text(detail)`` prints it (Chinese as characters; a trigram GIN index), on SQLite as
+stored (Chinese as ``\\uXXXX`` escapes), the term written the same way in each (:class:`_DetailPattern`).
 
 The detail may hold what people typed (a task's form data). A term that looks like a telephone number or an e-mail
 address is refused: the pages show such details masked, and a search must not confirm an unmasked one either.
@@ -19,10 +19,13 @@ import re
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Select, Text, bindparam, cast, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from .case_search import MAX_ID, SearchRefused, _clean, _date, _day_start, like_escaped
-from .models import AuditEvent
+from .models import DETAIL_TEXT_FUNCTION, AuditEvent
 
 #: Longest value of each text parameter (the columns' lengths; the text term as the case search's).
 LENGTHS = {"actor": 120, "kind": 60, "text": 300}
@@ -69,9 +72,33 @@ def parse(args) -> AuditQuery:
     return AuditQuery(**values)
 
 
-def as_stored(term: str) -> str:
-    """``term`` as it appears inside the detail's JSON text (non-ASCII as ``\\uXXXX``, quotes and backslashes escaped)."""
-    return json.dumps(term)[1:-1]
+class _DetailText(ColumnElement):
+    """The detail as the text search reads it: ``jingzhi_json_text(detail)`` on PostgreSQL (the indexed expression),
+    the stored JSON text elsewhere."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_DetailText)
+def _stored_text(element, compiler, **kw) -> str:
+    return compiler.process(cast(AuditEvent.detail, Text), **kw)
+
+
+@compiles(_DetailText, "postgresql")
+def _printed_text(element, compiler, **kw) -> str:
+    return compiler.process(getattr(func, DETAIL_TEXT_FUNCTION)(AuditEvent.detail), **kw)
+
+
+class _DetailPattern(TypeDecorator):
+    """A search term bound as the ILIKE pattern of its JSON form in :class:`_DetailText` on the database in use."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, term, dialect):
+        written = json.dumps(term, ensure_ascii=dialect.name != "postgresql")[1:-1]
+        return f"%{like_escaped(written)}%"
 
 
 def statement(query: AuditQuery) -> Select:
@@ -88,8 +115,8 @@ def statement(query: AuditQuery) -> Select:
     if query.to_day:
         found = found.where(AuditEvent.at < _day_start(query.to_day + timedelta(days=1)))
     if query.text:
-        found = found.where(cast(AuditEvent.detail, Text).ilike(f"%{like_escaped(as_stored(query.text))}%",
-                                                                escape="/"))
+        found = found.where(_DetailText().ilike(bindparam("detail_text", query.text, type_=_DetailPattern()),
+                                                escape="/"))
     return found.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, cast)
+                        UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -186,7 +186,13 @@ class AuditEvent(Base):
     detail: Mapped[dict]
 
 
-trigram_index("ix_audit_event_detail_trgm", cast(AuditEvent.__table__.c.detail, Text))  # joins the table's indexes
+#: The detail as searchable text on PostgreSQL: its JSON as jsonb renders it, non-ASCII characters as themselves (the
+#: stored JSON has them as \uXXXX escapes, whose trigrams every Chinese text shares). A PL/pgSQL function of migration
+#: 0009, immutable, that falls back to the stored text for the one JSON jsonb refuses (a \u0000 escape), so no insert
+#: can ever fail on the index.
+DETAIL_TEXT_FUNCTION = "jingzhi_json_text"
+trigram_index("ix_audit_event_detail_trgm",   # joins the table's indexes
+              getattr(func, DETAIL_TEXT_FUNCTION)(AuditEvent.__table__.c.detail))
 
 
 # -- people: teams, users, memberships, machine tokens (the web app's accounts; see engine/people.py) -----------------

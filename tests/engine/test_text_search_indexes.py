@@ -9,7 +9,7 @@ import os
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from engine import audit_search, case_search
 from engine.store import Store, alembic_config
@@ -55,8 +55,11 @@ def test_up_down_and_up_again(server):
     made = indexes(store)
     assert TRIGRAM | AUDIT <= set(made)
     assert all("USING gin" in made[name] and "gin_trgm_ops" in made[name] for name in TRIGRAM)
+    assert "jingzhi_json_text(detail)" in made["ix_audit_event_detail_trgm"]
     migrate(store, command.downgrade, "0008_map_indexes")
     assert not (TRIGRAM | AUDIT) & set(indexes(store)) and "ix_cases_heat" in indexes(store)
+    with store.read() as connection:
+        assert connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'jingzhi_json_text'")).scalar() == 0
     store.upgrade()
     assert TRIGRAM | AUDIT <= set(indexes(store))
     store.dispose()
@@ -88,9 +91,15 @@ def test_a_user_who_may_not_create_extensions_gets_a_warning_and_slower_search(s
 
 
 def plan(connection, statement) -> str:
-    """EXPLAIN of ``statement`` with its parameters bound as the app binds them."""
-    compiled = statement.compile(dialect=connection.dialect)
-    return "\n".join(connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+    """EXPLAIN of ``statement`` executed as the app executes it (its parameters bound by their types)."""
+    def explain(conn, cursor, sql, parameters, context, executemany):
+        return f"EXPLAIN {sql}", parameters
+
+    event.listen(connection, "before_cursor_execute", explain, retval=True)
+    try:
+        return "\n".join(row[0] for row in connection.execute(statement))
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
 
 
 def test_the_searches_are_shaped_for_their_indexes(server):
