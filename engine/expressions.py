@@ -117,7 +117,7 @@ def _decision_table(element_id: str, table) -> Iterator[Finding]:
                         "DMN rule {rule} input {cell} would be read as {source}: start the cell with ? "
                         "(e.g. {example})",
                         rule=rule.row_number, cell=repr(cell.strip()), source=repr(source),
-                        example=f"'? {cell.strip()}'")
+                        example=repr("? " + cell.strip()))
                     continue
                 yield from _compile(entry.id or rule.id, Message("DMN rule {rule} input", rule=rule.row_number),
                                     source, "eval", _DMN_HINT)

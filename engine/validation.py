@@ -184,7 +184,7 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
             continue
         except Exception as err:  # the parser has raw KeyErrors and the like: never a server error
             unparsed.append(Problem(process_file, Message("could not be parsed: {error}",
-                                                          error=f"{err.__class__.__name__}: {err}"), process_id))
+                                                          error=_described(err)), process_id))
             continue
         parsed.specs[process_id] = spec
         parsed.subprocess_specs[process_id] = subprocess_specs
@@ -244,7 +244,7 @@ def _text_problems(name: str, data: bytes) -> list[Problem]:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             found = Message("it is UTF-16 (it starts with a UTF-16 byte order mark)")
         else:
-            found = Message("byte {byte} at offset {offset} is not UTF-8", byte=f"0x{data[err.start]:02x}",
+            found = Message("byte {byte} at offset {offset} is not UTF-8", byte=hex(data[err.start]),
                             offset=err.start)
         return [Problem(name, Message("is not UTF-8 text: {found}; save the file as UTF-8", found=found),
                         line=data.count(b"\n", 0, err.start) + 1)]
@@ -319,7 +319,12 @@ def _add(add, name, root, index, problems) -> None:
         problems.append(_from_validation_error(err, name, index))
     except Exception as err:
         problems.append(Problem(name, Message("could not be parsed: {error}",
-                                              error=f"{err.__class__.__name__}: {err}")))
+                                              error=_described(err))))
+
+
+def _described(err: Exception) -> str:
+    """A parser's exception as its class and text (library words, said as they are)."""
+    return f"{err.__class__.__name__}: {err}"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
