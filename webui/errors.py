@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.exceptions import (Conflict, ConcurrentUpdate, DeploymentRejected, FormInvalid, InstanceFailed,
                                JingzhiError, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady, TooLarge)
+from .i18n import say
 from .security import CsrfFailed, Forbidden, Unauthorized, is_api
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def init_app(app) -> None:
         status = status_of(error)
         if status >= 500:
             log.error("request %s %s failed: %s", request.method, request.path, error.message)
-        return respond(status, error.code, error.message, error.details)
+        return respond(status, error.code, say(error.message), say(error.details))  # in the reader's language
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -39,7 +39,9 @@ DOCUMENT = {
     "info": {"title": "Jingzhi (精智) case-handling API", "version": "1",
              "description": "Officers' tasks, cases, manual reports, sensor alerts and indicators. People use their "
                             "session (writes need the X-CSRF-Token header); machines a bearer token from "
-                            "`jingzhi token create USER`."},
+                            "`jingzhi token create USER`. An error's `code` never changes; its `message` (and a "
+                            "problem's) is for people, in the request's language: `Accept-Language` zh or en (or "
+                            "the user's choice in the session), else English."},
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}, {"session": []}],
     "components": {
