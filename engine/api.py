@@ -23,6 +23,7 @@ from .definitions import DeployDecision, Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription, ProcessInstance
+from .outbox import Outbox, Settings as OutboxSettings
 from .persistence import ERROR
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
@@ -80,6 +81,9 @@ class Engine:
         self.script_engine = SandboxScriptEngine(config.script_time_limit_s, config.script_memory_limit_mb)
         self.definitions = Definitions(self.store)
         self.runtime = Runtime(self.store, self.definitions, self.script_engine, hot_size=config.hot_instances)
+        #: case events and notifications for the edges to deliver (engine/outbox.py)
+        self.outbox = Outbox(self.store, OutboxSettings(backoff_s=config.delivery_backoff_s,
+                                                        max_attempts=config.delivery_max_attempts))
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",

@@ -145,7 +145,10 @@ def cmd_ticker(config: Config, args) -> int:
     from engine.jobs import Jobs
     from engine.ticker import Ticker
 
-    ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s)
+    from integrations import delivery
+
+    ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s,
+                    periodic=[delivery.sweep])
     if args.once:
         print(f"ticked {len(ticker.run_once())} instance(s)")
         return 0

@@ -22,6 +22,7 @@ from pathlib import Path
 from engine import Config, Engine, clock
 from engine.jobs import Jobs
 from engine.ticker import Ticker
+from integrations import delivery
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def run_demo(config: Config, args) -> int:
             _simulate_over_http(engine, url, args.seed, args.rate)
     print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
     try:
-        Ticker(Jobs(engine), interval_s=config.tick_interval_s).run_forever()
+        Ticker(Jobs(engine), interval_s=config.tick_interval_s, periodic=[delivery.sweep]).run_forever()
     except KeyboardInterrupt:
         pass
     return 0
