@@ -32,21 +32,21 @@ LANGUAGES = ("zh", "en")
 BUILT_IN = {
     "escalation": {
         "subject_zh": "【督办】案件 #{case_id} {task}", "subject_en": "[Escalated] case #{case_id}: {task}",
-        "body_zh": "案件 #{case_id}（{scenario}，{address}）已超时，已升级至 {team} 督办：{task}。请及时处理。",
-        "body_en": "Case #{case_id} ({scenario}, {address}) is overdue and was escalated to {team}: {task}. "
+        "body_zh": "案件 #{case_id}（{address}）已超时，已升级至 {team} 督办：{task}。请及时处理。",
+        "body_en": "Case #{case_id} ({address}) is overdue and was escalated to {team}: {task}. "
                    "Please act on it."},
     "reminder": {
         "subject_zh": "【提醒】案件 #{case_id} 即将超时", "subject_en": "[Reminder] case #{case_id} is nearly due",
-        "body_zh": "案件 #{case_id}（{scenario}，{address}）的任务即将超时，请尽快处理。",
-        "body_en": "A task of case #{case_id} ({scenario}, {address}) is nearly due. Please handle it soon."},
+        "body_zh": "案件 #{case_id}（{address}）的任务即将超时，请尽快处理。",
+        "body_en": "A task of case #{case_id} ({address}) is nearly due. Please handle it soon."},
     "task_created": {
         "subject_zh": "【新任务】案件 #{case_id}", "subject_en": "[New task] case #{case_id}",
-        "body_zh": "案件 #{case_id}（{scenario}，{address}）有新任务待处理。",
-        "body_en": "Case #{case_id} ({scenario}, {address}) has a new task for you."},
+        "body_zh": "案件 #{case_id}（{address}）有新任务待处理。",
+        "body_en": "Case #{case_id} ({address}) has a new task for you."},
     "case_closed": {
         "subject_zh": "【结案】案件 #{case_id}", "subject_en": "[Closed] case #{case_id}",
-        "body_zh": "案件 #{case_id}（{scenario}，{address}）已结案。",
-        "body_en": "Case #{case_id} ({scenario}, {address}) is closed."},
+        "body_zh": "案件 #{case_id}（{address}）已结案。",
+        "body_en": "Case #{case_id} ({address}) is closed."},
 }
 _FIELD = re.compile(r"\{(\w+)\}")
 
@@ -60,7 +60,7 @@ def _fields(event, request: dict) -> dict:
     payload = event["payload"]
     detail = payload.get("detail") or {}
     return {"case_id": event["instance_id"], "event": event["kind"], **(payload.get("case") or {}),
-            "task": detail.get("bpmn_id"), "team": detail.get("team"), "due_at": detail.get("due_at"),
+            "task": detail.get("label") or detail.get("bpmn_id"), "team": detail.get("team"), "due_at": detail.get("due_at"),
             "template": request.get("template"), **{k: v for k, v in detail.items() if isinstance(v, (str, int))}}
 
 
@@ -152,6 +152,13 @@ def save_template(store, code: str, texts: dict, actor: str) -> None:
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,30}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
 _IDENT = re.compile(r"^[\w.@-]{1,120}$")
+
+
+def contacts(connection) -> list[dict]:
+    """Everyone's contact details with their user name (for admins)."""
+    return [dict(r) for r in connection.execute(
+        select(_users.c.username, _users.c.display_name, _contacts).join(_users, _users.c.id == _contacts.c.user_id)
+        .order_by(_users.c.username)).mappings()]
 
 
 def contact(store, user_id: int) -> dict:

@@ -47,7 +47,7 @@ NOTIFY_KIND = "notify"
 #: Case columns an event carries (no reporter contact, no form data: those stay inside).
 _CASE_KEYS = ("scenario", "channel", "address", "compound", "device_id", "severity", "stage")
 #: Detail keys an event carries; form data (``data``) never leaves with it.
-_DETAIL_KEYS = ("bpmn_id", "team", "due_at", "task_id", "assignee", "stage", "previous", "name", "reason")
+_DETAIL_KEYS = ("bpmn_id", "label", "team", "due_at", "task_id", "assignee", "stage", "previous", "name", "reason")
 
 
 def record(connection, instance_id: int | None, events: list[tuple[str, dict]], notifications: list[dict],

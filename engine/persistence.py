@@ -142,7 +142,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
             process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status="ready", due_at=t.due_at,
             form_schema=t.form_schema, created_at=now, ended_at=None, completed_by=None) for t in new])
         for t in new:
-            record.audit("task.created", bpmn_id=t.bpmn_id, team=t.team,
+            record.audit("task.created", bpmn_id=t.bpmn_id, label=t.label, team=t.team,
                          due_at=t.due_at.isoformat() if t.due_at else None)
     ready = {uuid: due for uuid, due in memo.ready.items() if uuid in ready_now}
     ready.update({t.task_uuid: t.due_at for t in new})

@@ -56,7 +56,7 @@ def deliver_job(delivery_id: int) -> str | None:
     return attempt(current_engine(), delivery_id)
 
 
-def sweep(jobs: Jobs, rounds: int = 20) -> dict:
+def sweep(jobs: Jobs, rounds: int = 20, settings: Channels | None = None) -> dict:
     """Fan out new outbox events, then attempt every due delivery (queued, or here); returns counts.
 
     Only the first unsent delivery of a case and subscriber is due at a time. Here, a round that sent something
@@ -69,7 +69,7 @@ def sweep(jobs: Jobs, rounds: int = 20) -> dict:
         for delivery_id in due:
             counts["attempted"] += 1
             if jobs.queue is None:
-                counts["sent"] += attempt(engine, delivery_id) == "sent"
+                counts["sent"] += attempt(engine, delivery_id, settings) == "sent"
             else:
                 jobs.call(deliver_job, delivery_id, job_id=f"deliver-{delivery_id}")
         if jobs.queue is not None or not counts["sent"] or not due:

@@ -1,0 +1,124 @@
+"""Notifications to people: the closed loop's escalation reaches the lead by e-mail through a real SMTP server
+(aiosmtpd) and in the web inbox; contact details are the person's own; templates are data an admin edits."""
+from __future__ import annotations
+
+import pytest
+
+from engine import notify, people
+from engine.config import Channels
+from engine.jobs import Jobs
+from engine.ticker import Ticker
+from integrations import delivery
+from tests.webui.conftest import PASSWORD, fire_lane_alert
+
+from .receivers import SmtpReceiver
+
+
+@pytest.fixture
+def lead(seeded):
+    """The command centre's duty chief, who wants notifications by e-mail."""
+    people.add_user(seeded.store, "duty_chief", PASSWORD, ["officer", "team_lead"], ["command_centre"], "值班长")
+    user = next(u for u in people.users(seeded.store) if u["username"] == "duty_chief")
+    notify.save_contact(seeded.store, user["id"], {"email": "chief@district.example", "channels": ["email"]})
+    return user
+
+
+def overdue_registration(seeded, manual_clock) -> int:
+    """A case the dispatcher leaves unregistered until its limit: escalated to the command centre's lead."""
+    instance_id = seeded.start("closed_loop", fire_lane_alert(), business_key="FIR-0042/fire_lane")
+    manual_clock.advance(hours=2)
+    Ticker(Jobs(seeded)).run_once()
+    Ticker(Jobs(seeded)).run_once()
+    assert any(t["bpmn_id"] == "register_escalate" for t in seeded.ready_tasks(instance_id=instance_id))
+    return instance_id
+
+
+def test_an_escalation_e_mails_the_lead_through_a_real_smtp_server(seeded, lead, manual_clock):
+    instance_id = overdue_registration(seeded, manual_clock)
+    with SmtpReceiver() as smtp:
+        settings = Channels(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_from="jingzhi@district.example")
+        for _ in range(20):
+            delivery.sweep(Jobs(seeded), settings=settings)
+            if smtp.messages:
+                break
+            manual_clock.advance(seconds=30)
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["chief@district.example"]
+    assert message["Subject"] == f"【督办】案件 #{instance_id} 立案超时督办"
+    body = message.get_content()
+    assert "何家宅小区 3号楼消防通道" in body and "command_centre.lead" in body
+    assert message["X-Jingzhi-Idempotency-Key"]
+    # the same notification is in the lead's web inbox, and nowhere a non-lead of the team would see it
+    mine = seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
+    assert [n["subject"] for n in mine] == [message["Subject"]]
+    assert seeded.outbox.sent_log(recipient="dispatcher") == []
+
+
+def test_an_admin_edits_a_template_and_the_next_notification_uses_it(seeded, lead, login, manual_clock):
+    admin = login("admin")
+    page = admin.get("/admin/notifications/templates/escalation")
+    assert page.status_code == 200 and "督办" in page.get_data(as_text=True)
+    saved = admin.post("/admin/notifications/templates", {
+        "code": "escalation", "subject_zh": "请督办 #{case_id}：{task}", "body_zh": "地址：{address}",
+        "subject_en": "Escalated #{case_id}", "body_en": "At {address}"})
+    assert saved.status_code == 302
+    refused = admin.post("/admin/notifications/templates", {"code": "escalation", "subject_zh": ""})
+    assert refused.status_code == 422
+    instance_id = overdue_registration(seeded, manual_clock)
+    delivery.sweep(Jobs(seeded))
+    [note] = seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
+    assert note["subject"] == f"请督办 #{instance_id}：立案超时督办" and note["body"] == "地址：何家宅小区 3号楼消防通道"
+    chief = login("duty_chief")
+    assert f"请督办 #{instance_id}" in chief.get("/me/notifications").get_data(as_text=True)
+    listed = admin.get("/admin/notifications").get_data(as_text=True)
+    assert "email:duty_chief" in listed and "chief@district.example" in listed
+
+
+def test_contact_details_are_self_service_checked_and_visible_to_admins(seeded, login):
+    officer = login("patrol1")
+    page = officer.get("/me/contact")
+    assert page.status_code == 200 and 'id="contact-form"' in page.get_data(as_text=True)
+    bad = officer.post("/me/contact", {"email": "not an address", "channels": ["email"]})
+    assert bad.status_code == 422
+    missing = officer.post("/me/contact", {"channels": ["sms"]})  # an SMS needs a phone number
+    assert missing.status_code == 422
+    unknown = officer.post("/me/contact", {"channels": ["pigeon"]})
+    assert unknown.status_code == 422
+    good = officer.post("/me/contact", {"phone": "+86 138 0000 0001", "email": "p1@district.example",
+                                        "channels": ["sms", "email"], "language": "en"})
+    assert good.status_code == 302
+    user = next(u for u in people.users(seeded.store) if u["username"] == "patrol1")
+    saved = notify.contact(seeded.store, user["id"])
+    assert saved["channels"] == ["sms", "email"] and saved["language"] == "en"
+    assert officer.get("/admin/notifications").status_code == 403
+    assert "p1@district.example" in login("admin").get("/admin/notifications").get_data(as_text=True)
+
+
+def test_a_dead_delivery_is_retried_from_admin_failed(seeded, manual_clock, login, monkeypatch):
+    from .receivers import HttpReceiver
+
+    monkeypatch.setenv("JINGZHI_TEST_HOOK_SECRET", "s3cret-value")
+    receiver = HttpReceiver()  # down
+    seeded.outbox.subscribe("water_company", receiver.url, ["case.opened"], "JINGZHI_TEST_HOOK_SECRET")
+    instance_id = seeded.start("closed_loop", fire_lane_alert())
+    for _ in range(seeded.config.delivery_max_attempts + 1):
+        delivery.sweep(Jobs(seeded))
+        manual_clock.advance(hours=2)
+    [dead] = seeded.outbox.incidents()
+    admin = login("admin")
+    page = admin.get("/admin/failed").get_data(as_text=True)
+    assert f'data-delivery="{dead["id"]}"' in page and "hook:" in page and "s3cret-value" not in page
+    assert login("patrol1").post(f"/admin/failed/deliveries/{dead['id']}/retry").status_code == 403
+    receiver.up()
+    try:
+        assert admin.post(f"/admin/failed/deliveries/{dead['id']}/retry").status_code == 302
+        assert admin.post(f"/admin/failed/deliveries/{dead['id']}/retry").status_code == 302  # twice: told, no error
+        delivery.sweep(Jobs(seeded))
+    finally:
+        receiver.down()
+    assert [b["case_id"] for b in receiver.json()] == [instance_id]
+    assert seeded.outbox.incidents() == []
+    assert admin.post("/admin/hooks/1/replay", {"since": "yesterday"}).status_code == 303
+    assert admin.post("/admin/hooks/999/replay", {"since": "2026-01-01T00:00"}).status_code == 404
+    kinds = [e["kind"] for e in seeded.history(instance_id)]
+    assert "delivery.failed" in kinds and "delivery.retried" in kinds
