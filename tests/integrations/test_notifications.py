@@ -122,3 +122,110 @@ def test_a_dead_delivery_is_retried_from_admin_failed(seeded, manual_clock, logi
     assert admin.post("/admin/hooks/999/replay", {"since": "2026-01-01T00:00"}).status_code == 404
     kinds = [e["kind"] for e in seeded.history(instance_id)]
     assert "delivery.failed" in kinds and "delivery.retried" in kinds
+
+
+def test_wecom_dingtalk_and_sms_reach_their_loopback_gateways(seeded, lead, manual_clock):
+    import json as json_
+
+    from .receivers import HttpReceiver
+
+    notify.save_contact(seeded.store, lead["id"], {"phone": "13800000001", "wecom_id": "ZhangWei",
+                                                   "dingtalk_id": "dt-0731",
+                                                   "channels": ["wecom", "dingtalk", "sms"]})
+    wecom, dingtalk, sms = (HttpReceiver(answer={"errcode": 0}).up() for _ in range(3))
+    try:
+        settings = Channels(wecom_webhook_url=wecom.url + "?key=robot-key", dingtalk_webhook_url=dingtalk.url
+                            + "?access_token=robot-token", dingtalk_secret="SEC-dingtalk",
+                            sms_url=sms.url, sms_body='{"mobile": {phone}, "content": {text}, "sign": "精智"}',
+                            sms_authorization="Bearer sms-gateway-key")
+        instance_id = overdue_registration(seeded, manual_clock)
+        for _ in range(10):
+            delivery.sweep(Jobs(seeded), settings=settings)
+            if wecom.received and dingtalk.received and sms.received:
+                break
+            manual_clock.advance(seconds=30)
+    finally:
+        for receiver in (wecom, dingtalk, sms):
+            receiver.down()
+    subject = f"【督办】案件 #{instance_id} 立案超时督办"
+    [w] = wecom.json()
+    assert w["msgtype"] == "text" and w["text"]["mentioned_list"] == ["ZhangWei"] and subject in w["text"]["content"]
+    assert wecom.received[0]["path"] == "/hook?key=robot-key"
+    [d] = dingtalk.json()
+    assert d["at"]["atUserIds"] == ["dt-0731"] and subject in d["text"]["content"]
+    assert "timestamp=" in dingtalk.received[0]["path"] and "sign=" in dingtalk.received[0]["path"]
+    [s] = sms.json()
+    assert s["mobile"] == "13800000001" and subject in s["content"] and s["sign"] == "精智"
+    assert sms.received[0]["headers"]["Authorization"] == "Bearer sms-gateway-key"
+    assert {n["channel"] for n in seeded.outbox.sent_log(recipient="duty_chief")} == \
+        {"wecom", "dingtalk", "sms", "inbox"}
+    assert json_.dumps(seeded.outbox.sent_log(), default=str).count("robot-key") == 0
+
+
+def test_secrets_stay_out_of_the_database_audit_logs_and_config(seeded, lead, manual_clock, monkeypatch, caplog,
+                                                                 login):
+    """Item 6: the webhook secret, the SMTP password and the robots' keys are read from the environment when sending,
+    and are in no table, audit entry, log line, page or the Config's repr."""
+    import logging
+
+    from engine import Config
+
+    from .receivers import HttpReceiver
+
+    secrets = {"JINGZHI_TEST_HOOK_SECRET": "hook-secret-Qx81", "JINGZHI_SMTP_PASSWORD": "smtp-password-Zr42",
+               "JINGZHI_WECOM_WEBHOOK_URL": "http://127.0.0.1:9/hook?key=wecom-key-Lm07",
+               "JINGZHI_DINGTALK_SECRET": "dingtalk-secret-Ty55", "JINGZHI_SMS_AUTHORIZATION": "sms-key-Pw33"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    config = Config.from_env()
+    assert config.channels.smtp_password == "smtp-password-Zr42"
+    assert not any(value in repr(config) or value in config.describe() for value in secrets.values())
+    receiver = HttpReceiver().up()
+    try:
+        seeded.outbox.subscribe("water_company", receiver.url, ["*"], "JINGZHI_TEST_HOOK_SECRET")
+        notify.save_contact(seeded.store, lead["id"], {"email": "chief@district.example", "wecom_id": "ZW",
+                                                       "channels": ["email", "wecom"]})
+        caplog.set_level(logging.DEBUG)
+        instance_id = overdue_registration(seeded, manual_clock)
+        with SmtpReceiver() as smtp:   # SMTP without AUTH: the login with the password fails, and is retried
+            channels = Channels.from_env({**secrets, "JINGZHI_SMTP_HOST": "127.0.0.1",
+                                          "JINGZHI_SMTP_PORT": str(smtp.port), "JINGZHI_SMTP_USER": "jingzhi"})
+            for _ in range(3):
+                delivery.sweep(Jobs(seeded), settings=channels)
+                manual_clock.advance(minutes=5)
+        assert receiver.received  # the webhook went out, signed with the secret from the environment
+    finally:
+        receiver.down()
+    failed = [d for d in seeded.outbox.sent_log() if d["last_error"]]
+    assert {d["channel"] for d in failed} >= {"email", "wecom"}
+    from sqlalchemy import text
+
+    with seeded.store.read() as connection:
+        dump = repr([connection.execute(text(f"SELECT * FROM {table}")).all() for table in (
+            "outbox_event", "delivery", "webhook_subscription", "audit_event", "process_instance",
+            "contact_details", "notification_template")])
+    logs = caplog.text
+    admin = login("admin")
+    pages = "".join(admin.get(p).get_data(as_text=True) for p in ("/admin/notifications", "/admin/failed",
+                                                                  f"/cases/{instance_id}", "/dashboard.csv"))
+    for value in ("hook-secret-Qx81", "smtp-password-Zr42", "wecom-key-Lm07", "dingtalk-secret-Ty55", "sms-key-Pw33"):
+        assert value not in dump and value not in logs and value not in pages, value
+
+
+def test_the_command_line_manages_department_subscriptions(seeded, monkeypatch, capsys):
+    from jingzhi.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", seeded.config.database_url)
+    assert main(["hook", "add", "water_company", "https://water.example/jingzhi", "--events",
+                 "case.opened,case.closed", "--secret-env", "JINGZHI_HOOK_WATER"]) == 0
+    assert "JINGZHI_HOOK_WATER" in capsys.readouterr().err
+    assert main(["hook", "add", "water_company", "https://water.example/x", "--secret-env", "X"]) == 2  # twice
+    assert main(["hook", "add", "gas", "ftp://gas.example", "--secret-env", "X"]) == 2                 # not http
+    assert main(["hook", "add", "gas", "https://gas.example", "--events", "case.exploded", "--secret-env", "X"]) == 2
+    capsys.readouterr()
+    assert main(["hook", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "water_company  on  https://water.example/jingzhi  case.closed,case.opened  secret from $JINGZHI_HOOK_WATER" \
+        in listed
+    assert main(["hook", "remove", "water_company"]) == 0 and main(["hook", "remove", "nobody"]) == 2
+    assert seeded.outbox.subscriptions()[0]["active"] is False
