@@ -74,6 +74,16 @@ def _task_spec(definition, bpmn_id: str):
     return None
 
 
+def _lane_of(task) -> str | None:
+    """A waiting event's lane; a boundary event (drawn on its host, in no lane of its own) has its host's."""
+    if task.task_spec.lane:
+        return task.task_spec.lane
+    for sibling in task.parent.children if task.parent else []:
+        if sibling is not task and sibling.task_spec.lane:
+            return sibling.task_spec.lane
+    return None
+
+
 class Engine:
     def __init__(self, config: Config, store: Store | None = None):
         self.config = config
@@ -193,8 +203,9 @@ class Engine:
         assign(self.store, task_id, assignee, expect=(current,), kind="task.reassigned", actor=actor)
 
     def send_message(self, name: str, correlations: dict, payload: dict | None = None,
-                     actor: str = "system") -> list[int]:
-        """Deliver a message to every instance waiting for it with exactly these correlation values."""
+                     actor: str = "system", lane: str | None = None) -> list[int]:
+        """Deliver a message to every instance waiting for it with exactly these correlation values. With ``lane``
+        (a department system answering) only catch events drawn in that team's lane take it."""
         missing = sorted(name for name, value in correlations.items() if value is None or value == "")
         if missing or not correlations:
             # An empty value would match every instance that never had one (a case without a device).
@@ -207,7 +218,8 @@ class Engine:
         delivered = []
         for instance_id in instance_ids:
             try:
-                step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {}))
+                step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {},
+                                                                           lane))
             except TaskNotReady:  # the instance ended since the lookup
                 continue
             except InstanceFailed as failed:  # nobody waits on the sender: park the instance for an admin
@@ -221,13 +233,14 @@ class Engine:
         return delivered
 
     @staticmethod
-    def _deliver(name, key, correlations, payload):
+    def _deliver(name, key, correlations, payload, lane=None):
         def change(workflow, definition, step: Step, connection):
             uuids = connection.scalars(select(MessageSubscription.task_uuid).where(
                 MessageSubscription.instance_id == step.instance_id, MessageSubscription.message_name == name,
                 MessageSubscription.correlation_key == key)).all()
             waiting = [workflow.get_task_from_id(UUID(u)) for u in uuids]
-            waiting = [t for t in waiting if t is not None and t.state == TaskState.WAITING]
+            waiting = [t for t in waiting if t is not None and t.state == TaskState.WAITING
+                       and (lane is None or _lane_of(t) == lane)]
             if not waiting:
                 step.changed = False
                 return
@@ -239,7 +252,8 @@ class Engine:
             event = BpmnEvent(MessageEventDefinition(name), {**payload, **correlations}, keys)
             run_engine(workflow.send_event, event)
             run_engine(workflow.do_engine_steps)
-            step.audit("message.received", name=name, correlations=correlations)
+            step.audit("message.received", name=name, correlations=correlations,
+                       **({"lane": lane} if lane else {}))
         return change
 
     def tick(self, instance_id: int, actor: str = "ticker") -> list[str]:
