@@ -12,6 +12,8 @@ from uuid import UUID
 
 from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -72,6 +74,18 @@ def _task_spec(definition, bpmn_id: str):
         if bpmn_id in spec.task_specs:
             return spec.task_specs[bpmn_id]
     return None
+
+
+def _reminder(timer, connection) -> dict:
+    """For a reminder (a boundary timer whose path only ends: no escalation task), the task it reminds of: its team
+    and label, so the outbox tells the team's lead (engine.outbox). Empty for any other timer."""
+    outputs = [o for o in getattr(timer.task_spec, "outputs", None) or [] if not isinstance(o, BoundaryEventJoin)]
+    if not outputs or not all(isinstance(o, EndEvent) for o in outputs) or timer.parent is None:
+        return {}
+    hosts = [str(s.id) for s in timer.parent.children if s is not timer and s.task_spec.manual]
+    row = connection.execute(select(HumanTask.team, HumanTask.label).where(
+        HumanTask.task_uuid.in_(hosts), HumanTask.status == "ready")).first() if hosts else None
+    return {"reminds": row.team, "label": row.label} if row is not None and row.team else {}
 
 
 def _lane_of(task) -> str | None:
@@ -269,7 +283,7 @@ class Engine:
             for task in waiting:
                 if task.state != TaskState.WAITING:
                     fired.append(task.task_spec.bpmn_id)
-                    step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id)
+                    step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id, **_reminder(task, connection))
             step.changed = bool(fired)
 
         try:

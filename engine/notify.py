@@ -19,10 +19,11 @@ from sqlalchemy import delete, insert, select
 
 from . import clock
 from .exceptions import FormInvalid, NotFound
-from .models import ContactDetails, Membership, NotificationTemplate, User
+from .models import ContactDetails, Membership, NotificationTemplate, Team, User
 from .operators import CHANNELS, check_target
+from .people import LEAD_SUFFIX
 
-_users, _members = User.__table__, Membership.__table__
+_users, _members, _teams = User.__table__, Membership.__table__, Team.__table__
 _contacts, _templates = ContactDetails.__table__, NotificationTemplate.__table__
 PENDING, SENT = "pending", "sent"
 #: channel -> the contact field it needs (the inbox needs none)
@@ -36,9 +37,9 @@ BUILT_IN = {
         "body_en": "Case #{case_id} ({address}) is overdue and was escalated to {team}: {task}. "
                    "Please act on it."},
     "reminder": {
-        "subject_zh": "【提醒】案件 #{case_id} 即将超时", "subject_en": "[Reminder] case #{case_id} is nearly due",
-        "body_zh": "案件 #{case_id}（{address}）的任务即将超时，请尽快处理。",
-        "body_en": "A task of case #{case_id} ({address}) is nearly due. Please handle it soon."},
+        "subject_zh": "【提醒】案件 #{case_id} {task} 即将超时", "subject_en": "[Reminder] case #{case_id}: {task} is nearly due",
+        "body_zh": "案件 #{case_id}（{address}）的任务“{task}”（{team}）即将超时，请督促尽快处理。",
+        "body_en": "The task \"{task}\" ({team}) of case #{case_id} ({address}) is nearly due. Please see that it is done."},
     "task_created": {
         "subject_zh": "【新任务】案件 #{case_id}", "subject_en": "[New task] case #{case_id}",
         "body_zh": "案件 #{case_id}（{address}）有新任务待处理。",
@@ -60,7 +61,8 @@ def _fields(event, request: dict) -> dict:
     payload = event["payload"]
     detail = payload.get("detail") or {}
     return {"case_id": event["instance_id"], "event": event["kind"], **(payload.get("case") or {}),
-            "task": detail.get("label") or detail.get("bpmn_id"), "team": detail.get("team"), "due_at": detail.get("due_at"),
+            "task": detail.get("label") or detail.get("bpmn_id"), "team": detail.get("team") or detail.get("reminds"),
+            "due_at": detail.get("due_at"),
             "template": request.get("template"), **{k: v for k, v in detail.items() if isinstance(v, (str, int))}}
 
 
@@ -98,11 +100,13 @@ def person_deliveries(connection, event, request: dict, now: datetime) -> list[d
     """The delivery rows of one notification request (called by the outbox fan-out, in its transaction)."""
     rows = []
     fields = _fields(event, request)
+    team_names = _team_names(connection, fields.get("team"))
+    template = template_text(connection, request["template"])
     for person in recipients(connection, request["to"]):
         language = person["contact"].get("language") or "zh"
-        template = template_text(connection, request["template"])
-        subject = render(template[f"subject_{language}"], fields)
-        body = render(template[f"body_{language}"], fields)
+        named = {**fields, "team": team_names.get(language, fields.get("team"))}
+        subject = render(template[f"subject_{language}"], named)
+        body = render(template[f"body_{language}"], named)
         for channel in channels_for(person, request["channel"]):
             subscriber = f"{channel}:{person['username']}"
             rows.append(dict(
@@ -112,6 +116,18 @@ def person_deliveries(connection, event, request: dict, now: datetime) -> list[d
                 idempotency_key=f"{event['id']}-{subscriber}"[:120], created_at=now,
                 sent_at=now if channel == "inbox" else None, replays=0))
     return rows
+
+
+def _team_names(connection, inbox: str | None) -> dict:
+    """A team inbox's name per language: the roster's name, with the lead inbox named as such."""
+    if not inbox:
+        return {}
+    code = inbox.removesuffix(LEAD_SUFFIX)
+    row = connection.execute(select(_teams.c.name_zh, _teams.c.name_en).where(_teams.c.code == code)).first()
+    if row is None:
+        return {}
+    lead = inbox.endswith(LEAD_SUFFIX)
+    return {"zh": row.name_zh + ("负责人" if lead else ""), "en": row.name_en + (" lead" if lead else "")}
 
 
 # -- templates ------------------------------------------------------------------------------------------------------

@@ -41,13 +41,16 @@ EVENT_KINDS = {
     "task.completed": "task.completed", "stage.changed": "case.stage_changed", "instance.completed": "case.closed",
     "instance.cancelled": "case.cancelled", "message.received": "case.message_received",
 }
-#: Every kind a subscription may ask for (``case.escalated``: a task created in a team's lead inbox).
-SUBSCRIBABLE = tuple(sorted({*EVENT_KINDS.values(), "case.escalated"}))
+#: Every kind a subscription may ask for (``case.escalated``: a task created in a team's lead inbox;
+#: ``task.reminder``: a task's reminder timer fired).
+SUBSCRIBABLE = tuple(sorted({*EVENT_KINDS.values(), "case.escalated", "task.reminder"}))
 NOTIFY_KIND = "notify"
+#: Events the team's leads are notified of, with the template: escalations and SLA reminders.
+_TO_LEADS = {"case.escalated": "escalation", "task.reminder": "reminder"}
 #: Case columns an event carries (no reporter contact, no form data: those stay inside).
 _CASE_KEYS = ("scenario", "channel", "address", "compound", "device_id", "severity", "stage")
 #: Detail keys an event carries; form data (``data``) never leaves with it.
-_DETAIL_KEYS = ("bpmn_id", "label", "team", "due_at", "task_id", "assignee", "stage", "previous", "name", "reason")
+_DETAIL_KEYS = ("bpmn_id", "label", "reminds", "team", "due_at", "task_id", "assignee", "stage", "previous", "name", "reason")
 
 
 def record(connection, instance_id: int | None, events: list[tuple[str, dict]], notifications: list[dict],
@@ -56,13 +59,13 @@ def record(connection, instance_id: int | None, events: list[tuple[str, dict]], 
     rows = []
     summary = {key: case.get(key) for key in _CASE_KEYS if case.get(key) is not None}
     for kind, detail in events:
-        event = EVENT_KINDS.get(kind)
-        if event is None:
-            continue
         kept = {k: v for k, v in detail.items() if k in _DETAIL_KEYS}
-        rows.append(_row(instance_id, event, {"case": summary, "detail": kept}, now))
+        if kind in EVENT_KINDS:
+            rows.append(_row(instance_id, EVENT_KINDS[kind], {"case": summary, "detail": kept}, now))
         if kind == "task.created" and str(detail.get("team") or "").endswith(LEAD_SUFFIX):
             rows.append(_row(instance_id, "case.escalated", {"case": summary, "detail": kept}, now))
+        if kind == "timer.fired" and detail.get("reminds"):
+            rows.append(_row(instance_id, "task.reminder", {"case": summary, "detail": kept}, now))
     for request in notifications:
         rows.append(_row(instance_id, NOTIFY_KIND, {"case": summary, "request": request}, now))
     if rows:
@@ -133,9 +136,11 @@ class Outbox:
                 if event["kind"] == NOTIFY_KIND:
                     rows += person_deliveries(connection, event, event["payload"]["request"], now)
                     continue
-                if event["kind"] == "case.escalated":  # the team's leads hear of it on their own channels
-                    team = str(event["payload"]["detail"].get("team") or "").removesuffix(LEAD_SUFFIX)
-                    rows += person_deliveries(connection, event, {"to": f"lead:{team}", "template": "escalation",
+                if event["kind"] in _TO_LEADS:  # the team's leads hear of it on their own channels
+                    detail = event["payload"]["detail"]
+                    team = str(detail.get("team") or detail.get("reminds") or "").removesuffix(LEAD_SUFFIX)
+                    rows += person_deliveries(connection, event, {"to": f"lead:{team}",
+                                                                  "template": _TO_LEADS[event["kind"]],
                                                                   "channel": "preferred"}, now)
                 for hook in hooks:
                     if "*" in hook["event_types"] or event["kind"] in hook["event_types"]:

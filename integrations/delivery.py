@@ -48,6 +48,7 @@ def attempt(engine: Engine, delivery_id: int, settings: Channels | None = None) 
         log.exception("delivery %s failed unexpectedly", delivery_id)
         return None
     engine.outbox.sent(delivery_id)
+    log.info("sent delivery %s to %s: %s", delivery_id, delivery["subscriber"], delivery["subject"] or "")
     return "sent"
 
 
@@ -74,4 +75,7 @@ def sweep(jobs: Jobs, rounds: int = 20, settings: Channels | None = None) -> dic
                 jobs.call(deliver_job, delivery_id, job_id=f"deliver-{delivery_id}")
         if jobs.queue is not None or not counts["sent"] or not due:
             break
+    if counts["fanned_out"] or counts["attempted"]:
+        log.info("outbox: %(fanned_out)s event(s) fanned out, %(attempted)s delivery attempt(s), %(sent)s sent",
+                 counts)
     return counts

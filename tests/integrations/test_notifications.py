@@ -2,6 +2,8 @@
 (aiosmtpd) and in the web inbox; contact details are the person's own; templates are data an admin edits."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from engine import notify, people
@@ -34,23 +36,25 @@ def overdue_registration(seeded, manual_clock) -> int:
 
 
 def test_an_escalation_e_mails_the_lead_through_a_real_smtp_server(seeded, lead, manual_clock):
-    instance_id = overdue_registration(seeded, manual_clock)
+    instance_id = overdue_registration(seeded, manual_clock)   # its reminder and its escalation fired
     with SmtpReceiver() as smtp:
         settings = Channels(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_from="jingzhi@district.example")
         for _ in range(20):
             delivery.sweep(Jobs(seeded), settings=settings)
-            if smtp.messages:
+            if len(smtp.messages) >= 2:
                 break
             manual_clock.advance(seconds=30)
-    [(recipients, message)] = smtp.messages
-    assert recipients == ["chief@district.example"]
-    assert message["Subject"] == f"【督办】案件 #{instance_id} 立案超时督办"
+    assert len(smtp.messages) == 2
+    assert all(recipients == ["chief@district.example"] for recipients, _ in smtp.messages)
+    subjects = sorted(message["Subject"] for _, message in smtp.messages)
+    assert subjects == sorted([f"【督办】案件 #{instance_id} 立案超时督办", f"【提醒】案件 #{instance_id} 立案审核 即将超时"])
+    [message] = [m for _, m in smtp.messages if m["Subject"].startswith("【督办】")]
     body = message.get_content()
-    assert "何家宅小区 3号楼消防通道" in body and "command_centre.lead" in body
+    assert "何家宅小区 3号楼消防通道" in body and "城运中心指挥大厅负责人" in body
     assert message["X-Jingzhi-Idempotency-Key"]
-    # the same notification is in the lead's web inbox, and nowhere a non-lead of the team would see it
+    # the same notifications are in the lead's web inbox, and nobody else's
     mine = seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
-    assert [n["subject"] for n in mine] == [message["Subject"]]
+    assert sorted(n["subject"] for n in mine) == subjects
     assert seeded.outbox.sent_log(recipient="dispatcher") == []
 
 
@@ -66,7 +70,8 @@ def test_an_admin_edits_a_template_and_the_next_notification_uses_it(seeded, lea
     assert refused.status_code == 422
     instance_id = overdue_registration(seeded, manual_clock)
     delivery.sweep(Jobs(seeded))
-    [note] = seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
+    [note] = [n for n in seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
+              if n["subject"].startswith("请督办")]
     assert note["subject"] == f"请督办 #{instance_id}：立案超时督办" and note["body"] == "地址：何家宅小区 3号楼消防通道"
     chief = login("duty_chief")
     assert f"请督办 #{instance_id}" in chief.get("/me/notifications").get_data(as_text=True)
@@ -141,21 +146,22 @@ def test_wecom_dingtalk_and_sms_reach_their_loopback_gateways(seeded, lead, manu
         instance_id = overdue_registration(seeded, manual_clock)
         for _ in range(10):
             delivery.sweep(Jobs(seeded), settings=settings)
-            if wecom.received and dingtalk.received and sms.received:
+            if all(len(r.received) >= 2 for r in (wecom, dingtalk, sms)):   # the reminder and the escalation
                 break
             manual_clock.advance(seconds=30)
     finally:
         for receiver in (wecom, dingtalk, sms):
             receiver.down()
     subject = f"【督办】案件 #{instance_id} 立案超时督办"
-    [w] = wecom.json()
-    assert w["msgtype"] == "text" and w["text"]["mentioned_list"] == ["ZhangWei"] and subject in w["text"]["content"]
+    assert all(len(r.received) == 2 for r in (wecom, dingtalk, sms))
+    [w] = [w for w in wecom.json() if subject in w["text"]["content"]]
+    assert w["msgtype"] == "text" and w["text"]["mentioned_list"] == ["ZhangWei"]
     assert wecom.received[0]["path"] == "/hook?key=robot-key"
-    [d] = dingtalk.json()
-    assert d["at"]["atUserIds"] == ["dt-0731"] and subject in d["text"]["content"]
+    [d] = [d for d in dingtalk.json() if subject in d["text"]["content"]]
+    assert d["at"]["atUserIds"] == ["dt-0731"]
     assert "timestamp=" in dingtalk.received[0]["path"] and "sign=" in dingtalk.received[0]["path"]
-    [s] = sms.json()
-    assert s["mobile"] == "13800000001" and subject in s["content"] and s["sign"] == "精智"
+    [s] = [s for s in sms.json() if subject in s["content"]]
+    assert s["mobile"] == "13800000001" and s["sign"] == "精智"
     assert sms.received[0]["headers"]["Authorization"] == "Bearer sms-gateway-key"
     assert {n["channel"] for n in seeded.outbox.sent_log(recipient="duty_chief")} == \
         {"wecom", "dingtalk", "sms", "inbox"}
@@ -229,3 +235,15 @@ def test_the_command_line_manages_department_subscriptions(seeded, monkeypatch, 
         in listed
     assert main(["hook", "remove", "water_company"]) == 0 and main(["hook", "remove", "nobody"]) == 2
     assert seeded.outbox.subscriptions()[0]["active"] is False
+
+
+def test_an_sla_reminder_tells_the_lead_before_the_deadline(seeded, lead, manual_clock):
+    instance_id = seeded.start("closed_loop", fire_lane_alert())
+    [register] = seeded.ready_tasks(instance_id=instance_id)
+    manual_clock.set(register["due_at"] - timedelta(seconds=60))   # past the reminder, before the limit
+    assert seeded.tick(instance_id) == ["register_remind"]
+    delivery.sweep(Jobs(seeded))
+    [note] = seeded.outbox.sent_log(recipient="duty_chief", channel="inbox")
+    assert note["subject"] == f"【提醒】案件 #{instance_id} {register['label']} 即将超时"
+    assert "城运中心指挥大厅" in note["body"] and "何家宅小区 3号楼消防通道" in note["body"]
+    assert [e["kind"] for e in seeded.outbox.events(instance_id)].count("task.reminder") == 1
