@@ -168,3 +168,31 @@ def test_deploy_refuses_a_notify_task_with_a_bad_target_by_element_and_line(outb
     assert any("'to' must be one of" in p["message"] for p in problems)
     assert any("channel must be one of" in p["message"] for p in problems)
     assert all(p["line"] for p in problems)
+
+
+@pytest.mark.redis
+def test_with_redis_deliveries_are_rq_jobs_run_by_a_worker(outbox_engine, manual_clock):
+    import os
+    import uuid
+
+    from redis import Redis
+
+    redis = Redis.from_url(os.environ.get("JINGZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    jobs = Jobs(outbox_engine, redis, queue_name=f"outbox-test-{uuid.uuid4().hex[:8]}")
+    receiver = HttpReceiver().up()
+    try:
+        outbox_engine.outbox.subscribe("water_company", receiver.url, ["case.opened", "case.closed"],
+                                       "JINGZHI_TEST_HOOK_SECRET")
+        instance_id = run_case(outbox_engine)
+        for _ in range(10):
+            counts = delivery.sweep(jobs)          # queues the first of the case; the worker sends it
+            assert counts["sent"] == 0
+            jobs.work(burst=True)
+            if len(receiver.received) >= 2:
+                break
+    finally:
+        receiver.down()
+        jobs.queue.delete(delete_jobs=True)
+        redis.close()
+    assert [(b["event"], b["case_id"]) for b in receiver.json()] == [("case.opened", instance_id),
+                                                                    ("case.closed", instance_id)]
