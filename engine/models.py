@@ -356,7 +356,8 @@ class WebhookSubscription(Base):
 class Delivery(Base):
     """One event to one subscriber (a webhook, or a person on a channel). Sent in order per (case, subscriber):
     a delivery waits while an earlier one of its case and subscriber is not yet sent. ``status``: pending | sending |
-    sent | dead (retries used up: an incident for /admin/failed)."""
+    sent | dead (retries used up: an incident for /admin/failed) | discarded (skipped by an admin, or its department
+    unsubscribed)."""
 
     __tablename__ = "delivery"
     __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),

@@ -50,6 +50,7 @@ BUILT_IN = {
         "body_en": "Case #{case_id} ({address}) is closed."},
 }
 _FIELD = re.compile(r"\{(\w+)\}")
+TEMPLATE_CODE = re.compile(r"[a-z0-9_]{1,80}")
 
 
 def render(text: str, fields: dict) -> str:
@@ -150,7 +151,7 @@ def templates(connection) -> list[dict]:
 
 def save_template(store, code: str, texts: dict, actor: str) -> None:
     code = (code or "").strip()
-    if not re.fullmatch(r"[a-z0-9_]{1,80}", code):
+    if not TEMPLATE_CODE.fullmatch(code):
         raise FormInvalid("a template code is 1-80 lower-case letters, digits or _", {"code": "invalid"})
     values = {}
     for key in ("subject_zh", "body_zh", "subject_en", "body_en"):
@@ -195,9 +196,10 @@ def contact_by_username(connection, username: str) -> dict:
 def save_contact(store, user_id: int, values: dict) -> dict:
     """Check and store a person's contact details and channel choice; refuses a channel without its detail."""
     clean, problems = {}, {}
-    for key, pattern in (("phone", _PHONE), ("email", _EMAIL), ("wecom_id", _IDENT), ("dingtalk_id", _IDENT)):
+    for key, pattern, longest in (("phone", _PHONE, 40), ("email", _EMAIL, 200), ("wecom_id", _IDENT, 120),
+                                  ("dingtalk_id", _IDENT, 120)):
         value = (values.get(key) or "").strip()
-        if value and not pattern.match(value):
+        if value and (len(value) > longest or not pattern.match(value) or not value.isprintable()):
             problems[key] = "invalid"
         clean[key] = value or None
     channels = [c for c in dict.fromkeys(values.get("channels") or []) if c]

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 _events, _deliveries, _hooks = OutboxEvent.__table__, Delivery.__table__, WebhookSubscription.__table__
 _audit = AuditEvent.__table__
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+#: An admin skipped it (or its department was unsubscribed): never sent, and no longer holding later ones back.
+DISCARDED = "discarded"
+_DONE = (SENT, DISCARDED)
 #: Audit kinds a department hears about, as the event kind it receives.
 EVENT_KINDS = {
     "instance.started": "case.opened", "task.created": "task.created", "task.claimed": "task.claimed",
@@ -111,10 +114,15 @@ class Outbox:
                 active=True, created_at=clock.now())).inserted_primary_key[0]
 
     def unsubscribe(self, department: str) -> None:
+        """Stop sending to a department: no new deliveries, and what was still waiting for it is discarded."""
         with self.store.begin() as connection:
-            if connection.execute(update(_hooks).where(_hooks.c.department == department)
-                                  .values(active=False)).rowcount != 1:
+            subscription = connection.scalar(select(_hooks.c.id).where(_hooks.c.department == department))
+            if subscription is None:
                 raise NotFound(f"{department} has no subscription")
+            connection.execute(update(_hooks).where(_hooks.c.id == subscription).values(active=False))
+            connection.execute(update(_deliveries).where(_deliveries.c.subscription_id == subscription,
+                                                         _deliveries.c.status.in_((PENDING, DEAD)))
+                               .values(status=DISCARDED))
 
     def subscriptions(self) -> list[dict]:
         with self.store.read() as connection:
@@ -158,7 +166,7 @@ class Outbox:
         earlier = aliased(Delivery.__table__)
         blocked = exists().where(earlier.c.instance_id == _deliveries.c.instance_id,
                                  earlier.c.subscriber == _deliveries.c.subscriber,
-                                 earlier.c.id < _deliveries.c.id, earlier.c.status != SENT)
+                                 earlier.c.id < _deliveries.c.id, earlier.c.status.not_in(_DONE))
         with self.store.read() as connection:
             return list(connection.scalars(
                 select(_deliveries.c.id).where(_deliveries.c.status.in_((PENDING, SENDING)),
@@ -216,7 +224,7 @@ class Outbox:
         later = aliased(Delivery.__table__)
         waiting = (select(func.count()).where(later.c.instance_id == _deliveries.c.instance_id,
                                               later.c.subscriber == _deliveries.c.subscriber,
-                                              later.c.id > _deliveries.c.id, later.c.status != SENT)
+                                              later.c.id > _deliveries.c.id, later.c.status.not_in(_DONE))
                    .correlate(_deliveries).scalar_subquery())
         with self.store.read() as connection:
             return [dict(r) for r in connection.execute(
@@ -225,6 +233,9 @@ class Outbox:
 
     def retry(self, delivery_id: int, actor: str) -> None:
         """Put a dead delivery back in line, with its attempts counted afresh."""
+        self._resolve(delivery_id, actor, "delivery.retried", status=PENDING, attempts=0, next_attempt_at=clock.now())
+
+    def _resolve(self, delivery_id: int, actor: str, kind: str, **values) -> None:
         with self.store.begin() as connection:
             row = connection.execute(select(_deliveries.c.instance_id, _deliveries.c.status)
                                      .where(_deliveries.c.id == delivery_id)).one_or_none()
@@ -232,10 +243,13 @@ class Outbox:
                 raise NotFound(f"delivery {delivery_id} does not exist")
             if row.status != DEAD:
                 raise Conflict(f"delivery {delivery_id} is {row.status}, not failed")
-            connection.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(
-                status=PENDING, attempts=0, next_attempt_at=clock.now()))
+            connection.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**values))
             connection.execute(insert(_audit).values(instance_id=row.instance_id, at=clock.now(), actor=actor,
-                                                     kind="delivery.retried", detail={"delivery_id": delivery_id}))
+                                                     kind=kind, detail={"delivery_id": delivery_id}))
+
+    def skip(self, delivery_id: int, actor: str) -> None:
+        """Give up on a dead delivery (its receiver will never take it), so the later ones of its case go on."""
+        self._resolve(delivery_id, actor, "delivery.skipped", status=DISCARDED)
 
     def replay(self, subscription_id: int, since: datetime, actor: str) -> int:
         """Send a department again every event delivered to it since ``since`` (it lost them), in the same order and

@@ -11,6 +11,8 @@ engine audits the message with the sender as actor (``department:user``).
 """
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, g, jsonify
 
 from engine.exceptions import FormInvalid, NotFound
@@ -19,6 +21,8 @@ from webui.security import engine, has_role, requires
 
 bp = Blueprint("departments", __name__, url_prefix="/api/v1/departments")
 _SCALAR = (str, int, float)
+#: An answer is kept in the case's data, which every later step of the case carries: a work order, not a file.
+MAX_ANSWER_CHARS = 32 * 1024
 
 
 @bp.post("/<department>/answers")
@@ -35,8 +39,8 @@ def answer(department: str):
             isinstance(k, str) and len(k) <= 200 and isinstance(v, _SCALAR) and not isinstance(v, bool)
             and len(str(v)) <= 500 for k, v in correlations.items()):
         problems["correlations"] = "an object of 1-10 names to text or number values that find the case"
-    if not isinstance(payload, dict):
-        problems["answer"] = "an object"
+    if not isinstance(payload, dict) or len(json.dumps(payload, ensure_ascii=False)) > MAX_ANSWER_CHARS:
+        problems["answer"] = f"an object of at most {MAX_ANSWER_CHARS} characters of JSON"
     if problems:
         raise FormInvalid("an answer needs message, correlations and an answer object", problems)
     delivered = engine().send_message(message, correlations, {"department": department, "answer": payload},

@@ -63,13 +63,24 @@ def sent():
                            contacts=engine().query(notify.contacts))
 
 
+@bp.get("/admin/notifications/templates/new")
+@requires("admin")
+def new_template():
+    code = (request.args.get("code") or "").strip()
+    if not notify.TEMPLATE_CODE.fullmatch(code):
+        flash(_("A template code is 1-80 lower-case letters, digits or _"), "error")
+        return redirect(url_for("notifications.sent"))
+    return redirect(url_for("notifications.template", code=code))
+
+
 @bp.get("/admin/notifications/templates/<code>")
 @requires("admin")
 def template(code: str):
+    """Edit a template; a new code (from the page's "new template" field) starts empty."""
     found = {t["code"]: t for t in engine().query(notify.templates)}
-    if code not in found:
+    if code not in found and not notify.TEMPLATE_CODE.fullmatch(code):
         abort(404)
-    return render_template("notification_template.html", template=found[code], errors={})
+    return render_template("notification_template.html", template=found.get(code) or {"code": code}, errors={})
 
 
 @bp.post("/admin/notifications/templates")
@@ -96,6 +107,19 @@ def retry(delivery_id: int):
         flash(moved_on.message, "info")
     else:
         flash(_("Delivery %(id)s will be sent again", id=delivery_id), "ok")
+    return redirect(url_for("admin.failed"))
+
+
+@bp.post("/admin/failed/deliveries/<int:delivery_id>/skip")
+@requires("admin")
+def skip(delivery_id: int):
+    """Give up on a delivery its receiver will never take, so the later events of its case go on."""
+    try:
+        engine().outbox.skip(delivery_id, g.user["username"])
+    except Conflict as moved_on:
+        flash(moved_on.message, "info")
+    else:
+        flash(_("Delivery %(id)s skipped", id=delivery_id), "ok")
     return redirect(url_for("admin.failed"))
 
 

@@ -86,6 +86,7 @@ EVENTS = {
     "deployment.rolled_back": _l("Version rolled back"),
     "delivery.failed": _l("Delivery failed"),
     "delivery.retried": _l("Delivery retried"),
+    "delivery.skipped": _l("Delivery skipped"),
     "delivery.replayed": _l("Deliveries replayed"),
 }
 CHANNELS = {
@@ -343,7 +344,8 @@ DEVICE_STATUSES = {"online": _l("Online"), "offline": _l("Offline"), "unknown": 
 #: Where a notification goes (engine.operators.CHANNELS) and what became of a delivery (engine.outbox).
 NOTIFY_CHANNELS = {"email": _l("E-mail"), "wecom": _l("WeCom"), "dingtalk": _l("DingTalk"), "sms": _l("SMS"),
                    "inbox": _l("Web inbox"), "webhook": _l("Department system")}
-DELIVERY_STATUSES = {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed")}
+DELIVERY_STATUSES = {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed"),
+                     "discarded": _l("Skipped")}
 
 #: Which table names a kind of code, for ``label(kind, code)``.
 TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS,

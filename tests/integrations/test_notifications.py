@@ -247,3 +247,45 @@ def test_an_sla_reminder_tells_the_lead_before_the_deadline(seeded, lead, manual
     assert note["subject"] == f"【提醒】案件 #{instance_id} {register['label']} 即将超时"
     assert "城运中心指挥大厅" in note["body"] and "何家宅小区 3号楼消防通道" in note["body"]
     assert [e["kind"] for e in seeded.outbox.events(instance_id)].count("task.reminder") == 1
+
+
+def test_an_admin_adds_a_template_and_skips_a_delivery_no_receiver_will_take(seeded, login, manual_clock,
+                                                                            monkeypatch):
+    from .receivers import HttpReceiver
+
+    admin = login("admin")
+    assert admin.get("/admin/notifications/templates/new?code=Bad Code").status_code == 302
+    assert admin.get("/admin/notifications/templates/new?code=water_cut").headers["Location"].endswith(
+        "/admin/notifications/templates/water_cut")
+    assert 'value="water_cut"' in admin.get("/admin/notifications/templates/water_cut").get_data(as_text=True)
+    assert admin.get("/admin/notifications/templates/NOT-A-CODE").status_code == 404
+    assert admin.post("/admin/notifications/templates", {
+        "code": "water_cut", "subject_zh": "停水通知 #{case_id}", "body_zh": "{address} 停水",
+        "subject_en": "Water cut #{case_id}", "body_en": "No water at {address}"}).status_code == 302
+    assert "water_cut" in [t["code"] for t in seeded.query(notify.templates)]
+    assert admin.post("/me/contact", {"email": "x" * 190 + "@example.com"}).status_code == 422  # past the column
+
+    monkeypatch.setenv("JINGZHI_TEST_HOOK_SECRET", "s")
+    receiver = HttpReceiver()
+    receiver.status = 400   # refuses the event, every time
+    receiver.up()
+    try:
+        seeded.outbox.subscribe("water_company", receiver.url, ["case.opened", "task.created"],
+                                "JINGZHI_TEST_HOOK_SECRET")
+        seeded.start("closed_loop", fire_lane_alert())
+        for _ in range(seeded.config.delivery_max_attempts + 1):
+            delivery.sweep(Jobs(seeded))
+            manual_clock.advance(hours=2)
+        [dead] = seeded.outbox.incidents()
+        assert dead["waiting"] >= 1
+        receiver.status = 200
+        admin = login("admin")   # a day and a half has passed: the morning's session has ended
+        skipped = admin.post(f"/admin/failed/deliveries/{dead['id']}/skip")
+        assert skipped.status_code == 302, skipped.get_data(as_text=True).split("<main>")[-1][:800]
+        delivery.sweep(Jobs(seeded))
+    finally:
+        receiver.down()
+    assert [b["event"] for b in receiver.json()] == ["task.created"] * dead["waiting"]   # the rest went on
+    assert seeded.outbox.incidents() == []
+    seeded.outbox.unsubscribe("water_company")
+    assert {d["status"] for d in seeded.outbox.sent_log() if d["channel"] == "webhook"} == {"sent", "discarded"}
