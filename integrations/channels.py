@@ -36,11 +36,22 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: urllib would follow it as a GET without the body and count its 200 as delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(url: str, body: bytes, headers: dict, what: str) -> bytes:
-    """POST with the standard library (no HTTP client dependency); the answer's body, or SendFailed."""
+    """POST with the standard library (no HTTP client dependency); the answer's body, or SendFailed. Only a 2xx
+    answer is success."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=defaults.DELIVERY_TIMEOUT_S) as response:
+        with _OPENER.open(request, timeout=defaults.DELIVERY_TIMEOUT_S) as response:
             return response.read(65536)
     except urllib.error.HTTPError as err:
         raise SendFailed(f"{what} answered HTTP {err.code}") from None

@@ -196,3 +196,17 @@ def test_with_redis_deliveries_are_rq_jobs_run_by_a_worker(outbox_engine, manual
         redis.close()
     assert [(b["event"], b["case_id"]) for b in receiver.json()] == [("case.opened", instance_id),
                                                                     ("case.closed", instance_id)]
+
+
+def test_a_redirect_is_not_a_delivery(outbox_engine, manual_clock):
+    receiver = HttpReceiver()
+    receiver.status = 302   # followed, urllib would re-send it as a GET without the body and count the 200
+    receiver.up()
+    try:
+        outbox_engine.outbox.subscribe("water_company", receiver.url, ["case.opened"], "JINGZHI_TEST_HOOK_SECRET")
+        outbox_engine.start("outbox_steps", {})
+        delivery.sweep(Jobs(outbox_engine))
+    finally:
+        receiver.down()
+    [attempted] = outbox_engine.outbox.sent_log()
+    assert attempted["status"] == "pending" and "HTTP 302" in attempted["last_error"]
