@@ -12,6 +12,8 @@ from uuid import UUID
 
 from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -23,6 +25,7 @@ from .definitions import DeployDecision, Definitions, DeployResult
 from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription, ProcessInstance
+from .outbox import Outbox, Settings as OutboxSettings
 from .persistence import ERROR
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
@@ -73,6 +76,28 @@ def _task_spec(definition, bpmn_id: str):
     return None
 
 
+def _reminder(timer, connection) -> dict:
+    """For a reminder (a boundary timer whose path only ends: no escalation task), the task it reminds of: its team
+    and label, so the outbox tells the team's lead (engine.outbox). Empty for any other timer."""
+    outputs = [o for o in getattr(timer.task_spec, "outputs", None) or [] if not isinstance(o, BoundaryEventJoin)]
+    if not outputs or not all(isinstance(o, EndEvent) for o in outputs) or timer.parent is None:
+        return {}
+    hosts = [str(s.id) for s in timer.parent.children if s is not timer and s.task_spec.manual]
+    row = connection.execute(select(HumanTask.team, HumanTask.label).where(
+        HumanTask.task_uuid.in_(hosts), HumanTask.status == "ready")).first() if hosts else None
+    return {"reminds": row.team, "label": row.label} if row is not None and row.team else {}
+
+
+def _lane_of(task) -> str | None:
+    """A waiting event's lane; a boundary event (drawn on its host, in no lane of its own) has its host's."""
+    if task.task_spec.lane:
+        return task.task_spec.lane
+    for sibling in task.parent.children if task.parent else []:
+        if sibling is not task and sibling.task_spec.lane:
+            return sibling.task_spec.lane
+    return None
+
+
 class Engine:
     def __init__(self, config: Config, store: Store | None = None):
         self.config = config
@@ -80,6 +105,9 @@ class Engine:
         self.script_engine = SandboxScriptEngine(config.script_time_limit_s, config.script_memory_limit_mb)
         self.definitions = Definitions(self.store)
         self.runtime = Runtime(self.store, self.definitions, self.script_engine, hot_size=config.hot_instances)
+        #: case events and notifications for the edges to deliver (engine/outbox.py)
+        self.outbox = Outbox(self.store, OutboxSettings(backoff_s=config.delivery_backoff_s,
+                                                        max_attempts=config.delivery_max_attempts))
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",
@@ -189,8 +217,9 @@ class Engine:
         assign(self.store, task_id, assignee, expect=(current,), kind="task.reassigned", actor=actor)
 
     def send_message(self, name: str, correlations: dict, payload: dict | None = None,
-                     actor: str = "system") -> list[int]:
-        """Deliver a message to every instance waiting for it with exactly these correlation values."""
+                     actor: str = "system", lane: str | None = None) -> list[int]:
+        """Deliver a message to every instance waiting for it with exactly these correlation values. With ``lane``
+        (a department system answering) only catch events drawn in that team's lane take it."""
         missing = sorted(name for name, value in correlations.items() if value is None or value == "")
         if missing or not correlations:
             # An empty value would match every instance that never had one (a case without a device).
@@ -203,7 +232,8 @@ class Engine:
         delivered = []
         for instance_id in instance_ids:
             try:
-                step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {}))
+                step = self.runtime.step(instance_id, actor, self._deliver(name, key, correlations, payload or {},
+                                                                           lane))
             except TaskNotReady:  # the instance ended since the lookup
                 continue
             except InstanceFailed as failed:  # nobody waits on the sender: park the instance for an admin
@@ -217,13 +247,14 @@ class Engine:
         return delivered
 
     @staticmethod
-    def _deliver(name, key, correlations, payload):
+    def _deliver(name, key, correlations, payload, lane=None):
         def change(workflow, definition, step: Step, connection):
             uuids = connection.scalars(select(MessageSubscription.task_uuid).where(
                 MessageSubscription.instance_id == step.instance_id, MessageSubscription.message_name == name,
                 MessageSubscription.correlation_key == key)).all()
             waiting = [workflow.get_task_from_id(UUID(u)) for u in uuids]
-            waiting = [t for t in waiting if t is not None and t.state == TaskState.WAITING]
+            waiting = [t for t in waiting if t is not None and t.state == TaskState.WAITING
+                       and (lane is None or _lane_of(t) == lane)]
             if not waiting:
                 step.changed = False
                 return
@@ -235,7 +266,8 @@ class Engine:
             event = BpmnEvent(MessageEventDefinition(name), {**payload, **correlations}, keys)
             run_engine(workflow.send_event, event)
             run_engine(workflow.do_engine_steps)
-            step.audit("message.received", name=name, correlations=correlations)
+            step.audit("message.received", name=name, correlations=correlations,
+                       **({"lane": lane} if lane else {}))
         return change
 
     def tick(self, instance_id: int, actor: str = "ticker") -> list[str]:
@@ -251,7 +283,7 @@ class Engine:
             for task in waiting:
                 if task.state != TaskState.WAITING:
                     fired.append(task.task_spec.bpmn_id)
-                    step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id)
+                    step.audit("timer.fired", bpmn_id=task.task_spec.bpmn_id, **_reminder(task, connection))
             step.changed = bool(fired)
 
         try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select, update
 
-from . import clock
+from . import clock, outbox
 from .exceptions import NotAllowed, NotFound, TaskNotReady
 from .models import AuditEvent, HumanTask
 
@@ -31,6 +31,8 @@ def assign(store, task_id: int, assignee: str | None, expect: tuple, kind: str, 
                                                          condition).values(assignee=assignee))
         if result.rowcount != 1:
             raise NotAllowed(f"task {task_id} is held by {task.assignee or 'nobody'}")
-        connection.execute(insert(_audit).values(
-            instance_id=task.instance_id, at=clock.now(), actor=actor, kind=kind,
-            detail={"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}))
+        detail = {"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}
+        now = clock.now()
+        connection.execute(insert(_audit).values(instance_id=task.instance_id, at=now, actor=actor, kind=kind,
+                                                 detail=detail))
+        outbox.record(connection, task.instance_id, [(kind, detail)], [], {}, now)

@@ -18,13 +18,47 @@ def packaged(*parts: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Channels:
+    """Where notifications go out (integrations/channels.py). Every secret here comes from the environment only and
+    is left out of ``repr`` (a Config in a log line or a traceback shows none of them)."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "jingzhi@localhost"
+    smtp_starttls: bool = False
+    #: group-robot webhooks (their URLs carry the robot's access token, so they are secrets too)
+    wecom_webhook_url: str | None = field(default=None, repr=False)
+    dingtalk_webhook_url: str | None = field(default=None, repr=False)
+    dingtalk_secret: str | None = field(default=None, repr=False)
+    #: an SMS gateway over HTTP: POST to the URL with the body template filled ({phone}, {text} as JSON strings)
+    sms_url: str | None = field(default=None, repr=False)
+    sms_body: str = '{"to": {phone}, "text": {text}}'
+    sms_authorization: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env) -> "Channels":
+        return cls(
+            smtp_host=env.get("JINGZHI_SMTP_HOST") or None, smtp_port=int(env.get("JINGZHI_SMTP_PORT") or 25),
+            smtp_user=env.get("JINGZHI_SMTP_USER") or None, smtp_password=env.get("JINGZHI_SMTP_PASSWORD") or None,
+            smtp_from=env.get("JINGZHI_SMTP_FROM") or cls.smtp_from,
+            smtp_starttls=(env.get("JINGZHI_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"),
+            wecom_webhook_url=env.get("JINGZHI_WECOM_WEBHOOK_URL") or None,
+            dingtalk_webhook_url=env.get("JINGZHI_DINGTALK_WEBHOOK_URL") or None,
+            dingtalk_secret=env.get("JINGZHI_DINGTALK_SECRET") or None,
+            sms_url=env.get("JINGZHI_SMS_URL") or None, sms_body=env.get("JINGZHI_SMS_BODY") or cls.sms_body,
+            sms_authorization=env.get("JINGZHI_SMS_AUTHORIZATION") or None)
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings that differ between machines. Secrets and URLs come from the environment only."""
 
     database_url: str = f"sqlite:///{defaults.SQLITE_FILE}"
     redis_url: str | None = None
     mqtt_url: str | None = None
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     script_time_limit_s: float = defaults.SCRIPT_TIME_LIMIT_S
     script_memory_limit_mb: int = defaults.SCRIPT_MEMORY_LIMIT_MB
     tick_interval_s: float = defaults.TICK_INTERVAL_S
@@ -35,6 +69,10 @@ class Config:
     #: the district's diagrams, forms and tables ``jingzhi deploy``, ``setup`` and the demo deploy by default
     bpmn_dir: str = field(default_factory=lambda: str(packaged("bpmn")))
     extra: dict = field(default_factory=dict)
+    #: first retry wait of a failed delivery (doubling after each further failure) and attempts before it is dead
+    delivery_backoff_s: float = defaults.DELIVERY_BACKOFF_S
+    delivery_max_attempts: int = defaults.DELIVERY_MAX_ATTEMPTS
+    channels: Channels = field(default_factory=Channels)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Config":
@@ -50,6 +88,9 @@ class Config:
             hot_instances=int(env.get("JINGZHI_HOT_INSTANCES", defaults.HOT_INSTANCES)),
             roster_file=env.get("JINGZHI_ROSTER_FILE") or str(packaged("seed", "teams.json")),
             bpmn_dir=env.get("JINGZHI_BPMN_DIR") or str(packaged("bpmn")),
+            delivery_backoff_s=float(env.get("JINGZHI_DELIVERY_BACKOFF_S", defaults.DELIVERY_BACKOFF_S)),
+            delivery_max_attempts=int(env.get("JINGZHI_DELIVERY_MAX_ATTEMPTS", defaults.DELIVERY_MAX_ATTEMPTS)),
+            channels=Channels.from_env(env),
         )
         return replace(config, **overrides) if overrides else config
 

@@ -75,3 +75,18 @@ CASE_FIELDS = (
     "scenario", "channel", "device_id", "address", "compound", "lat", "lon",
     "severity", "urgent", "rework_count", "outcome",
 )
+
+# -- outbox and notifications (engine/outbox.py) -------------------------------------------------------------------
+#: Wait before the first retry of a failed delivery; each further retry waits twice as long (JINGZHI_DELIVERY_BACKOFF_S).
+DELIVERY_BACKOFF_S = 5.0
+#: The longest wait between two attempts.
+DELIVERY_MAX_BACKOFF_S = 3600.0
+#: Attempts before a delivery is dead, an incident for /admin/failed (JINGZHI_DELIVERY_MAX_ATTEMPTS): with the
+#: defaults about a day of retries, so a department system down overnight still gets everything in the morning.
+DELIVERY_MAX_ATTEMPTS = 16
+#: How long one attempt may hold its delivery before another sender takes it over (a sender that died).
+DELIVERY_LEASE_S = 120.0
+#: Events fanned out and deliveries attempted per ticker look.
+OUTBOX_BATCH = 200
+#: Time limit of one HTTP or SMTP attempt.
+DELIVERY_TIMEOUT_S = 10.0

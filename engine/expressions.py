@@ -15,6 +15,7 @@ from . import defaults
 from .exceptions import Message
 from .foreign import dialect
 from .foreign_dmn import feel_cell
+from .operators import check_operator
 from .sandbox import check_source
 
 #: What an ISO 8601 duration, date-time or repeating interval looks like when someone forgot the quotes.
@@ -149,6 +150,13 @@ def check_task_spec(task_spec, forms: dict, file_names: set[str]) -> Iterator[Fi
     engine = getattr(task_spec, "dmnEngine", None)
     if engine is not None:
         yield from _decision_table(element_id, engine.decision_table)
+    operation = getattr(task_spec, "operation_name", None)
+    if operation is not None:  # a spiff service task: only the engine's operators (engine.operators)
+        params = getattr(task_spec, "operation_params", None) or {}
+        for problem in check_operator(operation, params):
+            yield element_id, problem
+        for name, param in params.items():
+            yield from _compile(element_id, f"parameter {name}", (param or {}).get("value"), "eval")
     properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
     for name in (defaults.PROP_DUE_IN, defaults.PROP_TEAM):
         yield from _compile(element_id, Message("property {name}", name=name), properties.get(name), "eval")

@@ -40,6 +40,11 @@ def use_engine(engine: Engine | None) -> None:
     _worker_engine = engine
 
 
+def current_engine() -> Engine:
+    """This process's engine for job functions of the edges (made from the environment on first use)."""
+    return _engine()
+
+
 def _engine() -> Engine:
     global _worker_engine
     if _worker_engine is None:
@@ -113,6 +118,20 @@ class Jobs:
         job = self.queue.enqueue(run_verb, verb, kwargs, job_id=job_id, job_timeout=self.job_timeout_s,
                                  result_ttl=3600, failure_ttl=7 * 24 * 3600,
                                  retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
+        return Submitted(False, job_id=job.id)
+
+    def call(self, func, *args, job_id: str | None = None) -> Submitted:
+        """Run an edge's module-level job function (outbox deliveries: integrations.delivery) the same way verbs
+        run: queued on RQ when Redis is configured (once per ``job_id`` while it is waiting), here otherwise. Its
+        own failures are its own business (the outbox counts attempts), so no RQ retry beyond abandoned jobs."""
+        if self.queue is None:
+            return Submitted(True, func(*args))
+        if job_id is not None and self.pending(job_id):
+            return Submitted(False, job_id=job_id)
+        from rq import Retry
+
+        job = self.queue.enqueue(func, *args, job_id=job_id, job_timeout=self.job_timeout_s, result_ttl=600,
+                                 failure_ttl=24 * 3600, retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
     def pending(self, job_id: str) -> bool:

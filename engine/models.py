@@ -353,3 +353,89 @@ class Open311Request(Base):
     media_url: Mapped[str | None] = mapped_column(String(1000))
     attributes: Mapped[dict]
     contact: Mapped[dict]  # first_name, last_name, phone, email as given (call-back team only)
+
+
+# -- outbox: case events and notification requests written in the step's transaction, and their deliveries -----------
+# (engine/outbox.py owns them; integrations/delivery.py sends; see docs/notifications.md)
+class OutboxEvent(Base):
+    """Something a step did that the outside hears about: a case event for department systems, or a notification
+    request of a diagram. Written in the step's own transaction; ``fanned_out`` once its deliveries exist."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_event_pending", "fanned_out", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict]
+    created_at: Mapped[datetime]
+    fanned_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookSubscription(Base):
+    """A department system that receives case events. Its HMAC secret is not stored: ``secret_env`` names the
+    environment variable holding it (read by whoever sends), so the database, exports and logs never hold it."""
+
+    __tablename__ = "webhook_subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(String(120), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    event_types: Mapped[list]  # event kinds, or ["*"]
+    secret_env: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One event to one subscriber (a webhook, or a person on a channel). Sent in order per (case, subscriber):
+    a delivery waits while an earlier one of its case and subscriber is not yet sent. ``status``: pending | sending |
+    sent | dead (retries used up: an incident for /admin/failed) | discarded (skipped by an admin, or its department
+    unsubscribed)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),
+                      Index("ix_delivery_order", "instance_id", "subscriber", "id"),
+                      Index("ix_delivery_recipient", "recipient", "channel", "id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    subscriber: Mapped[str] = mapped_column(String(200))  # "hook:3", "email:wang", "inbox:wang", ...
+    channel: Mapped[str] = mapped_column(String(20))      # webhook | email | wecom | dingtalk | sms | inbox
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscription.id"), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(120))  # user name for a person's channels
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent to a webhook; the rendered text for a person
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationTemplate(Base):
+    """An admin's version of a notification text (the built-in ones are in engine/notify.py). ``{name}`` fields are
+    filled from the case and task."""
+
+    __tablename__ = "notification_template"
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    subject_zh: Mapped[str] = mapped_column(String(300))
+    body_zh: Mapped[str] = mapped_column(Text)
+    subject_en: Mapped[str] = mapped_column(String(300))
+    body_en: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime]
+
+
+class ContactDetails(Base):
+    """A person's own contact details and the channels they want notifications on, in order of preference."""
+
+    __tablename__ = "contact_details"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    wecom_id: Mapped[str | None] = mapped_column(String(120))
+    dingtalk_id: Mapped[str | None] = mapped_column(String(120))
+    channels: Mapped[list]
+    language: Mapped[str] = mapped_column(String(8), default="zh")

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
-from . import defaults
+from . import defaults, outbox
 from .exceptions import ConcurrentUpdate
 from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance
 from .projection import Projection
@@ -52,6 +52,8 @@ class StepRecord:
     actor: str
     events: list[tuple[str, dict]] = field(default_factory=list)
     completed_task: str | None = None
+    #: what the step's ``notify`` service tasks asked for (engine.operators), written to the outbox with the step
+    notifications: list[dict] = field(default_factory=list)
 
     def audit(self, kind: str, **detail) -> None:
         self.events.append((kind, detail))
@@ -114,6 +116,7 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
         _execute_rows(connection, _INSERT_AUDIT, [
             dict(instance_id=instance_id, at=now, actor=record.actor, kind=kind, detail=_jsonable(detail))
             for kind, detail in record.events])
+    outbox.record(connection, instance_id, record.events, record.notifications, case, now)
     return Memo(ready, subscriptions, case)
 
 
@@ -139,7 +142,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
             process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status="ready", due_at=t.due_at,
             form_schema=t.form_schema, created_at=now, ended_at=None, completed_by=None) for t in new])
         for t in new:
-            record.audit("task.created", bpmn_id=t.bpmn_id, team=t.team,
+            record.audit("task.created", bpmn_id=t.bpmn_id, label=t.label, team=t.team,
                          due_at=t.due_at.isoformat() if t.due_at else None)
     ready = {uuid: due for uuid, due in memo.ready.items() if uuid in ready_now}
     ready.update({t.task_uuid: t.due_at for t in new})

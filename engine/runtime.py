@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
@@ -23,7 +24,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, defaults
+from . import clock, defaults, operators
 from .definitions import Definitions
 from .exceptions import InstanceFailed, JingzhiError, NotFound, ScriptRefused, TaskNotReady
 from .models import AuditEvent, HumanTask, ProcessInstance
@@ -98,6 +99,16 @@ def run_engine(action, *args):
         raise failure(err) from err
 
 
+@contextmanager
+def collecting(step: Step):
+    """Collect what the step's ``notify`` service tasks ask for into ``step.notifications`` (engine.operators)."""
+    token = operators.collected.set(step.notifications)
+    try:
+        yield
+    finally:
+        operators.collected.reset(token)
+
+
 class HotInstances:
     """Workflows of recent saves by instance id, each valid only for the row version it was saved as.
 
@@ -148,7 +159,8 @@ class Runtime:
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
             step = Step(actor, since=0.0)  # everything so far happened in this step
-            run_engine(workflow.do_engine_steps)
+            with collecting(step):
+                run_engine(workflow.do_engine_steps)
             now = clock.now()
             projection = run_engine(project, workflow, now, set(), step.since)
             status = status_of(workflow, step)
@@ -180,7 +192,8 @@ class Runtime:
             else:
                 workflow, memo = hot
             step = Step(actor, instance_id=instance_id, task=task)
-            change(workflow, definition, step, connection)
+            with collecting(step):
+                change(workflow, definition, step, connection)
             if step.changed:
                 memo = self._save(connection, row, workflow, step, memo)
             else:

@@ -31,7 +31,7 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
-from . import defaults, sandbox_pool
+from . import defaults, operators, sandbox_pool
 from .exceptions import ScriptRefused
 from .sandbox_codec import NotPlainData, encode
 
@@ -377,9 +377,10 @@ class SandboxScriptEngine(PythonScriptEngine):
             return line, lines[line - 1] if 0 < line <= len(lines) else ""
         return super().get_error_line_number_and_content(script, err)
 
-    def call_service(self, task, **kwargs):
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        # The service operators are the engine's own (engine.operators): nothing a diagram names runs outside it.
         try:
-            return self.environment.call_service(task.data, **kwargs)
+            return _json.dumps(operators.call(operation_name, operation_params or {}), ensure_ascii=False)
         except Exception as err:  # Spiff's own version raises NameError here (see SPIFFWORKFLOW.md)
             raise WorkflowTaskException(f"service call failed: {err}", task=task, exception=err) from err
 

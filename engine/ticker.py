@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 class Ticker:
     def __init__(self, jobs: Jobs, interval_s: float = defaults.TICK_INTERVAL_S, batch: int = defaults.TICK_BATCH,
-                 sweep_interval_s: float = defaults.SWEEP_INTERVAL_S):
+                 sweep_interval_s: float = defaults.SWEEP_INTERVAL_S, periodic=()):
         self.jobs = jobs
+        #: work of the edges run at every look, each called with the jobs (the outbox delivery sweep of
+        #: integrations.delivery, handed in by ``jingzhi ticker`` and the demo: the engine does not import the edges)
+        self.periodic = tuple(periodic)
         self.interval_s = interval_s
         self.batch = batch
         self.sweep_interval_s = sweep_interval_s
@@ -36,6 +39,11 @@ class Ticker:
         Returns the ids of the instances handed over (queued or ticked here).
         """
         handed = self.tick_due()
+        for work in self.periodic:
+            try:
+                work(self.jobs)
+            except Exception:  # a department system or mail server down must not stop the timers
+                log.exception("periodic work %s failed", getattr(work, "__qualname__", work))
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_interval_s
             self.sweep()

@@ -146,7 +146,10 @@ def cmd_ticker(config: Config, args) -> int:
     from engine.jobs import Jobs
     from engine.ticker import Ticker
 
-    ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s)
+    from integrations import delivery
+
+    ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s,
+                    periodic=[delivery.sweep])
     if args.once:
         print(f"ticked {len(ticker.run_once())} instance(s)")
         return 0
@@ -250,6 +253,31 @@ def cmd_open311_key_revoke(config: Config, args) -> int:
 
     count = open311_keys.revoke(_engine(config).store, args.client)
     print(f"revoked {count} key(s) of {args.client}")
+    return 0
+
+
+def cmd_hook_add(config: Config, args) -> int:
+    from engine.outbox import SUBSCRIBABLE
+
+    events = [e.strip() for e in args.events.split(",") if e.strip()]
+    subscription = _engine(config).outbox.subscribe(args.department, args.url, events, args.secret_env)
+    print(f"subscription {subscription}: {args.department} gets {', '.join(events)} at {args.url}")
+    if args.secret_env not in os.environ:
+        print(f"(set {args.secret_env} to the shared secret in the environment of the ticker and workers; the "
+              f"database holds only its name. Events: {', '.join(SUBSCRIBABLE)})", file=sys.stderr)
+    return 0
+
+
+def cmd_hook_list(config: Config, args) -> int:
+    for hook in _engine(config).outbox.subscriptions():
+        print(f"{hook['id']}  {hook['department']}  {'on' if hook['active'] else 'off'}  {hook['url']}  "
+              f"{','.join(hook['event_types'])}  secret from ${hook['secret_env']}")
+    return 0
+
+
+def cmd_hook_remove(config: Config, args) -> int:
+    _engine(config).outbox.unsubscribe(args.department)
+    print(f"{args.department} gets no more events (what it was sent stays in the log)")
     return 0
 
 
@@ -415,6 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke = open311_key.add_parser("revoke", help="revoke every api key of CLIENT")
     key_revoke.add_argument("client")
     key_revoke.set_defaults(func=cmd_open311_key_revoke)
+
+    hook = commands.add_parser("hook", help="department systems that receive case events as signed webhooks")
+    hooks = hook.add_subparsers(dest="hook_command", required=True)
+    hook_add = hooks.add_parser("add", help="subscribe DEPARTMENT's system at URL to case events")
+    hook_add.add_argument("department")
+    hook_add.add_argument("url")
+    hook_add.add_argument("--events", default="*", help="comma-separated event kinds (default *: every kind)")
+    hook_add.add_argument("--secret-env", required=True,
+                          help="name of the environment variable holding the HMAC secret (never stored)")
+    hook_add.set_defaults(func=cmd_hook_add)
+    hooks.add_parser("list", help="list the subscriptions").set_defaults(func=cmd_hook_list)
+    hook_remove = hooks.add_parser("remove", help="stop sending events to DEPARTMENT")
+    hook_remove.add_argument("department")
+    hook_remove.set_defaults(func=cmd_hook_remove)
 
     web = commands.add_parser("web", help="serve the web app and JSON API")
     web.add_argument("--host", default="127.0.0.1")

@@ -22,6 +22,7 @@ from pathlib import Path
 from engine import Config, Engine, clock
 from engine.jobs import Jobs
 from engine.ticker import Ticker
+from integrations import delivery
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,10 @@ def run_demo(config: Config, args) -> int:
             return 1
         if args.rate > 0 and not config.mqtt_url:
             _simulate_over_http(engine, url, args.seed, args.rate)
-    print("ticker running: deadlines and escalations fire on time. Ctrl-C stops.")
+    print("ticker running: deadlines and escalations fire on time, and notify the teams' leads (their 'My "
+          "notifications'; everything sent is listed on /admin/notifications). Ctrl-C stops.")
     try:
-        Ticker(Jobs(engine), interval_s=config.tick_interval_s).run_forever()
+        Ticker(Jobs(engine), interval_s=config.tick_interval_s, periodic=[delivery.sweep]).run_forever()
     except KeyboardInterrupt:
         pass
     return 0

@@ -63,7 +63,8 @@ def update_user(user_id: int):
 @bp.get("/failed")
 @requires("admin")
 def failed():
-    return render_template("admin_failed.html", instances=engine().query(queries.failed_instances))
+    return render_template("admin_failed.html", instances=engine().query(queries.failed_instances),
+                           deliveries=engine().outbox.incidents(), hooks=engine().outbox.subscriptions())
 
 
 @bp.post("/failed/<int:instance_id>/retry")

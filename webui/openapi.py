@@ -164,6 +164,25 @@ DOCUMENT = {
             "responses": {"202": _ok("accepted: stored, case opened or updated (instance_id)"),
                           "200": _ok("duplicate of a message already stored"),
                           "422": _error("dead letter: stored with the reason, not processed"), **COMMON}}},
+        "/departments/{department}/answers": {"post": {
+            "summary": "a department system answers a case waiting for it (the water company reports a hydrant "
+                       "repaired): the message reaches the waiting step of the department's lane by correlation. "
+                       "A member of the department's team (a machine token), or an admin",
+            "parameters": [{"name": "department", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "the department's team code (water_company)"}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["message", "correlations"], "properties": {
+                    "message": {"type": "string", "minLength": 1, "maxLength": 200,
+                                "description": "the message the case waits for (hydrant_repaired)"},
+                    "correlations": {"type": "object", "minProperties": 1, "maxProperties": 10,
+                                     "additionalProperties": {"type": ["string", "number"]},
+                                     "description": "values that find the case ({\"device_id\": \"HP-0912\"})"},
+                    "answer": {"type": "object", "description": "the department's data, kept with the case"}}}}}},
+            "responses": {"200": _ok("delivered to these cases", {"type": "object", "properties": {
+                "delivered": {"type": "array", "items": {"type": "integer"}}}}),
+                "404": _error("no case of this department's lane waits for the message with these values, or "
+                              "the client is not of this department"),
+                "422": _error("not a message, correlations and answer (details name them)"), **COMMON}}},
         "/kpis": {"get": {"summary": "the district's indicators for a period (team lead, dispatcher, admin)",
                           "parameters": PERIOD, "responses": {"200": _ok("indicators"),
                                                               "422": _error("not a date, or from after to"),

@@ -86,6 +86,10 @@ EVENTS = {
     "deployment.rolled_back": _l("Version rolled back"),
     "contact.viewed": _l("Reporter's contact viewed"),
     "report.merged": _l("Report merged into a case"),
+    "delivery.failed": _l("Delivery failed"),
+    "delivery.retried": _l("Delivery retried"),
+    "delivery.skipped": _l("Delivery skipped"),
+    "delivery.replayed": _l("Deliveries replayed"),
 }
 CHANNELS = {
     "sensor": _l("Sensor"),
@@ -339,11 +343,18 @@ ALERT_EVENTS = {"alarm": _l("Alarm"), "clear": _l("All clear"), "heartbeat": _l(
 #: A device's status in the registry (engine.models.Device.status).
 DEVICE_STATUSES = {"online": _l("Online"), "offline": _l("Offline"), "unknown": _l("Not seen yet")}
 
+#: Where a notification goes (engine.operators.CHANNELS) and what became of a delivery (engine.outbox).
+NOTIFY_CHANNELS = {"email": _l("E-mail"), "wecom": _l("WeCom"), "dingtalk": _l("DingTalk"), "sms": _l("SMS"),
+                   "inbox": _l("Web inbox"), "webhook": _l("Department system")}
+DELIVERY_STATUSES = {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed"),
+                     "discarded": _l("Skipped")}
+
 #: Which table names a kind of code, for ``label(kind, code)``.
 TABLES = {"stage": STAGES, "status": STATUSES, "state": STATES, "attribute": ATTRIBUTES, "event": EVENTS,
           "channel": CHANNELS, "severity": SEVERITIES, "role": ROLES, "outcome": OUTCOMES, "scenario": SCENARIOS,
           "filter": FILTERS, "team_kind": TEAM_KINDS, "hit_policy": HIT_POLICIES,
-          "device_type": DEVICE_TYPES, "device_status": DEVICE_STATUSES, "alert_event": ALERT_EVENTS}
+          "device_type": DEVICE_TYPES, "device_status": DEVICE_STATUSES, "alert_event": ALERT_EVENTS,
+          "notify_channel": NOTIFY_CHANNELS, "delivery_status": DELIVERY_STATUSES}
 
 
 def label(kind: str, code: str | None) -> str:

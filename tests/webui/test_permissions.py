@@ -70,6 +70,32 @@ def hotline_report_near(engine, ctx):
                                                                   inside_compound=False, alert_count=None))
 
 
+def dead_delivery(engine, ctx):
+    """A department subscription and one of its deliveries whose retries ran out (an incident on /admin/failed)."""
+    from engine import clock
+    from engine.models import Delivery, OutboxEvent
+
+    ctx["hook"] = engine.outbox.subscribe("water_company", "http://127.0.0.1:9/hook", ["*"], "WATER_HOOK_SECRET")
+    with engine.store.begin() as connection:
+        event = connection.execute(OutboxEvent.__table__.insert().values(
+            instance_id=ctx["instance"], kind="case.opened", payload={}, created_at=clock.now(), fanned_out=True))
+        ctx["delivery"] = connection.execute(Delivery.__table__.insert().values(
+            event_id=event.inserted_primary_key[0], instance_id=ctx["instance"], subscriber=f"hook:{ctx['hook']}",
+            channel="webhook", subscription_id=ctx["hook"], body="{}", status="dead", attempts=8,
+            next_attempt_at=clock.now(), last_error="connection refused", idempotency_key="perm-test-1",
+            created_at=clock.now())).inserted_primary_key[0]
+
+
+def hydrant_waiting_for_the_water_company(engine, ctx):
+    """A hydrant case waiting at its repair step for the water company's answer, and a water company officer."""
+    from engine import people
+    from tests.integrations.test_department_answers import hydrant_case
+    from tests.webui.conftest import PASSWORD
+
+    hydrant_case(engine)
+    people.add_user(engine.store, "water1", PASSWORD, ["officer"], ["water_company"])
+
+
 def claim_first(engine, ctx):
     engine.claim(ctx["task"], "property1")
 
@@ -180,6 +206,37 @@ ROUTES = {
     ("decisions.edit", "GET"): dict(url="/designer/decisions/routing/edit", allowed=("designer", 200),
                                     wrong_role=("patrol_lead", 403)),
     ("admin.failed", "GET"): dict(url="/admin/failed", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
+    # notifications and department data exchange (tests/integrations/test_notifications.py, test_outbox_delivery.py)
+    ("notifications.mine", "GET"): dict(url="/me/notifications", allowed=("patrol1", 200)),
+    ("notifications.contact", "GET"): dict(url="/me/contact", allowed=("patrol1", 200)),
+    ("notifications.save_contact", "POST"): dict(url="/me/contact", body={"email": "p1@example.org",
+                                                                         "channels": "email"},
+                                                 allowed=("patrol1", 302)),
+    ("notifications.sent", "GET"): dict(url="/admin/notifications", allowed=("admin", 200),
+                                        wrong_role=("dispatcher", 403)),
+    ("notifications.new_template", "GET"): dict(url="/admin/notifications/templates/new?code=perm_test",
+                                                allowed=("admin", 302),
+                                                wrong_role=("property_lead", 403)),
+    ("notifications.template", "GET"): dict(url="/admin/notifications/templates/escalation", allowed=("admin", 200),
+                                            wrong_role=("property_lead", 403)),
+    ("notifications.save_template", "POST"): dict(
+        url="/admin/notifications/templates", body={"code": "perm_test", "subject_zh": "主题", "body_zh": "正文",
+                                                     "subject_en": "Subject", "body_en": "Body"},
+        allowed=("admin", 302), wrong_role=("dispatcher", 403)),
+    ("notifications.retry", "POST"): dict(url="/admin/failed/deliveries/{delivery}/retry", body={},
+                                          setup=dead_delivery, allowed=("admin", 302),
+                                          wrong_role=("dispatcher", 403)),
+    ("notifications.skip", "POST"): dict(url="/admin/failed/deliveries/{delivery}/skip", body={},
+                                         setup=dead_delivery, allowed=("admin", 302),
+                                         wrong_role=("dispatcher", 403)),
+    ("notifications.replay", "POST"): dict(url="/admin/hooks/{hook}/replay", body={"since": "2026-01-01T00:00"},
+                                           setup=dead_delivery, allowed=("admin", 302),
+                                           wrong_role=("property_lead", 403)),
+    ("departments.answer", "POST"): dict(url="/api/v1/departments/water_company/answers",
+                                         json={"message": "hydrant_repaired", "correlations": {"device_id": "HP-0912"},
+                                               "answer": {}}, setup=hydrant_waiting_for_the_water_company,
+                                         allowed=("water1", 200), wrong_team=("police1", 404),
+                                         wrong_role=("designer", 404)),
     ("admin.retry", "POST"): dict(url="/admin/failed/{instance}/retry", body={}, allowed=("admin", 302),
                                   wrong_role=("designer", 403)),
     ("admin.cancel", "POST"): dict(url="/admin/failed/{instance}/cancel", body={"reason": "duplicate"},
@@ -254,8 +311,10 @@ ROUTE_IDS = [f"{endpoint}:{method}" for endpoint, method in ROUTES]
 
 
 @pytest.mark.parametrize("key", list(ROUTES), ids=ROUTE_IDS)
-def test_anonymous_callers_are_refused(app, context, login, key):
+def test_anonymous_callers_are_refused(app, context, login, key, seeded):
     spec = ROUTES[key]
+    if spec.get("setup"):
+        spec["setup"](seeded, context)
     client = login(None)
     if key[1] != "GET" and not spec["url"].startswith("/api/"):
         client.csrf = None
