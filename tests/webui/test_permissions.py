@@ -180,6 +180,9 @@ ROUTES = {
     ("decisions.edit", "GET"): dict(url="/designer/decisions/routing/edit", allowed=("designer", 200),
                                     wrong_role=("patrol_lead", 403)),
     ("admin.failed", "GET"): dict(url="/admin/failed", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
+    # the audit trail: admins only, team leads included in nothing (webui/audit.py says why)
+    ("audit.audit", "GET"): dict(url="/admin/audit", allowed=("admin", 200), wrong_role=("patrol_lead", 403)),
+    ("api.audit", "GET"): dict(url="/api/v1/audit", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
     ("admin.retry", "POST"): dict(url="/admin/failed/{instance}/retry", body={}, allowed=("admin", 302),
                                   wrong_role=("designer", 403)),
     ("admin.cancel", "POST"): dict(url="/admin/failed/{instance}/cancel", body={"reason": "duplicate"},
