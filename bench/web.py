@@ -164,7 +164,7 @@ SEARCHES = [name for name in COMMAND if name.startswith("search")]
 #: events, and text in the events' detail (an address, as the bench's events carry one).
 AUDIT = {"audit_all": "/api/v1/audit", "audit_actor": "/api/v1/audit?actor=officer-42",
          "audit_kind": "/api/v1/audit?kind=task.completed&from={month_ago}",
-         "audit_case": "/api/v1/audit?instance_id=4242",
+         "audit_case": "/api/v1/audit?instance_id={closed_case}",
          "audit_text": "/api/v1/audit?text=%E5%B9%BF%E4%B8%AD%E8%B7%AF%202917%20"}
 
 
@@ -197,7 +197,8 @@ def main() -> None:
                          "dispatcher": dispatcher, "admin": admin,
                          **{f"{name}_times": [] for name in (*COMMAND, *AUDIT)}}
     month_ago = (date.today() - timedelta(days=30)).isoformat()
-    audit = {name: url.format(month_ago=month_ago) for name, url in AUDIT.items()}
+    closed_case = args.open + min(args.small, 4242)       # a closed case (with an event) in both databases
+    audit = {name: url.format(month_ago=month_ago, closed_case=closed_case) for name, url in AUDIT.items()}
     for phase in phases.values():
         timed(phase["client"], phase["token"], 50)                 # warm-up: pools, caches, prepared statements
         for url in COMMAND.values():

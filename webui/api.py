@@ -106,10 +106,10 @@ def cases():
         search = case_search.parse(request.args)
     except case_search.SearchRefused as refused:
         raise FormInvalid(refused.message, {refused.field: refused.message}) from None
-    page = page_of(case_search.statement(search, **case_scope()), request.args)
+    page = page_of(case_search.statement(search, **case_scope()), request.args, capped=True)
     rows = [case_search.as_dict(case) for case in page.items]
     return {"cases": rows, "count": len(rows), "page": page.page, "per_page": page.per_page, "total": page.total,
-            "pages": page.pages}
+            "pages": page.pages, "total_capped": page.total_capped}
 
 
 @bp.get("/audit")
@@ -119,7 +119,7 @@ def audit():
     query, page = audit_page(request.args)
     events = audit_rows(page.items)
     return {"events": events, "count": len(events), "page": page.page, "per_page": page.per_page,
-            "total": page.total, "pages": page.pages}
+            "total": page.total, "pages": page.pages, "total_capped": page.total_capped}
 
 
 @bp.get("/cases/<int:instance_id>")

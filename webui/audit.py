@@ -36,7 +36,7 @@ def search_page(args):
         query = audit_search.parse(args)
     except SearchRefused as refused:
         raise FormInvalid(refused.message, {refused.field: refused.message}) from None
-    return query, page_of(audit_search.statement(query), args)
+    return query, page_of(audit_search.statement(query), args, capped=True)
 
 
 def rows(events) -> list[dict]:

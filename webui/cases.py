@@ -44,7 +44,7 @@ def cases():
     except case_search.SearchRefused as refused:
         return render_template("cases.html", page=None, search=case_search.CaseQuery(), now=clock.now(),
                                refused=_refusal(refused)), 400
-    page = page_of(case_search.statement(search, **case_scope()), request.args)
+    page = page_of(case_search.statement(search, **case_scope()), request.args, capped=True)
     return render_template("cases.html", page=page, search=search, now=clock.now(), refused=None)
 
 

@@ -127,7 +127,8 @@ DOCUMENT = {
                     "responses": {"200": _ok("cases", {"type": "object", "properties": {
                         "cases": {"type": "array", "items": {"$ref": "#/components/schemas/Case"}},
                         "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                        "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                        "total": {"type": "integer"}, "pages": {"type": "integer"},
+                "total_capped": {"type": "boolean", "description": "more rows than total: the count stops at 10,000"}}}),
                                   "422": _error("a search parameter cannot be used: details names it"), **COMMON}},
             "post": {"summary": "manual report (patrol, hotline, resident): starts the closed loop; dispatcher",
                      "requestBody": {"required": True, "content": {"application/json": {
@@ -147,7 +148,8 @@ DOCUMENT = {
             "responses": {"200": _ok("events", {"type": "object", "properties": {
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}},
                 "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                "total": {"type": "integer"}, "pages": {"type": "integer"},
+                "total_capped": {"type": "boolean", "description": "more rows than total: the count stops at 10,000"}}}),
                           "422": _error("a search parameter cannot be used: details names it"), **COMMON}}},
         "/cases/{instance_id}": {"get": {"summary": "a case: row, tasks, history, diagram elements",
                                          "parameters": [CASE_ID],

@@ -142,3 +142,19 @@ def test_unusable_parameters_are_refused_with_their_name(api, login, seeded, que
     assert response.get_json()["error"]["code"] == "form_invalid" and field in response.get_json()["error"]["details"]
     page = login("admin").get(f"/admin/audit?{query}")
     assert page.status_code == 400 and "搜索条件有误" in page.get_data(as_text=True)
+
+
+def test_the_total_stops_counting_at_the_limit(api, login, trail, monkeypatch):
+    from webui import database
+
+    exact = api("per_page=200").get_json()
+    assert exact["total_capped"] is False and exact["total"] > 6
+    monkeypatch.setattr(database, "COUNT_LIMIT", 6)       # a million rows are not counted on every page
+    body = api("per_page=2&page=2").get_json()
+    assert (body["total"], body["pages"], body["total_capped"], body["count"]) == (6, 3, True, 2)
+    assert [e["id"] for e in body["events"]] == [e["id"] for e in exact["events"][2:4]]
+    assert "超过 6 条事件" in login("admin").get("/admin/audit?per_page=2").get_data(as_text=True)
+    cases = login("dispatcher").get("/cases?per_page=1").get_data(as_text=True)
+    assert "共 4 件" in cases                                    # four cases: under the limit, counted exactly
+    monkeypatch.setattr(database, "COUNT_LIMIT", 3)
+    assert "超过 3 件" in login("dispatcher").get("/cases?per_page=1").get_data(as_text=True)

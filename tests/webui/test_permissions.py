@@ -237,6 +237,9 @@ ROUTES = {
                                                "answer": {}}, setup=hydrant_waiting_for_the_water_company,
                                          allowed=("water1", 200), wrong_team=("police1", 404),
                                          wrong_role=("designer", 404)),
+    # the audit trail: admins only, team leads included in nothing (webui/audit.py says why)
+    ("audit.audit", "GET"): dict(url="/admin/audit", allowed=("admin", 200), wrong_role=("patrol_lead", 403)),
+    ("api.audit", "GET"): dict(url="/api/v1/audit", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
     ("admin.retry", "POST"): dict(url="/admin/failed/{instance}/retry", body={}, allowed=("admin", 302),
                                   wrong_role=("designer", 403)),
     ("admin.cancel", "POST"): dict(url="/admin/failed/{instance}/cancel", body={"reason": "duplicate"},
