@@ -147,3 +147,16 @@ def test_say_translates_params_recursively_and_leaves_plain_text(app):
     with app.test_request_context("/?lang=en"):
         app.preprocess_request()
         assert say(nested) == str(nested) == "condition of the flow to x does not compile: invalid syntax (line 1)"
+
+
+def test_the_editor_names_a_problem_of_no_one_file_in_the_pages_language(designer, seeded):
+    """The API's pseudo-files "(deployment)" and "(request)" stay codes; the editor's list shows them in words."""
+    page = designer.get("/designer/closed_loop/edit?lang=zh").get_data(as_text=True)
+    assert 'data-deployment="（整个部署）" data-request="（请求本身）"' in page
+
+
+def test_a_manual_report_says_what_is_missing_in_chinese(login, seeded):
+    page = login("dispatcher").post("/report", {"scenario": "nonsense", "channel": "hotline"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and "请填写地点" in text and "请选择已有的场景" in text
+    assert "where is it?" not in text
