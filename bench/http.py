@@ -26,7 +26,7 @@ from pathlib import Path
 
 from engine import Config, Engine, people
 
-from .common import free_port, recreate_database, wait_for
+from .common import free_port, percentile, recreate_database, wait_for
 from .workload import DIAGRAM, PROCESS_ID, START_DATA, TASK_DATA, diagram_files
 
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -145,11 +145,6 @@ def start_web(database_url: str, port: int) -> subprocess.Popen:
             return False
     wait_for(up, 60, "jingzhi web to answer")
     return server
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
 def main() -> None:

@@ -163,6 +163,15 @@ def described(store, found: list[User]) -> list[dict]:
                 for user in found]
 
 
+def display_names(connection, usernames) -> dict[str, str]:
+    """Username -> display name of those of ``usernames`` that are users (an audit page's actors)."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    return dict(connection.execute(select(_users.c.username, _users.c.display_name)
+                                   .where(_users.c.username.in_(wanted))).all())
+
+
 def members(store, team_codes: list[str]) -> list[str]:
     """User names of the active members of these teams."""
     with store.read() as connection:

@@ -65,6 +65,12 @@ DOCUMENT = {
                 "closed_at": {"type": ["string", "null"], "format": "date-time"},
                 "sla_due_at": {"type": ["string", "null"], "format": "date-time"},
                 "rework_count": {"type": "integer"}}},
+            "AuditEvent": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "instance_id": {"type": ["integer", "null"]},
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+                "kind": {"type": "string"}, "detail": {
+                    "description": "what the event carries, every string with telephone numbers and e-mail "
+                                   "addresses masked"}}},
             "Problem": {"type": "object", "properties": {
                 "file": {"type": "string"}, "element_id": {"type": ["string", "null"]},
                 "line": {"type": ["integer", "null"]}, "message": {"type": "string"}}},
@@ -127,6 +133,22 @@ DOCUMENT = {
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Report"}}}},
                      "responses": {"201": _ok("started"), "422": _error("invalid report"), **COMMON}}},
+        "/audit": {"get": {
+            "summary": "audit events found, newest first, paged (admin). actor and kind are exact; text matches "
+                       "part of the event's detail (a term that looks like a telephone number or e-mail address "
+                       "is refused); from and to are days in the district's time zone",
+            "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string", "maxLength": longest}}
+                             for n, longest in (("actor", 120), ("kind", 60), ("text", 300))],
+                           {"name": "instance_id", "in": "query", "schema": ID},
+                           *PERIOD,
+                           {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "per_page", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+            "responses": {"200": _ok("events", {"type": "object", "properties": {
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}},
+                "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                          "422": _error("a search parameter cannot be used: details names it"), **COMMON}}},
         "/cases/{instance_id}": {"get": {"summary": "a case: row, tasks, history, diagram elements",
                                          "parameters": [CASE_ID],
                                          "responses": {"200": _ok("the case"), "404": _error("not visible"),
