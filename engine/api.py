@@ -22,7 +22,7 @@ from . import clock, defaults, queries
 from .assignment import assign, holder
 from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
-from .exceptions import InstanceFailed, MessageNotCorrelated, NotAllowed, TaskNotReady
+from .exceptions import InstanceFailed, Message, MessageNotCorrelated, NotAllowed, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import HumanTask, MessageSubscription, ProcessInstance
 from .outbox import Outbox, Settings as OutboxSettings
@@ -64,8 +64,9 @@ def check_separation(connection, human: dict, props: dict, actor: str) -> None:
         HumanTask.instance_id == human["instance_id"], HumanTask.bpmn_id.in_(separate),
         HumanTask.status == "completed")))
     if actor in handlers:
-        raise NotAllowed(f"{human['label'] or human['bpmn_id']} must be done by someone other than who did "
-                         f"{', '.join(separate)}", {"separate_from": separate})
+        raise NotAllowed(Message("{task} must be done by someone other than who did {before}",
+                                 task=human["label"] or human["bpmn_id"], before=", ".join(separate)),
+                         {"separate_from": separate})
 
 
 def _task_spec(definition, bpmn_id: str):
@@ -165,12 +166,13 @@ class Engine:
         def change(workflow, definition, step: Step, connection):
             human = step.task
             if human["status"] != "ready":
-                raise TaskNotReady(f"task {task_id} is already {human['status']}", {"status": human["status"]})
+                raise TaskNotReady(Message("task {task} is already {status}", task=task_id, status=human["status"]),
+                                   {"status": human["status"]})
             if human["assignee"] and human["assignee"] != actor:
-                raise NotAllowed(f"task {task_id} is claimed by {human['assignee']}")
+                raise NotAllowed(Message("task {task} is claimed by {user}", task=task_id, user=human["assignee"]))
             task = workflow.get_task_from_id(UUID(human["task_uuid"]))
             if task is None or task.state != TaskState.READY:
-                raise TaskNotReady(f"task {task_id} is not ready")
+                raise TaskNotReady(Message("task {task} is not ready", task=task_id))
             validate_form(definition.forms, human["form_schema"], data)
             check_separation(connection, human, properties(task.task_spec), actor)
             task.data.update(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 
 from . import clock, outbox
-from .exceptions import NotAllowed, NotFound, TaskNotReady
+from .exceptions import Message, NotAllowed, NotFound, TaskNotReady
 from .models import AuditEvent, HumanTask
 
 _tasks, _audit = HumanTask.__table__, AuditEvent.__table__
@@ -20,9 +20,10 @@ def assign(store, task_id: int, assignee: str | None, expect: tuple, kind: str, 
         task = connection.execute(select(_tasks.c.instance_id, _tasks.c.status, _tasks.c.assignee, _tasks.c.bpmn_id)
                                   .where(_tasks.c.id == task_id)).one_or_none()
         if task is None:
-            raise NotFound(f"task {task_id} does not exist")
+            raise NotFound(Message("task {task} does not exist", task=task_id))
         if task.status != "ready":
-            raise TaskNotReady(f"task {task_id} is already {task.status}", {"status": task.status})
+            raise TaskNotReady(Message("task {task} is already {status}", task=task_id, status=task.status),
+                               {"status": task.status})
         allowed = [_tasks.c.assignee.is_(None) if who is None else _tasks.c.assignee == who for who in expect]
         condition = allowed[0]
         for other in allowed[1:]:
@@ -30,7 +31,8 @@ def assign(store, task_id: int, assignee: str | None, expect: tuple, kind: str, 
         result = connection.execute(update(_tasks).where(_tasks.c.id == task_id, _tasks.c.status == "ready",
                                                          condition).values(assignee=assignee))
         if result.rowcount != 1:
-            raise NotAllowed(f"task {task_id} is held by {task.assignee or 'nobody'}")
+            raise NotAllowed(Message("task {task} is held by {user}", task=task_id, user=task.assignee) if task.assignee
+                             else Message("task {task} is held by nobody", task=task_id))
         detail = {"task_id": task_id, "bpmn_id": task.bpmn_id, "assignee": assignee}
         now = clock.now()
         connection.execute(insert(_audit).values(instance_id=task.instance_id, at=now, actor=actor, kind=kind,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock, defaults
 from .catalogue import diagram_file
-from .exceptions import NotFound
+from .exceptions import Message, NotFound
 from .models import AuditEvent, Deployment, ProcessDefinition
 from .store import Store
 from .validation import BPMN_SUFFIX, ParsedSet, validate_files
@@ -143,7 +143,7 @@ class Definitions:
         with self.store.read() as connection:
             files = connection.scalar(select(Deployment.files).where(Deployment.id == deployment_id))
         if files is None:
-            raise NotFound(f"deployment {deployment_id} does not exist")
+            raise NotFound(Message("deployment {deployment} does not exist", deployment=deployment_id))
         return self.deploy({name: text.encode("utf-8") for name, text in files.items()}, deployed_by,
                            "deployment.rolled_back", {"rolled_back_to": deployment_id})
 
@@ -190,7 +190,7 @@ class Definitions:
         definition_id = connection.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
                                        .order_by(ProcessDefinition.version.desc()).limit(1))
         if definition_id is None:
-            raise NotFound(f"no process '{process_id}' is deployed")
+            raise NotFound(Message("no process '{process}' is deployed", process=process_id))
         return definition_id
 
     def load(self, connection, definition_id: int) -> LoadedDefinition:
@@ -203,7 +203,7 @@ class Definitions:
         row = connection.execute(select(ProcessDefinition.__table__).where(
             ProcessDefinition.id == definition_id)).one_or_none()
         if row is None:
-            raise NotFound(f"process definition {definition_id} does not exist")
+            raise NotFound(Message("process definition {definition} does not exist", definition=definition_id))
         parsed = self._parsed(connection, row.deployment_id)
         loaded = LoadedDefinition(row.id, row.process_id, row.version, parsed.specs[row.process_id],
                                   parsed.subprocess_specs[row.process_id], parsed.forms)

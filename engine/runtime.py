@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import clock, defaults, operators
 from .definitions import Definitions
-from .exceptions import InstanceFailed, JingzhiError, NotFound, ScriptRefused, TaskNotReady
+from .exceptions import InstanceFailed, JingzhiError, Message, NotFound, ScriptRefused, TaskNotReady
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .persistence import (ERROR, RUNNING, Memo, StepRecord, insert_instance, memo_of_new_case, new_case,
                           read_memo, status_of, update_instance, write_projection)
@@ -208,16 +208,17 @@ class Runtime:
         if task_id is not None:
             found = connection.execute(_LOCK_BY_TASK, {"task_id": task_id}).mappings().one_or_none()
             if found is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Message("task {task} does not exist", task=task_id))
             task = {c.name: found[f"task_{c.name}"] for c in _tasks.c}
         else:
             found = connection.execute(_LOCK_INSTANCE, {"instance_id": instance_id}).mappings().one_or_none()
             if found is None:
-                raise NotFound(f"instance {instance_id} does not exist")
+                raise NotFound(Message("instance {instance} does not exist", instance=instance_id))
             task = None
         row = _Row(**{c.name: found[c.name] for c in _LOCK_COLUMNS})
         if row.status != RUNNING:
-            raise TaskNotReady(f"instance {row.id} is {row.status}", {"status": row.status})
+            raise TaskNotReady(Message("instance {instance} is {status}", instance=row.id, status=row.status),
+                               {"status": row.status})
         return row, task
 
     def _save(self, connection, row, workflow, step: Step, memo: Memo) -> Memo:
@@ -249,7 +250,7 @@ class Runtime:
                                                               _instances.c.status == ERROR)
                                      .values(status=RUNNING, error=None))
             if result.rowcount != 1:
-                raise TaskNotReady(f"instance {instance_id} is not in error")
+                raise TaskNotReady(Message("instance {instance} is not in error", instance=instance_id))
             session.add(AuditEvent(instance_id=instance_id, at=clock.now(), actor=actor, kind="instance.resumed",
                                    detail={}))
 

@@ -108,21 +108,21 @@ def report_data(form) -> dict:
     for key, longest in REPORT_LENGTHS.items():
         value = form.get(key)
         if value is not None and not isinstance(value, str):
-            problems[key] = "text expected"
+            problems[key] = _("text expected")
         elif value and len(value.strip()) > longest:
-            problems[key] = f"at most {longest} characters"
+            problems[key] = _("at most %(length)s characters", length=longest)
         elif value and value.strip():
             data[key] = value.strip()
     if data.get("channel") not in REPORT_CHANNELS:
-        problems.setdefault("channel", f"one of {', '.join(REPORT_CHANNELS)}")
+        problems.setdefault("channel", _("one of %(codes)s", codes=", ".join(REPORT_CHANNELS)))
     if data.get("scenario") not in [*catalogue()["scenarios"], "other"]:
-        problems.setdefault("scenario", "a known scenario, or other")
+        problems.setdefault("scenario", _("a known scenario, or other"))
     if data.get("severity", "medium") not in catalogue()["severities"]:
-        problems.setdefault("severity", f"one of {', '.join(catalogue()['severities'])}")
+        problems.setdefault("severity", _("one of %(codes)s", codes=", ".join(catalogue()["severities"])))
     if not data.get("address"):
-        problems.setdefault("address", "where is it?")
+        problems.setdefault("address", _("where is it?"))
     if problems:
-        raise FormInvalid(f"the report has {len(problems)} error(s)", problems)
+        raise FormInvalid(_("the report has %(count)s error(s)", count=len(problems)), problems)
     data.setdefault("severity", "medium")
     data["reported_at"] = clock.now().isoformat()
     return data

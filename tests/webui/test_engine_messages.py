@@ -147,3 +147,27 @@ def test_say_translates_params_recursively_and_leaves_plain_text(app):
     with app.test_request_context("/?lang=en"):
         app.preprocess_request()
         assert say(nested) == str(nested) == "condition of the flow to x does not compile: invalid syntax (line 1)"
+
+
+def test_the_editor_names_a_problem_of_no_one_file_in_the_pages_language(designer, seeded):
+    """The API's pseudo-files "(deployment)" and "(request)" stay codes; the editor's list shows them in words."""
+    page = designer.get("/designer/closed_loop/edit?lang=zh").get_data(as_text=True)
+    assert 'data-deployment="（整个部署）" data-request="（请求本身）"' in page
+
+
+def test_a_manual_report_says_what_is_missing_in_chinese(login, seeded):
+    page = login("dispatcher").post("/report", {"scenario": "nonsense", "channel": "hotline"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and "请填写地点" in text and "请选择已有的场景" in text
+    assert "where is it?" not in text
+
+
+def test_an_officer_reads_why_a_task_is_not_theirs_in_chinese(login, seeded, registered_case):
+    """runtime, assignment: the engine's refusal of a claim on the error page, in the page's language."""
+    _, move = registered_case
+    seeded.claim(move["id"], "property1")
+    page = login("property2").post(f"/tasks/{move['id']}/claim")
+    assert page.status_code == 403 and f"任务 {move['id']} 已被 property1 认领" in page.get_data(as_text=True)
+    api = login("property2").api("POST", f"/api/v1/tasks/{move['id']}/claim")
+    assert api.get_json()["error"] == {"code": "not_allowed", "details": None,
+                                       "message": f"task {move['id']} is held by property1"}

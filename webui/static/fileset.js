@@ -10,9 +10,11 @@ window.JingzhiFileSet = function (options) {
   var self = {
     csrf: csrf,
     say: function (text, state) { status.textContent = text; status.dataset.state = state; },
-    // One problem of the engine's as a line of the list: where, then what ("extra" goes between the two).
+    // One problem of the engine's as a line of the list: where, then what ("extra" goes between the two). A problem
+    // of no one file is on "(deployment)" or "(request)" (codes of the API): named in the page's language.
     describe: function (p, extra) {
-      return p.file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
+      var file = {"(deployment)": status.dataset.deployment, "(request)": status.dataset.request}[p.file] || p.file;
+      return file + (p.line ? ":" + p.line : "") + (p.element_id ? " [" + p.element_id + "]" : "") +
         (extra || "") + " " + p.message;
     },
     failed: function (result) { self.say((result.body.error || {}).message || ("HTTP " + result.status), "error"); },
