@@ -129,6 +129,11 @@ def test_the_designer_canvas_is_full_width_with_palette_and_panel_folding(seeded
     change(page, "#prop-dueIn", '"PT2H"')
     assert page.evaluate(TIMER, "register_overdue") == '"PT2H"'
     assert page.evaluate(TIMER, "register_remind") == "dispatch_remind"              # a reminder stays
+    page.evaluate('() => window.jingzhiModeler.get("commandStack").undo()')          # one step undoes both
+    assert page.evaluate(TIMER, "register_overdue") == "dispatch_limit"
+    assert page.evaluate(PROPERTY, ["register", "dueIn"]) == "dispatch_limit"
+    page.evaluate('() => window.jingzhiModeler.get("commandStack").redo()')
+    assert page.evaluate(PROPERTY, ["register", "dueIn"]) == page.evaluate(TIMER, "register_overdue") == '"PT2H"'
     change(page, "#prop-name_en", "Register and check the report")
     assert page.evaluate(PROPERTY, ["register", "name_en"]) == "Register and check the report"
     page.click('g.djs-element[data-element-id="register_overdue"]')

@@ -12,6 +12,16 @@
 
   function is(bo, type) { return !!(bo && bo.$instanceOf && bo.$instanceOf(type)); }
 
+  // Several modeling commands as one step of the undo history: commands run from a handler's preExecute are
+  // nested in it, and undone and redone with it (as bpmn-js-properties-panel's multi-command executor does).
+  var commandStack = modeler.get("commandStack");
+  commandStack.registerHandler("jingzhi.together", function () {
+    this.preExecute = function (context) { context.run(); };
+    this.execute = function () { return []; };
+    this.revert = function () { return []; };
+  });
+  function together(run) { commandStack.execute("jingzhi.together", {run: run}); }
+
   // -- reading and writing extension elements -------------------------------------------------------------------
   function extensionsOf(owner) { return (owner.extensionElements && owner.extensionElements.values) || []; }
   function extension(owner, type) {
@@ -265,9 +275,11 @@
     var linked = timers.filter(function (b) { return due && same(timerValue(b), due); });
     var input = textInput(due, function (v) {
       var old = property(element.businessObject, "dueIn");
-      setProperty(element, "dueIn", v);
-      attachedTimers(element).forEach(function (b) {
-        if (v && old && same(timerValue(b), old)) setTimerValue(b, v);
+      together(function () {
+        setProperty(element, "dueIn", v);
+        attachedTimers(element).forEach(function (b) {
+          if (v && old && same(timerValue(b), old)) setTimerValue(b, v);
+        });
       });
       render();
     });
@@ -340,8 +352,10 @@
     var host = element.host, hostDue = host && is(host.businessObject, "bpmn:Activity") ? property(host.businessObject, "dueIn") : "";
     var escalation = kind === "timeDuration" && hostDue && same(timer[kind] && timer[kind].body, hostDue);
     var valueInput = textInput(timer[kind] && timer[kind].body, function (v) {
-      write(kind, v);
-      if (escalation && v) setProperty(host, "dueIn", v);   // the escalation of a deadline moves the deadline
+      together(function () {
+        write(kind, v);
+        if (escalation && v) setProperty(host, "dueIn", v);   // the escalation of a deadline moves the deadline
+      });
       render();
     });
     var fields = [el("h3", {text: L.timer}),
