@@ -98,35 +98,42 @@ def team(store, code: str) -> dict:
 
 
 def overview(connection) -> list[dict]:
-    """Every team, active ones first, with its active members and its open (ready) tasks, its lead inbox's too."""
+    """Every team, active ones first, with its members, its open (ready) tasks (its lead inbox's too) and the
+    processes whose newest version routes to it (``routed_by``: it cannot be retired while there are any)."""
     members = dict(connection.execute(select(_members.c.team_code, func.count()).group_by(_members.c.team_code)).all())
     open_tasks: dict[str, int] = {}
     for name, count in connection.execute(select(_tasks.c.team, func.count()).where(_tasks.c.status == "ready")
                                           .group_by(_tasks.c.team)).all():
         if name:
             open_tasks[team_code(name)] = open_tasks.get(team_code(name), 0) + count
+    routed = routing(connection)
     rows = connection.execute(select(_teams).order_by(_teams.c.retired, _teams.c.code)).mappings()
-    return [{**row, "members": members.get(row["code"], 0), "open_tasks": open_tasks.get(row["code"], 0)}
-            for row in rows]
+    return [{**row, "members": members.get(row["code"], 0), "open_tasks": open_tasks.get(row["code"], 0),
+             "routed_by": routed.get(row["code"], [])} for row in rows]
 
 
 def routes_to(connection, code: str) -> list[str]:
     """The processes whose newest deployed version names team ``code`` (a lane, a team property or a routing
     table's output, its lead inbox too)."""
+    return routing(connection).get(code, [])
+
+
+def routing(connection) -> dict[str, list[str]]:
+    """Team code -> the processes whose newest deployed version names it, each deployment parsed once."""
     newest = select(_definitions.c.process_id, func.max(_definitions.c.version).label("version")) \
         .group_by(_definitions.c.process_id).subquery()
     rows = connection.execute(select(_definitions.c.process_id, _deployments.c.id, _deployments.c.files)
                               .join(newest, (newest.c.process_id == _definitions.c.process_id)
                                     & (newest.c.version == _definitions.c.version))
                               .join(_deployments, _deployments.c.id == _definitions.c.deployment_id)).all()
-    named: dict[int, bool] = {}
-    found = []
-    for process_id, deployment_id, files in rows:
+    named: dict[int, set[str]] = {}
+    found: dict[str, list[str]] = {}
+    for process_id, deployment_id, files in sorted(rows, key=lambda row: row[0]):
         if deployment_id not in named:
-            named[deployment_id] = any(team_code(name) == code for name, *_ in team_names(_roots(files)))
-        if named[deployment_id]:
-            found.append(process_id)
-    return sorted(found)
+            named[deployment_id] = {team_code(name) for name, *_ in team_names(_roots(files))}
+        for code in named[deployment_id]:
+            found.setdefault(code, []).append(process_id)
+    return found
 
 
 def _roots(files: dict[str, str]) -> dict:

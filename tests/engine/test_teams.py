@@ -78,6 +78,8 @@ def test_a_routed_team_cannot_be_retired_and_a_retired_one_cannot_be_deployed(en
         teams.retire_team(engine.store, "field_team")
     assert refused.value.details == {"processes": ["inspection"]}
     assert "newest version of inspection" in refused.value.message
+    routed = {t["code"]: t["routed_by"] for t in engine.query(teams.overview)}
+    assert routed == {"command_centre": ["inspection"], "field_team": ["inspection"], "other_team": []}
 
     engine.deploy(inspection("other_team"), deployed_by="test", roster=roster_of(engine))   # version 2 routes away
     assert teams.retire_team(engine.store, "field_team")["retired"]

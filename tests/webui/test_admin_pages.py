@@ -62,8 +62,10 @@ def test_the_teams_page_creates_renames_and_retires(login, seeded):
                       ).status_code == 422
     assert admin.post("/admin/teams/nobody", {"name_zh": "无", "name_en": "No", "kind": "other"}).status_code == 404
 
-    routed = admin.post("/admin/teams/grid_patrol/retire")       # the district's diagrams route to it
-    assert routed.status_code == 409 and "closed_loop" in routed.get_data(as_text=True)
+    assert 'action="/admin/teams/grid_patrol/retire"' not in page                # the district's diagrams route to it
+    routed = admin.post("/admin/teams/grid_patrol/retire")                      # (posted anyway: refused, and why)
+    assert routed.status_code == 409 and 'role="alert"' in routed.get_data(as_text=True)
+    assert "closed_loop" in routed.get_data(as_text=True)
     assert not teams.team(seeded.store, "grid_patrol")["retired"]
 
     assert admin.post("/admin/teams/night_watch/retire").status_code == 302
