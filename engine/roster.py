@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import defaults
-from .exceptions import Problem
+from .exceptions import Message, Problem
 from .people import LEAD_SUFFIX
 
 _HUMAN_TASKS = ("userTask", "manualTask")
@@ -38,12 +38,12 @@ def team_names(roots: dict):
             for lane in root.iter("{*}lane"):
                 holds_work = any((ref.text or "").strip() in human for ref in lane.iter("{*}flowNodeRef"))
                 if holds_work and lane.get("name"):
-                    yield lane.get("name").strip(), file, lane, "lane"
+                    yield lane.get("name").strip(), file, lane, Message("lane")
             for prop in root.iter("{*}property"):
                 literal = _string_literal(prop.get("value")) if prop.get("name") == defaults.PROP_TEAM else None
                 if literal is not None:
                     task = next((a for a in prop.iterancestors() if a.get("id")), prop)  # the task it is set on
-                    yield literal, file, task, "team property"
+                    yield literal, file, task, Message("team property")
         else:
             for table in root.iter("{*}decisionTable"):
                 outputs = [o.get("name") or "" for o in table.findall("{*}output")]
@@ -51,7 +51,7 @@ def team_names(roots: dict):
                     for column, entry in zip(outputs, rule.findall("{*}outputEntry")):
                         literal = _string_literal(entry.findtext("{*}text"))
                         if (column == "team" or column.endswith(".team")) and literal is not None:
-                            yield literal, file, entry, "routing output"
+                            yield literal, file, entry, Message("routing output")
 
 
 def team_code(name: str) -> str:
@@ -69,11 +69,12 @@ def unknown_teams(roots: dict, roster: set[str]) -> list[Problem]:
         if name in known:
             continue
         if team_code(name) in retired:
-            message = (f"{what} '{name}' names a retired team: it takes no new tasks (route to an active team, or "
-                       f"restore the team on the teams page)")
+            message = Message("{what} '{name}' names a retired team: it takes no new tasks (route to an active team, "
+                              "or restore the team on the teams page)", what=what, name=name)
         else:
-            message = (f"{what} '{name}' is not a team of the roster (known: {', '.join(sorted(roster))}; a lead's "
-                       f"inbox is <code>{LEAD_SUFFIX})")
+            message = Message("{what} '{name}' is not a team of the roster (known: {known}; a lead's inbox is "
+                              "<code>{suffix})", what=what, name=name, known=", ".join(sorted(roster)),
+                              suffix=LEAD_SUFFIX)
         problems.append(Problem(file, message, element_id=element.get("id"), line=element.sourceline))
     return problems
 

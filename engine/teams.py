@@ -17,7 +17,7 @@ import re
 from lxml import etree
 from sqlalchemy import func, insert, select, update
 
-from .exceptions import Conflict, FormInvalid, NotFound
+from .exceptions import Conflict, FormInvalid, Message, NotFound
 from .models import Deployment, HumanTask, Membership, ProcessDefinition, Team
 from .roster import team_code, team_names
 
@@ -40,8 +40,8 @@ def _names(name_zh: str, name_en: str, kind: str, problems: dict | None = None) 
     if kind not in KINDS:
         problems["kind"] = f"one of {', '.join(KINDS)}"
     if problems:
-        raise FormInvalid("a team needs a code, a Chinese and an English name (1 to 200 characters) and a kind",
-                          problems)
+        raise FormInvalid(Message("a team needs a code, a Chinese and an English name (1 to 200 characters) and a "
+                                  "kind"), problems)
     return {"name_zh": name_zh, "name_en": name_en, "kind": kind}
 
 
@@ -51,7 +51,7 @@ def create_team(store, code: str, name_zh: str, name_en: str, kind: str = "other
     values = _names(name_zh, name_en, kind, wrong_code)
     with store.begin() as connection:
         if connection.scalar(select(_teams.c.code).where(_teams.c.code == code)) is not None:
-            raise Conflict(f"team {code} exists already", {"code": "exists already"})
+            raise Conflict(Message("team {code} exists already", code=code), {"code": Message("exists already")})
         connection.execute(insert(_teams).values(code=code, retired=False, **values))
     return team(store, code)
 
@@ -60,7 +60,7 @@ def rename_team(store, code: str, name_zh: str, name_en: str, kind: str) -> dict
     values = _names(name_zh, name_en, kind)
     with store.begin() as connection:
         if connection.execute(update(_teams).where(_teams.c.code == code).values(**values)).rowcount != 1:
-            raise NotFound(f"team {code} does not exist")
+            raise NotFound(Message("team {code} does not exist", code=code))
     return team(store, code)
 
 
@@ -70,8 +70,9 @@ def retire_team(store, code: str) -> dict:
         _lock(connection, code)
         routing = routes_to(connection, code)
         if routing:
-            raise Conflict(f"team {code} is still routed to by the newest version of {', '.join(routing)}: deploy "
-                           f"a version that routes elsewhere first", {"processes": routing})
+            raise Conflict(Message("team {code} is still routed to by the newest version of {processes}: deploy a "
+                                   "version that routes elsewhere first", code=code, processes=", ".join(routing)),
+                           {"processes": routing})
         connection.execute(update(_teams).where(_teams.c.code == code).values(retired=True))
     return team(store, code)
 
@@ -86,14 +87,14 @@ def restore_team(store, code: str) -> dict:
 def _lock(connection, code: str) -> None:
     found = connection.scalar(select(_teams.c.code).where(_teams.c.code == code).with_for_update())
     if found is None:
-        raise NotFound(f"team {code} does not exist")
+        raise NotFound(Message("team {code} does not exist", code=code))
 
 
 def team(store, code: str) -> dict:
     with store.read() as connection:
         row = connection.execute(select(_teams).where(_teams.c.code == code)).mappings().one_or_none()
         if row is None:
-            raise NotFound(f"team {code} does not exist")
+            raise NotFound(Message("team {code} does not exist", code=code))
         return dict(row)
 
 

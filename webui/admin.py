@@ -10,15 +10,13 @@ from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotRead
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from .database import page_of
+from .i18n import say
 from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-#: What a refused field says, in the page's language (the engine's own words are English).
+#: What a refused field of the teams page says, in the page's language (engine/teams.py's words are English).
 FIELD_ERRORS = {
-    "username": _l("Required, at most 120 characters, not taken"), "password": _l("At least 8 characters"),
-    "display_name": _l("1 to 200 characters"), "roles": _l("Choose from the listed roles"),
-    "teams": _l("Choose from the listed teams (a retired team takes no new members)"),
     "code": _l("2 to 60 lower-case letters, digits or underscores, starting with a letter; not taken"),
     "name_zh": _l("1 to 200 characters"), "name_en": _l("1 to 200 characters"), "kind": _l("Choose a kind"),
 }
@@ -53,10 +51,8 @@ def add_user():
     try:
         people.add_user(engine().store, form.get("username", ""), form.get("password", ""), form.getlist("roles"),
                         form.getlist("teams"), form.get("display_name") or None)
-    except FormInvalid as refused:
-        return _page(_field_errors(refused), form, status=422)
-    except Conflict:
-        return _page({"username": _("This user name is taken")}, form, status=422)
+    except (FormInvalid, Conflict) as refused:
+        return _page(say(refused.details or {"username": refused.message}), form, status=422)
     flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
 
@@ -89,7 +85,7 @@ def update_user(user_id: int):
                                      password=form.get("password") or None,
                                      display_name=display_name[:300] if display_name is not None else None)
     except FormInvalid as refused:
-        return _user_page(user_id, _field_errors(refused), status=422)
+        return _user_page(user_id, say(refused.details or {"(form)": refused.message}), status=422)
     if form.get("password") and user_id == g.user["id"]:
         start_session(updated)  # a new password ends every session of the user: this one goes on under the new one
     flash(_('Saved'), "ok")
@@ -174,9 +170,9 @@ def retry(instance_id: int):
     try:
         engine().retry(instance_id, actor=g.user["username"])
     except InstanceFailed as again:
-        flash(_("The retry failed again: %(why)s", why=again.message), "error")
+        flash(_("The retry failed again: %(why)s", why=say(again.message)), "error")
     except TaskNotReady as moved_on:  # retried or cancelled meanwhile, from another page or the command line
-        flash(moved_on.message, "info")
+        flash(say(moved_on.message), "info")
     else:
         flash(_("Retried #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))

@@ -85,6 +85,8 @@ EVENTS = {
     "message.received": _l("Message received"),
     "deployment.created": _l("Version deployed"),
     "deployment.rolled_back": _l("Version rolled back"),
+    "contact.viewed": _l("Reporter's contact viewed"),
+    "report.merged": _l("Report merged into a case"),
 }
 CHANNELS = {
     "sensor": _l("Sensor"),

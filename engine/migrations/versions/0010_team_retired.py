@@ -2,14 +2,14 @@
 its history (tasks, memberships, audit) stays.
 
 Revision ID: 0010_team_retired
-Revises: 0008_map_indexes
+Revises: 0009_case_text_search
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_team_retired"
-down_revision = "0008_map_indexes"
+down_revision = "0009_case_text_search"
 branch_labels = None
 depends_on = None
 
