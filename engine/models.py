@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false,
                         UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -204,6 +204,8 @@ class Team(Base):
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # in_house | partner | other
+    #: Retired in the web app: takes no new tasks, offered as no choice; its history stays (engine/people.py).
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):

@@ -26,39 +26,60 @@ DISTRICT_ROLES = frozenset({"dispatcher", "admin"})
 _teams, _users, _members, _tokens = Team.__table__, User.__table__, Membership.__table__, ApiToken.__table__
 
 
-def seed_teams(store, teams: list[dict]) -> int:
-    """Insert or update the roster (the ``teams`` list of seed/teams.json). Returns how many were written."""
+def seed_teams(store, teams: list[dict], update_existing: bool = True) -> int:
+    """Insert or update the roster (the ``teams`` list of seed/teams.json). Returns how many were written.
+
+    ``update_existing=False`` only adds the teams the table lacks, keeping names changed in the web app (``jingzhi
+    setup`` runs on every start). Whether a team is retired is the web app's decision: loading never changes it."""
+    written = 0
     with store.begin() as connection:
         known = set(connection.scalars(select(_teams.c.code)))
         for team in teams:
             values = {"name_zh": team.get("name_zh") or team["code"], "name_en": team.get("name_en") or team["code"],
                       "kind": team.get("kind") or "other"}
-            if team["code"] in known:
+            if team["code"] not in known:
+                connection.execute(insert(_teams).values(code=team["code"], retired=False, **values))
+            elif update_existing:
                 connection.execute(update(_teams).where(_teams.c.code == team["code"]).values(**values))
             else:
-                connection.execute(insert(_teams).values(code=team["code"], **values))
-    return len(teams)
+                continue
+            written += 1
+    return written
 
 
-def teams(connection) -> list[dict]:
-    return [dict(r) for r in connection.execute(select(_teams).order_by(_teams.c.code)).mappings()]
+def teams(connection, retired: bool = False) -> list[dict]:
+    """The teams by code: the active ones (what forms offer), with ``retired=True`` the retired ones too."""
+    found = select(_teams).order_by(_teams.c.code)
+    if not retired:
+        found = found.where(_teams.c.retired.is_(False))
+    return [dict(r) for r in connection.execute(found).mappings()]
 
 
-def roster(connection) -> set[str]:
-    """The codes of the district's teams (empty before ``jingzhi teams load``)."""
-    return set(connection.scalars(select(_teams.c.code)))
+def roster(connection):
+    """The codes of the district's active teams (empty before ``jingzhi teams load``), as a ``roster.Roster`` that
+    also knows the retired ones, so deploying a diagram that routes to one is refused as such."""
+    from .roster import Roster
+
+    rows = connection.execute(select(_teams.c.code, _teams.c.retired)).all()
+    return Roster({code for code, retired in rows if not retired}, {code for code, retired in rows if retired})
 
 
-def _check(roles, team_codes, connection) -> None:
+def _check(roles, team_codes, connection, kept=()) -> None:
+    """Roles must be known; teams must exist and be active, except retired ones the user belongs to already
+    (``kept``): their history stays."""
     unknown_roles = sorted(set(roles) - set(ROLES))
     if unknown_roles:
         raise FormInvalid(Message("unknown role(s): {roles}", roles=", ".join(unknown_roles)),
                           {"roles": Message("one of {roles}", roles=", ".join(ROLES))})
-    known = set(connection.scalars(select(_teams.c.code)))
-    missing = sorted(set(team_codes) - known)
+    rows = dict(connection.execute(select(_teams.c.code, _teams.c.retired)).all())
+    missing = sorted(set(team_codes) - set(rows))
     if missing:
         raise FormInvalid(Message("unknown team(s): {teams}", teams=", ".join(missing)),
                           {"teams": Message("seed the teams first")})
+    retired = sorted(code for code in set(team_codes) - set(kept) if rows[code])
+    if retired:
+        raise FormInvalid(Message("retired team(s): {teams}", teams=", ".join(retired)),
+                          {"teams": Message("a retired team takes no new members")})
 
 
 def add_user(store, username: str, password: str, roles: list[str], team_codes: list[str],
@@ -87,13 +108,19 @@ def add_user(store, username: str, password: str, roles: list[str], team_codes: 
 
 
 def update_user(store, user_id: int, roles: list[str] | None = None, team_codes: list[str] | None = None,
-                active: bool | None = None, password: str | None = None) -> dict:
+                active: bool | None = None, password: str | None = None, display_name: str | None = None) -> dict:
     if password and len(password) < 8:
         raise FormInvalid(Message("a password has at least {length} characters", length=8),
                           {"password": Message("at least {length} characters", length=8)})
+    if display_name is not None and not 0 < len(display_name.strip()) <= 200:
+        raise FormInvalid(Message("a display name has 1 to {length} characters", length=200),
+                          {"display_name": Message("1 to {length} characters", length=200)})
     with store.begin() as connection:
-        _check(roles or [], team_codes or [], connection)
+        kept = connection.scalars(select(_members.c.team_code).where(_members.c.user_id == user_id)).all()
+        _check(roles or [], team_codes or [], connection, kept)
         values = {}
+        if display_name is not None:
+            values["display_name"] = display_name.strip()
         if roles is not None:
             values["roles"] = sorted(set(roles))
         if active is not None:

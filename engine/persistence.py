@@ -17,7 +17,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import defaults, outbox
 from .exceptions import ConcurrentUpdate
-from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance
+from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance, Team
+from .people import LEAD_SUFFIX
 from .projection import Projection
 
 RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
@@ -144,9 +145,22 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
         for t in new:
             record.audit("task.created", bpmn_id=t.bpmn_id, label=t.label, team=t.team,
                          due_at=t.due_at.isoformat() if t.due_at else None)
+        _flag_retired_teams(connection, new, record)
     ready = {uuid: due for uuid, due in memo.ready.items() if uuid in ready_now}
     ready.update({t.task_uuid: t.due_at for t in new})
     return ready
+
+
+def _flag_retired_teams(connection, new, record: StepRecord) -> None:
+    """A case on an older version (or a team computed from case data) can route a task to a team retired since:
+    the task stays in that inbox, where its members still see it, and the timeline says so (engine/teams.py)."""
+    codes = {t.team.removesuffix(LEAD_SUFFIX) for t in new if t.team}
+    if not codes:
+        return
+    retired = set(connection.scalars(select(Team.code).where(Team.code.in_(codes), Team.retired.is_(True))))
+    for t in new:
+        if t.team and t.team.removesuffix(LEAD_SUFFIX) in retired:
+            record.audit("task.team_retired", bpmn_id=t.bpmn_id, team=t.team)
 
 
 def _next_case(case: dict, projection: Projection, ready: dict, status: str, now, record: StepRecord) -> dict:

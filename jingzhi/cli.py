@@ -166,11 +166,13 @@ def cmd_demo(config: Config, args) -> int:
     return run_demo(config, args)
 
 
-def load_teams(engine: Engine, path: Path) -> int:
-    """Load the team roster (``JINGZHI_ROSTER_FILE``, default seed/teams.json) into the team table; idempotent."""
+def load_teams(engine: Engine, path: Path, update_existing: bool = True) -> int:
+    """Load the team roster (``JINGZHI_ROSTER_FILE``, default seed/teams.json) into the team table; idempotent.
+    ``update_existing=False`` adds only missing teams (names edited on the teams page stay); retired teams stay
+    retired either way."""
     if not path.is_file():
         raise JingzhiError(f"no roster file at {path} (set JINGZHI_ROSTER_FILE or pass a path)")
-    return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"])
+    return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"], update_existing)
 
 
 def cmd_teams_load(config: Config, args) -> int:
@@ -185,7 +187,7 @@ def cmd_user_add(config: Config, args) -> int:
 
     engine = _engine(config)
     with engine.store.read() as connection:
-        if not people.teams(connection):
+        if not people.teams(connection, retired=True):
             load_teams(engine, Path(config.roster_file))
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     user = people.add_user(engine.store, args.username, password, args.role or ["officer"], args.team or [],
@@ -218,7 +220,8 @@ def cmd_setup(config: Config, args) -> int:
     engine = _engine(config)
     print(f"schema is up to date ({config.describe()})")
     roster = Path(config.roster_file)
-    print(f"loaded {load_teams(engine, roster)} team(s) from {roster}")
+    print(f"added {load_teams(engine, roster, update_existing=False)} missing team(s) from {roster} "
+          f"(teams already there keep the names given them on the teams page)")
     print(ensure_admin(engine, args.admin, os.environ.get("JINGZHI_ADMIN_PASSWORD")))
     if args.no_deploy:
         return 0

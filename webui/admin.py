@@ -1,17 +1,30 @@
-"""For admins: users and teams (add a user, change roles, teams, password, or switch a user off), and the instances
-parked by a failed automatic step, to retry or cancel."""
+"""For admins: users (add one; edit one in one form: name, roles, teams, enabled, password), teams (create,
+rename, retire, restore: engine/teams.py), and the instances parked by a failed automatic step, to retry or
+cancel."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine import people, queries
+from engine import people, queries, teams as team_admin
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from .database import page_of
 from .i18n import say
 from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+#: What a refused field of the teams page says, in the page's language (engine/teams.py's words are English).
+FIELD_ERRORS = {
+    "code": _l("2 to 60 lower-case letters, digits or underscores, starting with a letter; not taken"),
+    "name_zh": _l("1 to 200 characters"), "name_en": _l("1 to 200 characters"), "kind": _l("Choose a kind"),
+}
+
+
+def _field_errors(refused) -> dict:
+    details = refused.details if isinstance(refused.details, dict) else {}
+    return {key: FIELD_ERRORS.get(key, value) for key, value in details.items()} or {"(form)": refused.message}
 
 
 def _page(errors=None, values=None, status=200):
@@ -44,20 +57,104 @@ def add_user():
     return redirect(url_for("admin.users"))
 
 
+def _user_page(user_id: int, errors=None, status=200):
+    """One user's edit page: one form for name, roles, teams, enabled and a new password. Retired teams the user
+    still belongs to are offered too (marked), so saving keeps them."""
+    user = people.user(engine().store, user_id)
+    active = engine().query(people.teams)
+    retired_kept = [t for t in engine().query(people.teams, retired=True)
+                    if t["retired"] and t["code"] in user["teams"]]
+    return render_template("admin_user.html", u=user, teams=active + retired_kept, roles=people.ROLES,
+                           errors=errors or {}), status
+
+
+@bp.get("/users/<int:user_id>")
+@requires("admin")
+def edit_user(user_id: int):
+    return _user_page(user_id)
+
+
 @bp.post("/users/<int:user_id>")
 @requires("admin")
 def update_user(user_id: int):
     form = request.form
+    display_name = form.get("display_name")
     try:
         updated = people.update_user(engine().store, user_id, roles=form.getlist("roles"),
                                      team_codes=form.getlist("teams"), active=form.get("active") == "on",
-                                     password=form.get("password") or None)
+                                     password=form.get("password") or None,
+                                     display_name=display_name[:300] if display_name is not None else None)
     except FormInvalid as refused:
-        return _page(say(refused.details or {"(form)": refused.message}), form, status=422)
+        return _user_page(user_id, say(refused.details or {"(form)": refused.message}), status=422)
     if form.get("password") and user_id == g.user["id"]:
         start_session(updated)  # a new password ends every session of the user: this one goes on under the new one
     flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
+
+
+def _teams_page(errors=None, values=None, status=200):
+    return render_template("admin_teams.html", teams=engine().query(team_admin.overview), kinds=team_admin.KINDS,
+                           errors=errors or {}, values=values or {}), status
+
+
+def _team_form() -> dict:
+    form = request.form
+    return {key: (form.get(key) or "").strip()[:300] for key in ("code", "name_zh", "name_en", "kind")}
+
+
+@bp.get("/teams")
+@requires("admin")
+def teams():
+    return _teams_page()
+
+
+@bp.post("/teams")
+@requires("admin")
+def create_team():
+    values = _team_form()
+    try:
+        team_admin.create_team(engine().store, values["code"], values["name_zh"], values["name_en"], values["kind"])
+    except FormInvalid as refused:
+        return _teams_page(_field_errors(refused), values, status=422)
+    except Conflict:
+        return _teams_page({"code": _("This team code exists already")}, values, status=409)
+    flash(_("Team %(code)s created", code=values["code"]), "ok")
+    return redirect(url_for("admin.teams"))
+
+
+@bp.post("/teams/<code>")
+@requires("admin")
+def rename_team(code: str):
+    values = _team_form()
+    try:
+        team_admin.rename_team(engine().store, code, values["name_zh"], values["name_en"], values["kind"])
+    except FormInvalid as refused:
+        return _teams_page({f"{code}.{key}": text for key, text in _field_errors(refused).items()}, status=422)
+    flash(_("Team %(code)s saved", code=code), "ok")
+    return redirect(url_for("admin.teams"))
+
+
+@bp.post("/teams/<code>/retire")
+@requires("admin")
+def retire_team(code: str):
+    try:
+        team_admin.retire_team(engine().store, code)
+    except Conflict as refused:
+        processes = ", ".join((refused.details or {}).get("processes", []))
+        return _teams_page({f"{code}.retire": _("The newest version of %(processes)s still routes to this team: "
+                                                "deploy a version that routes elsewhere first",
+                                                processes=processes)}, status=409)
+    flash(_("Team %(code)s retired: it takes no new tasks and is no longer offered; its history stays",
+            code=code), "ok")
+    return redirect(url_for("admin.teams"))
+
+
+@bp.post("/teams/<code>/restore")
+@requires("admin")
+def restore_team(code: str):
+    team_admin.restore_team(engine().store, code)
+    flash(_("Team %(code)s restored", code=code), "ok")
+    return redirect(url_for("admin.teams"))
 
 
 @bp.get("/failed")

@@ -105,13 +105,24 @@ def name_of(kind: str, code: str | None) -> str:
     if not code:
         return "-"
     if kind in ("scenario", "team"):
-        table = catalogue()["scenarios" if kind == "scenario" else "teams"]
+        table = catalogue()["scenarios"] if kind == "scenario" else {**catalogue()["teams"], **team_rows()}
         base = code.removesuffix(catalogue()["lead_suffix"])
         found = table.get(base)
         if found:
             name = found["name_zh" if language() == "zh" else "name_en"]
             return _("%(team)s · lead", team=name) if base != code else name
     return vocabulary.label(kind, code)
+
+
+def team_rows() -> dict[str, dict]:
+    """The team table by code, read once a request: names given on the teams page win over the roster file's."""
+    if "team_rows" not in g:
+        from engine import people
+
+        from .security import engine
+
+        g.team_rows = {team["code"]: team for team in engine().query(people.teams, retired=True)}
+    return g.team_rows
 
 
 def diagram_label(name: str | None) -> str:
@@ -175,7 +186,7 @@ def diagram_context() -> dict:
     the teams the lanes are named after (a lane's name is its team's code)."""
     suffix = catalogue()["lead_suffix"]
     teams = {}
-    for code in catalogue()["teams"]:
+    for code in {**catalogue()["teams"], **team_rows()}:
         teams[code], teams[code + suffix] = name_of("team", code), name_of("team", code + suffix)
     return {"strings": vocabulary.editor_strings(), "teams": teams}
 

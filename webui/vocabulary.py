@@ -78,6 +78,7 @@ EVENTS = {
     "task.claimed": _l("Task claimed"),
     "task.unclaimed": _l("Task given back"),
     "task.reassigned": _l("Task reassigned"),
+    "task.team_retired": _l("Task routed to a retired team"),
     "task.completed": _l("Task completed"),
     "stage.changed": _l("Stage changed"),
     "timer.fired": _l("Timer fired"),
@@ -245,6 +246,11 @@ PANEL = {
     "new_layout": _l("New form layout"),
     "problems_here": _l("Problems of this element"),
     "interrupting": _l("Interrupting"),
+    "deadline_hint": _l("The timer on this task with the same duration is its escalation: it changes with the deadline"),
+    "escalation_linked": _l("escalation, changes with the deadline"),
+    "timer_other": _l("another duration (a reminder): unchanged"),
+    "deadline_mismatch": _l("No timer on this task fires at the deadline: the escalation and the deadline differ"),
+    "escalation_of_deadline": _l("The escalation at the task's deadline: changing it changes the deadline too"),
 }
 
 #: What bpmn-js and dmn-js say in their own UI (palette, context pad, popup menu, decision table), for the

@@ -44,6 +44,7 @@ def ids_are_not_found(client, number: int) -> None:
         page = client.get(url)
         assert page.status_code == 404 and "<html" in page.get_data(as_text=True).lower()
     assert client.post(f"/admin/failed/{number}/retry").status_code == 404
+    assert client.get(f"/admin/users/{number}").status_code == 404
     assert client.post(f"/tasks/{number}/claim").status_code == 404
 
 
@@ -193,6 +194,13 @@ def test_the_admin_page_refuses_names_longer_than_their_columns(login, seeded):
         page = admin.post("/admin/users", {"password": "long enough password", "roles": ["officer"], **fields})
         assert page.status_code == 422
     assert admin.post("/admin/users/1", {"roles": ["emperor"]}).status_code == 422
+    assert admin.post("/admin/users/1", {"display_name": "名" * 201, "roles": ["officer"]}).status_code == 422
+    for fields in ({"code": "c" * 61}, {"name_zh": "名" * 201}, {"name_en": "n" * 5000}):
+        team = {"code": "night_watch", "name_zh": "夜巡队", "name_en": "Night watch", "kind": "partner", **fields}
+        assert admin.post("/admin/teams", team).status_code == 422
+    assert admin.post("/admin/teams/" + "t" * 5000, {"name_zh": "名", "name_en": "n", "kind": "other"}
+                      ).status_code == 404
+    assert admin.post("/admin/teams/" + "t" * 5000 + "/retire").status_code == 404
 
 
 def test_a_forged_csrf_token_of_any_characters_is_a_400(login, seeded, registered_case):

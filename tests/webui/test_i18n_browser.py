@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from engine import people
 from engine.devices import import_devices
 from tests.sensors.conftest import DEVICES
 from tests.webui.test_browser import ARTIFACTS, browser, open_as, server  # noqa: F401  (fixtures)
@@ -72,6 +73,7 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
     instance_id, move = registered_case
     import_devices(seeded.store, DEVICES)                                 # the command centre's registry
     ARTIFACTS.mkdir(exist_ok=True)
+    patrol = next(u["id"] for u in people.users(seeded.store) if u["username"] == "patrol1")
     designer_pages = ["/designer", "/designer/closed_loop/1", "/designer/closed_loop/edit",
                       "/designer/decisions/routing/1", "/designer/decisions/routing/edit"]
     pages = {
@@ -81,7 +83,8 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
                        f"/cases/{instance_id}", "/report", "/dashboard", "/command", "/devices", "/devices/GEO-1",
                        "/open311/same"],
         "designer": ["/inbox", *designer_pages],
-        "admin": ["/inbox", "/report", "/admin/users", "/admin/failed", "/dead-letters", *designer_pages],
+        "admin": ["/inbox", "/report", "/admin/users", f"/admin/users/{patrol}", "/admin/teams", "/admin/failed",
+                  "/dead-letters", *designer_pages],
     }
     problems: dict[str, list[str]] = {}
     anonymous = browser.new_page()

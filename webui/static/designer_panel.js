@@ -12,6 +12,16 @@
 
   function is(bo, type) { return !!(bo && bo.$instanceOf && bo.$instanceOf(type)); }
 
+  // Several modeling commands as one step of the undo history: commands run from a handler's preExecute are
+  // nested in it, and undone and redone with it (as bpmn-js-properties-panel's multi-command executor does).
+  var commandStack = modeler.get("commandStack");
+  commandStack.registerHandler("jingzhi.together", function () {
+    this.preExecute = function (context) { context.run(); };
+    this.execute = function () { return []; };
+    this.revert = function () { return []; };
+  });
+  function together(run) { commandStack.execute("jingzhi.together", {run: run}); }
+
   // -- reading and writing extension elements -------------------------------------------------------------------
   function extensionsOf(owner) { return (owner.extensionElements && owner.extensionElements.values) || []; }
   function extension(owner, type) {
@@ -139,8 +149,11 @@
   // -- sections by element type ---------------------------------------------------------------------------------
   function generalFields(element) {
     var bo = element.businessObject;
-    return [field("id", L.id, el("input", {type: "text", value: bo.id, readonly: "readonly"})),
-            field("name", L.name, textInput(bo.name, function (v) { modeling.updateLabel(element, v); }))];
+    var fields = [field("id", L.id, el("input", {type: "text", value: bo.id, readonly: "readonly"})),
+                  field("name", L.name, textInput(bo.name, function (v) { modeling.updateLabel(element, v); }))];
+    // The English name (docs/i18n.md): an extension property; a lane's name is a team code and has none.
+    if (!is(bo, "bpmn:Lane")) fields.push(propertyText(element, "name_en"));
+    return fields;
   }
 
   function processFields(element) {
@@ -233,12 +246,55 @@
     } else if (schema && !ui) {
       layoutActions.appendChild(button("new-layout", L.new_layout, function () { create(bo.id + ".ui.json", true); }));
     }
-    return [propertyText(element, "team"), propertyText(element, "dueIn"),
+    return [propertyText(element, "team")].concat(deadlineFields(element), [
             fileSelect("formJsonSchemaFilename"), formActions, fileSelect("formUiSchemaFilename"), layoutActions,
             propertyText(element, "separateFrom"),
             field("instructions", L.instructions, textArea(text(bo, "InstructionsForEndUser"), function (v) {
               setText(element, bo, "InstructionsForEndUser", v);
-            }, 4))];
+            }, 4))]);
+  }
+
+  // -- a task's deadline and its escalation timer, edited as one ---------------------------------------------------
+  // The deadline (dueIn) is what the inbox shows; the escalation is a timer boundary event on the task firing at
+  // the same duration (bpmn/closed_loop.bpmn: register_overdue, verify_overdue). A timer whose duration equals the
+  // deadline is taken as its escalation and changes with it, from either side; a reminder (another duration) stays.
+  function same(a, b) { return (a || "").replace(/\s+/g, "") === (b || "").replace(/\s+/g, ""); }
+  function timerValue(boundary) {
+    var timer = eventDefinition(boundary.businessObject, "bpmn:TimerEventDefinition");
+    return timer && timer.timeDuration ? timer.timeDuration.body || "" : null;
+  }
+  function attachedTimers(task) {
+    return (task.attachers || []).filter(function (b) { return timerValue(b) !== null; });
+  }
+  function setTimerValue(boundary, value) {
+    var timer = eventDefinition(boundary.businessObject, "bpmn:TimerEventDefinition");
+    modeling.updateModdleProperties(boundary, timer, {timeDuration: expression(value)});
+  }
+  function deadlineFields(element) {
+    var due = property(element.businessObject, "dueIn"), timers = attachedTimers(element);
+    var linked = timers.filter(function (b) { return due && same(timerValue(b), due); });
+    var input = textInput(due, function (v) {
+      var old = property(element.businessObject, "dueIn");
+      together(function () {
+        setProperty(element, "dueIn", v);
+        attachedTimers(element).forEach(function (b) {
+          if (v && old && same(timerValue(b), old)) setTimerValue(b, v);
+        });
+      });
+      render();
+    });
+    var notes = el("ul", {"class": "deadline-timers", id: "deadline-timers"}, timers.map(function (b) {
+      var isLinked = linked.indexOf(b) >= 0;
+      return el("li", {"data-timer": b.id, "data-linked": isLinked ? "yes" : "no"}, [
+        el("span", {text: (b.businessObject.name || b.id) + ": "}), el("code", {text: timerValue(b)}),
+        el("span", {"class": "hint", text: " · " + (isLinked ? L.escalation_linked : L.timer_other)})]);
+    }));
+    var nodes = [field("dueIn", L.dueIn, input, timers.length ? L.deadline_hint : null)];
+    if (timers.length) nodes.push(notes);
+    if (due && timers.length && !linked.length) {
+      nodes.push(el("div", {"class": "flash error", id: "deadline-mismatch", text: L.deadline_mismatch}));
+    }
+    return nodes;
   }
 
   function scriptFields(element) {
@@ -293,12 +349,20 @@
       props[newKind] = expression(value);
       modeling.updateModdleProperties(element, timer, props);
     }
-    var valueInput = textInput(timer[kind] && timer[kind].body, function (v) { write(kind, v); });
+    var host = element.host, hostDue = host && is(host.businessObject, "bpmn:Activity") ? property(host.businessObject, "dueIn") : "";
+    var escalation = kind === "timeDuration" && hostDue && same(timer[kind] && timer[kind].body, hostDue);
+    var valueInput = textInput(timer[kind] && timer[kind].body, function (v) {
+      together(function () {
+        write(kind, v);
+        if (escalation && v) setProperty(host, "dueIn", v);   // the escalation of a deadline moves the deadline
+      });
+      render();
+    });
     var fields = [el("h3", {text: L.timer}),
                   field("timer-kind", L.timer, select(kind, TIMER_KINDS.map(function (k) {
                     return {value: k, label: L[k]};
                   }), function (v) { kind = v; write(v, valueInput.value.trim()); }, false)),
-                  field("timer", L.timer_expression, valueInput)];
+                  field("timer", L.timer_expression, valueInput, escalation ? L.escalation_of_deadline : null)];
     if (is(bo, "bpmn:BoundaryEvent")) fields.push(interruptingField(element));
     return fields;
   }

@@ -3,7 +3,7 @@ deliveries to department webhooks and people's channels, department subscription
 people's contact details.
 
 Revision ID: 0011_outbox
-Revises: 0009_case_text_search
+Revises: 0010_team_retired
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from engine.models import UTCDateTime
 
 revision = "0011_outbox"
-down_revision = "0009_case_text_search"
+down_revision = "0010_team_retired"
 branch_labels = None
 depends_on = None
 
