@@ -110,3 +110,25 @@ def indicators(connection, start: datetime, end: datetime, now: datetime) -> dic
     result = compute(cases, late, tasks, now)
     result["period"] = {"start": start.isoformat(), "end": end.isoformat()}
     return result
+
+
+def team_indicators(connection, start: datetime, end: datetime, now: datetime) -> dict[str, dict]:
+    """Per inbox (a team, or ``<team>.lead``): tasks completed in [start, end) and how many by their due time, and
+    the backlog at ``now``: ready tasks, and those of them past due (the simulator's what-if compares these)."""
+    teams: dict[str, dict] = defaultdict(lambda: {"completed": 0, "completed_on_time": 0, "backlog": 0,
+                                                  "overdue": 0})
+    done = connection.execute(select(_tasks.c.team, _tasks.c.due_at, _tasks.c.ended_at).where(
+        _tasks.c.status == "completed", _tasks.c.ended_at >= start, _tasks.c.ended_at < end))
+    for team, due, ended in done:
+        row = teams[team or "-"]
+        row["completed"] += 1
+        row["completed_on_time"] += int(due is None or ended <= due)
+    waiting = connection.execute(select(_tasks.c.team, _tasks.c.due_at).where(_tasks.c.status == "ready"))
+    for team, due in waiting:
+        row = teams[team or "-"]
+        row["backlog"] += 1
+        row["overdue"] += int(due is not None and due < now)
+    for row in teams.values():
+        row["on_time_rate"] = _rate(row["completed_on_time"], row["completed"])
+    return dict(sorted(teams.items()))
+
