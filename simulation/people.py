@@ -86,7 +86,8 @@ class Shift:
 
 def roster(staffing: dict, scale: dict[str, float] | None = None) -> dict[str, list[tuple[str, Shift]]]:
     """Officers by inbox: ``{inbox: [(actor, shift), ...]}``. ``scale`` multiplies a team's officers (a staffing
-    plan of a what-if: 0.5 halves the team; at least one officer stays on each shift group that had any).
+    plan of a what-if: 0.5 halves the team, rounding down; at least one officer stays on each shift group that
+    had any).
 
     The lead inbox (``<team>.lead``) is served by the team's first officers on the data file's ``leads`` shifts:
     a lead is one of the team's officers, so the indicators count one person, not two."""
@@ -98,7 +99,7 @@ def roster(staffing: dict, scale: dict[str, float] | None = None) -> dict[str, l
         factor = scale.get(team, 1.0)
         number = 0
         for start_h, end_h, count in spec["shifts"]:
-            count = max(1, round(count * factor)) if count else 0
+            count = max(1, int(count * factor)) if count else 0
             for _ in range(count):
                 number += 1
                 officers.setdefault(team, []).append((f"{team}-{number}", Shift(start_h, end_h)))

@@ -20,9 +20,11 @@ from pathlib import Path
 from sensors.district import devices
 from sensors.simulate import Traffic
 
-#: At most this many repeats of one incident's alarm (a device repeats while the problem lasts; a day-long problem
-#: repeating every 10 minutes would add 144 messages that only count on the open alarm).
-MAX_REPEATS = 12
+#: A device repeats its alarm while the problem lasts, but only within this many minutes of the first alarm and at
+#: most MAX_REPEATS times. A recorded stream cannot know when officers fixed the problem; repeats all through a
+#: long incident would arrive after its case closed and open new cases that no handling could prevent (the engine
+#: rightly treats an alarm after its case ended as a new problem). The clear still comes when the incident ends.
+REPEAT_WINDOW_MIN, MAX_REPEATS = 30, 3
 
 
 @dataclass(order=True)
@@ -112,7 +114,7 @@ def generate(params: dict, days: float, seed: int, start: datetime, scale: float
             false = rng.random() < spec["false_share"]
             lasts = rng.uniform(1, 8) if false else _minutes(rng, spec["lasts"])
             raw.append((at, "sensor", (row, "alarm"), "false" if false else "real"))
-            repeats = min(int(lasts // spec["repeat_every"]), MAX_REPEATS)
+            repeats = min(int(min(lasts, REPEAT_WINDOW_MIN) // spec["repeat_every"]), MAX_REPEATS)
             for n in range(1, repeats + 1):
                 raw.append((at + n * spec["repeat_every"] * 60, "sensor", (row, "alarm"), "repeat"))
             raw.append((at + lasts * 60, "sensor", (row, "clear"), "clear"))

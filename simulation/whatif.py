@@ -85,7 +85,9 @@ def compare(config: Config, params: dict, setups: tuple[Setup, Setup], seeds: li
                            "diff": mean, "spread": spread}
         per_team[team] = row
     return {"setups": [a, b], "seeds": seeds, "days": days, "indicators": indicators, "teams": per_team,
-            "lines": {s: {label: runs[s][label].line() for label in (a, b)} for s in seeds}}
+            "lines": {s: {label: runs[s][label].line() for label in (a, b)} for s in seeds},
+            "replayed": {s: {label: {k: runs[s][label].counts[k] for k in ("reports", "sensor_messages")}
+                             for label in (a, b)} for s in seeds}}
 
 
 def render(report: dict) -> str:
