@@ -1,8 +1,9 @@
 """Calibration: the whole simulated district with the documented staffing (simulation/calibration.json) lands within
 stated bands of the source's figures, read from the engine's own tables.
 
-The window is honest about its size: a whole month is about 55,000 engine steps, some 17 minutes of one core
-(measured on a shared machine, see the closing note of issue 16), far too long for the suite, so this runs ONE day of the district's full traffic (every device type and channel at its documented
+The window is honest about its size: a whole month is about 55,000 engine steps at about 55 steps per CPU second,
+some 17 minutes of one core (extrapolated from the first simulated days of `jingzhi sim --days 30`, measured on a
+shared machine; see the closing note of issue 16), far too long for the suite, so this runs ONE day of the district's full traffic (every device type and channel at its documented
 rate, all teams at their documented staffing, about 360 cases) and then lets the officers finish the open cases for
 ten simulated days. One day has every hour of the daily cycles and every shift, which is what the on-time rate and the
 cases per officer per day depend on; it does not have a month's slow build-up of multi-day cases.
