@@ -17,6 +17,7 @@ COPY webui ./webui
 COPY sensors ./sensors
 COPY integrations ./integrations
 COPY jingzhi ./jingzhi
+COPY simulation ./simulation
 COPY seed ./seed
 COPY bpmn ./bpmn
 COPY --from=assets /src/webui/static/vendor ./webui/static/vendor

@@ -144,3 +144,22 @@ class _Totals:
     def __init__(self, cases=0, due=0, closed=0, on_time=0, verified=0, reworked=0, hours=None):
         self.cases, self.due, self.closed, self.on_time = cases, due, closed, on_time
         self.verified, self.reworked, self.hours = verified, reworked, hours
+
+
+def team_indicators(connection, start: datetime, end: datetime, now: datetime) -> dict[str, dict]:
+    """Per inbox (a team, or ``<team>.lead``): tasks completed in [start, end) and how many by their due time, and
+    the backlog at ``now``: ready tasks, and those of them past due (the simulator's what-if compares these)."""
+    team = func.coalesce(_tasks.c.team, "-")
+    teams: dict[str, dict] = defaultdict(lambda: {"completed": 0, "completed_on_time": 0, "backlog": 0,
+                                                  "overdue": 0})
+    for name, completed, on_time in connection.execute(select(
+            team, func.count(), _count(or_(_tasks.c.due_at.is_(None), _tasks.c.ended_at <= _tasks.c.due_at))).where(
+            _tasks.c.status == "completed", _tasks.c.ended_at >= start, _tasks.c.ended_at < end).group_by(team)):
+        teams[name].update(completed=int(completed), completed_on_time=int(on_time or 0))
+    for name, backlog, overdue in connection.execute(select(
+            team, func.count(), _count(and_(_tasks.c.due_at.is_not(None), _tasks.c.due_at < now))).where(
+            _tasks.c.status == "ready").group_by(team)):
+        teams[name].update(backlog=int(backlog), overdue=int(overdue or 0))
+    for row in teams.values():
+        row["on_time_rate"] = _rate(row["completed_on_time"], row["completed"])
+    return dict(sorted(teams.items()))

@@ -481,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sensors.cli import add_commands as add_sensor_commands  # ingest, simulate, devices
 
     add_sensor_commands(commands)
+    from simulation.cli import add_commands as add_simulation_commands  # sim, whatif
+
+    add_simulation_commands(commands)
     return parser
 
 

@@ -38,6 +38,8 @@ SOURCES = ("pyproject.toml", "setup.py", "README.md", "engine", "webui", "sensor
            "bpmn")
 #: The Chinese catalogue, compiled by the wheel build itself (setup.py; the copied tree has no .mo).
 CATALOGUE = "webui/translations/zh_Hans/LC_MESSAGES/messages.mo"
+#: `jingzhi sim` and `jingzhi whatif` read their calibration from inside the package.
+SIMULATION_DATA = "simulation/calibration.json"
 #: Every browser bundle a page loads (base.html and the designer, decision and case pages); the wheel must hold each.
 BUNDLES = ("webui/static/vendor/bpmn-navigated-viewer.production.min.js",
            "webui/static/vendor/bpmn-modeler.production.min.js",
@@ -74,7 +76,7 @@ def build_wheel(work: Path) -> Path:
          str(source)])
     [wheel] = (work / "dist").glob("jingzhi-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    missing = [name for name in (*BUNDLES, CATALOGUE) if name not in names]
+    missing = [name for name in (*BUNDLES, CATALOGUE, SIMULATION_DATA) if name not in names]
     if missing:
         raise SystemExit(f"the wheel lacks {', '.join(missing)} (run `make assets` first)")
     log(f"built {wheel.name}: {len(names)} files, {wheel.stat().st_size // 1024} KB")

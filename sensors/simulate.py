@@ -58,6 +58,15 @@ class Traffic:
         self.active[row["id"]] = row
         return self._message(row, "alarm", now, detail={"severity": kind.severity})
 
+    def alarm(self, row: dict, now: datetime) -> tuple[str, bytes]:
+        """One alarm message of ``row`` at ``now`` (the discrete-event simulation, ``simulation/``, times them)."""
+        return self._alarm(row, now)
+
+    def clear(self, row: dict, now: datetime) -> tuple[str, bytes]:
+        """The clear of ``row``'s alarm at ``now``."""
+        self.active.pop(row["id"], None)
+        return self._message(row, "clear", now)
+
     def _bad(self, now: datetime) -> tuple[str, bytes]:
         self.counts["bad"] += 1
         row = self.rng.choice(self.rows)

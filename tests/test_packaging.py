@@ -156,6 +156,7 @@ def test_the_package_data_covers_every_file_the_app_reads():
 
     assert covered("webui", ROOT / "webui") == []            # templates, scripts, styles, spiffworkflow-moddle.json
     assert covered("engine", ROOT / "engine") == []          # the migrations' script template
+    assert covered("simulation", ROOT / "simulation") == []  # calibration.json: `jingzhi sim` reads it
     assert covered("engine.data.seed", ROOT / directories["engine.data.seed"]) == []
     assert covered("engine.data.bpmn", ROOT / directories["engine.data.bpmn"]) == []
     assert directories == {"engine.data.seed": "seed", "engine.data.bpmn": "bpmn"}

@@ -16,7 +16,7 @@ from engine.store import Store
 from jingzhi.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
-EDGES = ("webui", "sensors", "integrations", "jingzhi", "flask")
+EDGES = ("webui", "sensors", "integrations", "jingzhi", "simulation", "flask")
 
 
 def imported_modules(path: Path) -> set[str]:

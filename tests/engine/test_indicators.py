@@ -30,8 +30,9 @@ def case(instance_id, stage, opened=T0, closed_after_h=None, rework=0, verified=
             "scenario": scenario, "channel": channel, "address": "x"}
 
 
-def task(instance_id, completed_by, ended_at, due_at=None):
-    return {"instance_id": instance_id, "completed_by": completed_by, "ended_at": ended_at, "due_at": due_at}
+def task(instance_id, completed_by, ended_at, due_at=None, team=None, status="completed"):
+    return {"instance_id": instance_id, "completed_by": completed_by, "ended_at": ended_at, "due_at": due_at,
+            "team": team, "status": status}
 
 
 def stored(engine, cases, tasks=()):
@@ -50,8 +51,8 @@ def stored(engine, cases, tasks=()):
             connection.execute(Case.__table__.insert(), [dict(c, process_id="closed_loop") for c in cases])
         if tasks:
             connection.execute(HumanTask.__table__.insert(), [
-                dict(t, task_uuid=f"t-{n}", bpmn_id="handle", process_id="closed_loop", status="completed",
-                     created_at=T0) for n, t in enumerate(tasks)])
+                dict(t, task_uuid=f"t-{n}", bpmn_id="handle", process_id="closed_loop", created_at=T0)
+                for n, t in enumerate(tasks)])
 
 
 def counted(engine, now=T0, period=PERIOD):
@@ -98,6 +99,20 @@ def test_volume_is_counted_per_local_day_by_channel_and_scenario(engine):
     result = counted(engine)
     assert result["volume_by_channel"] == {"2026-01-05": {"sensor": 1}, "2026-01-06": {"hotline": 1}}
     assert result["volume_by_scenario"]["2026-01-06"] == {"door_open": 1}
+
+
+def test_team_indicators_count_each_inbox_on_time_and_its_backlog(engine):
+    hour = timedelta(hours=1)
+    stored(engine, [], [task(1, "a", T0, due_at=T0 + hour, team="police"),            # on time
+                        task(2, "a", T0 + 2 * hour, due_at=T0 + hour, team="police"),  # late
+                        task(3, "b", T0, team="sanitation"),                           # no deadline: on time
+                        task(4, None, None, due_at=T0 - hour, team="police", status="ready"),      # overdue
+                        task(5, None, None, due_at=T0 + hour, team="police.lead", status="ready")])
+    teams = engine.query(indicators.team_indicators, *PERIOD, T0)
+    assert teams == {
+        "police": {"completed": 2, "completed_on_time": 1, "backlog": 1, "overdue": 1, "on_time_rate": 50.0},
+        "police.lead": {"completed": 0, "completed_on_time": 0, "backlog": 1, "overdue": 0, "on_time_rate": None},
+        "sanitation": {"completed": 1, "completed_on_time": 1, "backlog": 0, "overdue": 0, "on_time_rate": 100.0}}
 
 
 def reference(cases, tasks, start, end, now) -> dict:
