@@ -34,6 +34,9 @@ class Config:
     roster_file: str = field(default_factory=lambda: str(packaged("seed", "teams.json")))
     #: the district's diagrams, forms and tables ``jingzhi deploy``, ``setup`` and the demo deploy by default
     bpmn_dir: str = field(default_factory=lambda: str(packaged("bpmn")))
+    #: metres per scenario within which a report is offered as the same problem as an open case, such as
+    #: ``fire_lane=30,default=100`` over engine.same_problem.DEFAULT_METRES
+    same_problem_metres: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +53,7 @@ class Config:
             hot_instances=int(env.get("JINGZHI_HOT_INSTANCES", defaults.HOT_INSTANCES)),
             roster_file=env.get("JINGZHI_ROSTER_FILE") or str(packaged("seed", "teams.json")),
             bpmn_dir=env.get("JINGZHI_BPMN_DIR") or str(packaged("bpmn")),
+            same_problem_metres=env.get("JINGZHI_SAME_PROBLEM_METRES", ""),
         )
         return replace(config, **overrides) if overrides else config
 
