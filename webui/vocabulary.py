@@ -84,6 +84,10 @@ EVENTS = {
     "message.received": _l("Message received"),
     "deployment.created": _l("Version deployed"),
     "deployment.rolled_back": _l("Version rolled back"),
+    "report.merged": _l("Report merged in"),
+    "evidence.received": _l("Photo received"),
+    "evidence.attached": _l("Photos of a merged report"),
+    "contact.viewed": _l("Caller's contact viewed"),
 }
 CHANNELS = {
     "sensor": _l("Sensor"),
