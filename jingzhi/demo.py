@@ -189,13 +189,16 @@ def _simulate_over_http(engine: Engine, web_url: str, seed: int, rate: float) ->
 def _report_over_http(engine: Engine, web_url: str, rows: list[dict], seed: int) -> None:
     """People report too: a 12345 hotline call over Open311, then a grid worker's patrol report with a photo, in
     turn every few seconds (jingzhi/demo_reports.py)."""
+    from engine.devices import open_alarms
     from integrations import open311_keys
     from jingzhi.demo_reports import EVERY_S, send_reports
 
     key = open311_keys.create_key(engine.store, "12345热线平台（演示）", "hotline")
     officer = "grid_patrol-1"
+    alarming = {alarm["device_id"] for alarm in open_alarms(engine.store)}
     threading.Thread(target=send_reports, args=(web_url, key, officer, demo_password(seed, officer), rows, seed,
-                                                threading.Event()), daemon=True, name="reports").start()
+                                                threading.Event()), kwargs={"alarming": alarming}, daemon=True,
+                     name="reports").start()
     print(f"simulated people: a hotline call (Open311) or a patrol report (as {officer}) every {EVERY_S:g} s; "
           f"reports beside an open case of their problem wait at {web_url}same")
 

@@ -2,8 +2,9 @@
 and grid workers' patrol reports (``POST /patrol``, logged in as the demo patrol officer, with a photo and the
 phone's location), posted to the demo's web app among the sensor traffic.
 
-Reports are deterministic for a seed. Each is placed a few metres from a device of its scenario, so some land beside
-an open sensor case of the same problem and wait for the dispatcher at "same problem?" (``/same``).
+Reports are deterministic for a seed. Each is placed a few metres from a device of its scenario; the first ones beside
+devices with an open alarm, so they land beside an open sensor case of the same problem and wait for the dispatcher
+at "same problem?" (``/same``).
 """
 from __future__ import annotations
 
@@ -42,15 +43,18 @@ class Report:
     attributes: dict
 
 
-def reports(rows: list[dict], seed: int):
-    """Endless reports, alternating hotline and patrol, each within about 10 m of a device of its scenario."""
+def reports(rows: list[dict], seed: int, alarming: set[str] | frozenset[str] = frozenset()):
+    """Endless reports, alternating hotline and patrol, each within about 10 m of a device of its scenario. The first
+    report of each scenario by each channel goes beside a device of ``alarming`` (devices with an open alarm, so an
+    open sensor case) when the scenario has one."""
     rng = random.Random(f"reports/{seed}")
     by_scenario = {code: [r for r in rows if r["scenario"] == code and r["lat"] is not None] for code in SAYINGS}
+    beside = {code: [r for r in found if r["id"] in alarming] for code, found in by_scenario.items()}
     codes = [code for code, found in by_scenario.items() if found]
     n = 0
     while codes:
         code = codes[n // 2] if n < 2 * len(codes) else rng.choice(codes)   # first each by both channels
-        device = rng.choice(by_scenario[code])
+        device = rng.choice(beside[code] if n < 2 * len(codes) and beside[code] else by_scenario[code])
         note, attributes = SAYINGS[code]
         yield Report("hotline" if n % 2 == 0 else "patrol", code,
                      round(device["lat"] + rng.uniform(-0.00008, 0.00008), 6),
@@ -123,11 +127,12 @@ def photo_png(rgb=(120, 120, 120)) -> bytes:
 
 
 def send_reports(web_url: str, api_key: str, username: str, password: str, rows: list[dict], seed: int,
-                 stop: threading.Event, every_s: float = EVERY_S, limit: int | None = None) -> dict[str, list[int]]:
+                 stop: threading.Event, every_s: float = EVERY_S, limit: int | None = None,
+                 alarming: set[str] | frozenset[str] = frozenset()) -> dict[str, list[int]]:
     """Post reports until ``stop`` is set (or ``limit`` were sent). Returns the statuses by channel."""
     phone = PatrolPhone(web_url, username, password)
     answers: dict[str, list[int]] = {"hotline": [], "patrol": []}
-    for n, report in enumerate(reports(rows, seed)):
+    for n, report in enumerate(reports(rows, seed, alarming)):
         if stop.is_set() or (limit is not None and n >= limit):
             break
         try:

@@ -23,6 +23,9 @@ def test_reports_alternate_channels_and_stay_beside_their_devices():
     assert [r.scenario for r in first[:4]] == ["fire_lane", "fire_lane", "illegal_dumping", "illegal_dumping"]
     assert all(abs(r.lat - 31.27) < 0.002 and abs(r.lon - 121.481) < 0.002 for r in first)
     assert first == [r for _, r in zip(range(6), reports(ROWS, 7))]   # the same seed, the same reports
+    many = ROWS + [{**ROWS[0], "id": f"GEO-{n:05d}", "lat": 31.2601 + n * 0.001} for n in range(2, 40)]
+    beside = [r for _, r in zip(range(2), reports(many, 7, alarming={"GEO-00017"}))]
+    assert all(abs(r.lat - (31.2601 + 17 * 0.001)) < 0.0001 for r in beside)   # first beside the alarming device
 
 
 def test_the_demo_posts_a_hotline_call_and_a_patrol_report(seeded, app, server):  # noqa: F811
