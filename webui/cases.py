@@ -83,13 +83,14 @@ def case(instance_id: int):
 def _links(case: dict) -> dict:
     """Where a dispatcher goes from a case: the "same problem?" decision of a report waiting for registration (with
     how many open cases are near), and the caller's contact for the call-back team."""
-    from integrations import open311_contacts   # the contact page's own rule of who may see it
+    from integrations import open311_contacts, open311_keys   # the contact page's own rule of who may see it
 
     links = {}
     if (case["channel"] in same_problem.REPORT_CHANNELS and case["stage"] == "register"
             and set(g.user["roles"]) & set(access.REPORT_ROLES)):
         links["same_problem"] = len(engine().same_problem(case["instance_id"])[1])
-    if case["channel"] in ("hotline", "resident") and open311_contacts.may_see(g.user, case["instance_id"]):
+    if (case["channel"] in ("hotline", "resident") and open311_contacts.may_see(g.user, case["instance_id"])
+            and open311_keys.request_for_instance(engine().store, case["instance_id"]) is not None):
         links["contact"] = True
     return links
 

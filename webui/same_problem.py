@@ -8,6 +8,7 @@ its photos follow the open case, and the open case's timeline says so.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from . import access, evidence
 from .security import engine, requires
@@ -37,5 +38,5 @@ def merge(instance_id: int, into: int):
     if copied:
         engine().record(into, "evidence.attached", {"from_case": instance_id, "files": copied},
                         actor=g.user["username"])
-    flash(f"#{instance_id} → #{into}", "ok")
+    flash(_("Report #%(report)s merged into this case", report=instance_id), "ok")
     return redirect(url_for("cases.case", instance_id=into))

@@ -121,11 +121,17 @@ def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_c
 
     # before the call-back task exists nobody sees the contact, the dispatcher included
     assert dispatcher.get(f"/open311/contacts/{instance_id}").status_code == 404
+    assert 'id="contact-link"' not in dispatcher.get(f"/cases/{instance_id}").get_data(as_text=True)
     case = Case(seeded, instance_id, manual_clock)
     case.complete("register", "command_centre", actor="dispatcher")
     case.complete("persuade", "urban_management", actor="officer-7")
     case.complete("verify", "grid_patrol", actor="patrol1")
     assert case.task("callback", "command_centre")
+    # the dispatcher reaches the contact from the inbox row of the call-back task and from the case page
+    contact_url = f'href="/open311/contacts/{instance_id}"'
+    assert contact_url in dispatcher.get("/inbox").get_data(as_text=True)
+    assert contact_url in dispatcher.get(f"/cases/{instance_id}").get_data(as_text=True)
+    assert contact_url not in login("patrol1").get("/inbox").get_data(as_text=True)
     assert login("patrol1").get(f"/open311/contacts/{instance_id}").status_code == 404
     anonymous = client.get(f"/open311/contacts/{instance_id}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
