@@ -20,7 +20,7 @@ from . import clock, defaults, queries, same_problem
 from .assignment import assign, holder
 from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
-from .exceptions import Conflict, InstanceFailed, NotFound, MessageNotCorrelated, NotAllowed, TaskNotReady
+from .exceptions import Conflict, InstanceFailed, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady
 from .migration import Migrations, Outcome
 from .models import AuditEvent, HumanTask, MessageSubscription, ProcessInstance
 from .persistence import ERROR
