@@ -20,14 +20,21 @@ bp = Blueprint("same_problem", __name__)
 @requires(*access.REPORT_ROLES)
 def waiting():
     """Reports still waiting for registration that have an open neighbour of the same scenario."""
-    return render_template("same_problem.html", items=engine().same_problem_waiting())
+    return _page(engine().same_problem_waiting())
 
 
 @bp.get("/same/<int:instance_id>")
 @requires(*access.REPORT_ROLES)
 def one(instance_id: int):
     case, near = engine().same_problem(instance_id)
-    return render_template("same_problem.html", items=[{"case": case, "neighbours": near}])
+    return _page([{"case": case, "neighbours": near}])
+
+
+def _page(items: list[dict]):
+    """The decisions, each report with its photos (a patrol photo or a video snapshot helps judge)."""
+    for item in items:
+        item["photos"] = evidence.listing(current_app.config["EVIDENCE_DIR"], item["case"]["instance_id"])
+    return render_template("same_problem.html", items=items)
 
 
 @bp.post("/same/<int:instance_id>/merge/<int:into>")

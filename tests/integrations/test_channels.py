@@ -156,6 +156,8 @@ def test_a_patrol_report_near_an_open_sensor_case_is_merged_with_its_photo(app, 
     assert f'href="/same/{report}"' in case_page
     page = dispatcher.get("/same").get_data(as_text=True)
     assert f'id="same-{report}"' in page and f"/same/{report}/merge/{sensor_case}" in page
+    [report_photo] = evidence_of(app, report)
+    assert f"/cases/{report}/evidence/{report_photo.name}" in page                 # the photo helps decide
     merged = dispatcher.post(f"/same/{report}/merge/{sensor_case}")
     assert merged.status_code == 302 and merged.headers["Location"].endswith(f"/cases/{sensor_case}")
     assert seeded.get(report).case["outcome"] == "duplicate"
