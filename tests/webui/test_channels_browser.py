@@ -46,6 +46,7 @@ def test_a_patrol_report_from_the_phone_reaches_the_dispatchers_inbox(seeded, ap
     dispatcher = open_as(browser, server, "dispatcher")
     [register] = seeded.ready_tasks(instance_id=instance_id)
     dispatcher.wait_for_selector(f'tr[data-task="{register["id"]}"]')
+    assert "巡查" in dispatcher.inner_text(f'tr[data-task="{register["id"]}"] .badge.channel')   # a patrol report
     shot(dispatcher, "patrol-inbox", backend)
     dispatcher.click(f'tr[data-task="{register["id"]}"] a')
     dispatcher.wait_for_selector("#task-form")
