@@ -1,4 +1,4 @@
-"""What several benchmarks need: a free local port, a bounded wait, and a fresh PostgreSQL database."""
+"""What several benchmarks need: a free local port, a bounded wait, a percentile and a fresh PostgreSQL database."""
 from __future__ import annotations
 
 import socket
@@ -21,6 +21,12 @@ def wait_for(predicate, timeout: float, what: str):
             raise RuntimeError(f"timed out waiting for {what}")
         time.sleep(0.05)
     return value
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank: 0.95 of 100 values is the 95th)."""
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
 def recreate_database(admin_url: str, name: str) -> str:

@@ -9,13 +9,17 @@ The command centre is timed beside it on the same databases, holding the distric
 state and the open cases), the heat map of the last 30 days (``/command/heat.json``) and a device page with its alert
 history and cases (``/devices/<id>``), as a dispatcher with a bearer token.
 The case search is timed the same way (``/api/v1/cases``: the newest page of all cases, part of an address, one
-device's cases; each with its total count).
+device's cases; each with its total count), and the audit search as an admin (``/api/v1/audit``: newest page, by
+actor, by event type over 30 days, by case, by text; the large database holds one audit event per closed case).
+The dashboard's indicators of the last 30 days (``/api/v1/kpis``, about 75,000 of the large database's cases) are
+timed beside them.
 Last line: ``inbox_p95_ms_small=<n> inbox_p95_ms_large=<n> map_p95_ms=<n> heat_p95_ms=<n> device_p95_ms=<n>
-search_p95_ms=<n>`` (the command centre's and the search's figures on the large database, all three searches together).
+search_p95_ms=<n> audit_p95_ms=<n> kpis_p95_ms=<n>`` (the command centre's, the searches' and the indicators' figures
+on the large database, all the case searches together, all the audit searches together).
 
 Both databases are built side by side and measured in alternating rounds, so noise from the machine falls on both.
 Environment: JINGZHI_BENCH_PG_URL, an admin URL of the server (default: the tests' server); the databases
-``jingzhi_bench_web_small`` and ``_large`` on it are dropped and created.
+``jingzhi_bench_web_small`` and ``_large`` on it (``--database`` names another prefix) are dropped and created.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import json
 import os
 import statistics
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -32,7 +37,7 @@ from engine import Config, Engine, people
 from engine.devices import import_devices
 from sensors import district
 
-from .common import recreate_database
+from .common import percentile, recreate_database
 
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_URL", os.environ.get(
     "JINGZHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -75,6 +80,15 @@ def insert_instances(connection, first: int, count: int, closed: bool, teams: li
                {"'done'" if closed else 'NULL'}, now() - (i % 400) * interval '1 day',
                {"now() - (i % 400) * interval '1 day' + interval '5 hours'" if closed else 'NULL'}
         FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
+    if closed:   # one audit event per closed case, its detail as the engine writes JSON (CJK as \u escapes)
+        connection.execute(text(r"""
+            INSERT INTO audit_event (instance_id, at, actor, kind, detail)
+            SELECT i, now() - (i % 400) * interval '1 day' + interval '5 hours', 'officer-' || (i % 300),
+                   (ARRAY['task.completed','instance.started','stage.changed','task.claimed',
+                          'instance.completed'])[1 + i % 5],
+                   CAST('{"bpmn_id": "handle_on_site", "notes": "\u5e7f\u4e2d\u8def ' || (i % 3000)
+                        || ' \u53f7"}' AS json)
+            FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
     team_sql = "(ARRAY[" + ",".join(f"'{t}'" for t in teams) + f"])[1 + i % {len(teams)}]" if closed else f"'{TEAM}'"
     connection.execute(text(f"""
         INSERT INTO human_task (id, instance_id, task_uuid, bpmn_id, label, process_id, lane, team, assignee,
@@ -97,6 +111,7 @@ def setup(engine: Engine) -> str:
     people.seed_teams(engine.store, roster)
     people.add_user(engine.store, "bench-officer", "bench password", ["officer"], [TEAM])
     people.add_user(engine.store, "bench-dispatcher", "bench password", ["dispatcher"], ["command_centre"])
+    people.add_user(engine.store, "bench-admin", "bench password", ["admin"], [])
     import_devices(engine.store, [dict(row, id=f"DEV-{n}") for n, row in enumerate(district.devices())])
     with engine.store.begin() as connection:      # a district at work: devices heartbeat, one in 25 has gone silent
         connection.execute(text("""UPDATE device SET last_seen_at = now(),
@@ -132,7 +147,7 @@ def timed(client, token: str, requests: int, url: str = "/api/v1/tasks?scope=tea
         response = client.get(url, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-        if url.startswith("/api/"):
+        if url.startswith(("/api/v1/tasks", "/api/v1/cases")):
             assert response.get_json()["count"] > 0
     return times
 
@@ -141,13 +156,16 @@ def timed(client, token: str, requests: int, url: str = "/api/v1/tasks?scope=tea
 COMMAND = {"map": "/command/map.json", "heat": "/command/heat.json", "device": "/devices/DEV-42",
            # the case search: the newest page of everything, part of an address, a device's cases
            "search_all": "/api/v1/cases", "search_address": "/api/v1/cases?q=%E5%B9%BF%E4%B8%AD%E8%B7%AF%202917%20",
-           "search_device": "/api/v1/cases?device=DEV-4242"}
+           "search_device": "/api/v1/cases?device=DEV-4242",
+           # the dashboard's indicators of the last 30 days (about 75,000 of the large database's cases)
+           "kpis": "/api/v1/kpis"}
 SEARCHES = [name for name in COMMAND if name.startswith("search")]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share) - 1)]
+#: The audit search, as an admin: the newest page, one actor's events, one kind in the last 30 days, one case's
+#: events, and text in the events' detail (an address, as the bench's events carry one).
+AUDIT = {"audit_all": "/api/v1/audit", "audit_actor": "/api/v1/audit?actor=officer-42",
+         "audit_kind": "/api/v1/audit?kind=task.completed&from={month_ago}",
+         "audit_case": "/api/v1/audit?instance_id=4242",
+         "audit_text": "/api/v1/audit?text=%E5%B9%BF%E4%B8%AD%E8%B7%AF%202917%20"}
 
 
 def main() -> None:
@@ -158,6 +176,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="alternating rounds of requests on each database")
     parser.add_argument("--per-round", type=int, default=50)
     parser.add_argument("--command-per-round", type=int, default=5, help="requests of each command centre page")
+    parser.add_argument("--database", default=DATABASE,
+                        help="name prefix of the two databases (another prefix lets two runs share the server)")
     args = parser.parse_args()
 
     from webui import create_app
@@ -166,18 +186,24 @@ def main() -> None:
     # CPU frequency) then falls on both alike instead of on whichever phase ran second.
     phases = {}
     for phase, closed in (("small", args.small), ("large", args.large)):
-        engine = fresh_database(f"{DATABASE}_{phase}")
+        engine = fresh_database(f"{args.database}_{phase}")
         token, teams = setup(engine)
         seconds = load(engine, args.open, closed, teams)
         print(f"{phase}: {args.open} open tasks of {TEAM}, {closed} closed cases (loaded in {seconds:.1f} s)")
         app = create_app(engine.config, engine, {"SECRET_KEY": "bench", "EVIDENCE_DIR": "/tmp/jingzhi-bench-evidence"})
         dispatcher = people.create_token(engine.store, "bench-dispatcher", "bench")
+        admin = people.create_token(engine.store, "bench-admin", "bench")
         phases[phase] = {"engine": engine, "client": app.test_client(), "token": token, "times": [],
-                         "dispatcher": dispatcher, **{f"{name}_times": [] for name in COMMAND}}
+                         "dispatcher": dispatcher, "admin": admin,
+                         **{f"{name}_times": [] for name in (*COMMAND, *AUDIT)}}
+    month_ago = (date.today() - timedelta(days=30)).isoformat()
+    audit = {name: url.format(month_ago=month_ago) for name, url in AUDIT.items()}
     for phase in phases.values():
         timed(phase["client"], phase["token"], 50)                 # warm-up: pools, caches, prepared statements
         for url in COMMAND.values():
             timed(phase["client"], phase["dispatcher"], 5, url)
+        for url in audit.values():
+            timed(phase["client"], phase["admin"], 5, url)
     order = ["small", "large"]
     for _ in range(args.rounds):
         for name in order:
@@ -185,13 +211,16 @@ def main() -> None:
             for what, url in COMMAND.items():
                 phases[name][f"{what}_times"] += timed(phases[name]["client"], phases[name]["dispatcher"],
                                                        args.command_per_round, url)
+            for what, url in audit.items():
+                phases[name][f"{what}_times"] += timed(phases[name]["client"], phases[name]["admin"],
+                                                       args.command_per_round, url)
         order.reverse()
     p95 = {}
     for name, phase in phases.items():
         p95[name] = percentile(phase["times"], 0.95)
         print(f"  {name}: inbox API p50={statistics.median(phase['times']):.2f} ms p95={p95[name]:.2f} ms "
               f"(100 tasks a page, {len(phase['times'])} requests)")
-        for what, url in COMMAND.items():
+        for what, url in {**COMMAND, **audit}.items():
             times = phase[f"{what}_times"]
             p95[f"{name}_{what}"] = percentile(times, 0.95)
             print(f"  {name}: {url} p50={statistics.median(times):.2f} ms p95={p95[f'{name}_{what}']:.2f} ms "
@@ -199,9 +228,11 @@ def main() -> None:
         phase["engine"].store.dispose()
     print(f"  large/small p95 ratio: {p95['large'] / p95['small']:.2f}")
     searched = [t for what in SEARCHES for t in phases["large"][f"{what}_times"]]
+    audited = [t for what in AUDIT for t in phases["large"][f"{what}_times"]]
     print(f"inbox_p95_ms_small={p95['small']:.2f} inbox_p95_ms_large={p95['large']:.2f} "
           f"map_p95_ms={p95['large_map']:.2f} heat_p95_ms={p95['large_heat']:.2f} "
-          f"device_p95_ms={p95['large_device']:.2f} search_p95_ms={percentile(searched, 0.95):.2f}")
+          f"device_p95_ms={p95['large_device']:.2f} search_p95_ms={percentile(searched, 0.95):.2f} "
+          f"audit_p95_ms={percentile(audited, 0.95):.2f} kpis_p95_ms={p95['large_kpis']:.2f}")
 
 
 if __name__ == "__main__":

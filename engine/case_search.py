@@ -5,7 +5,9 @@
 pages that statement (Flask-SQLAlchemy's ``db.paginate``), so the engine stays free of Flask.
 
 Every condition is on an indexed column or an ``EXISTS`` on the task inbox index; the free-text term matches a case
-number exactly, a device id or business key by prefix (index range scans), and the address by substring.
+number exactly, a device id or business key by prefix and the address by substring, ignoring case (``ILIKE``, as
+SQLite's ``LIKE`` does for ASCII). On PostgreSQL the three ``ILIKE`` are trigram GIN index scans (migration 0009), OR-ed
+in one bitmap: a term of fewer than three characters has no trigram and scans the table.
 """
 from __future__ import annotations
 
@@ -112,11 +114,18 @@ def statement(query: CaseQuery, teams: list[str] | None = None, username: str | 
     return found.order_by(Case.opened_at.desc(), Case.id.desc())
 
 
+def like_escaped(term: str) -> str:
+    """``term`` as a literal inside a LIKE pattern with ``ESCAPE '/'`` (``%`` and ``_`` are characters, not wildcards)."""
+    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def _matches(term: str):
-    number = term.lstrip("#")
-    conditions = [Case.device_id.startswith(term, autoescape=True),
-                  Case.business_key.startswith(term, autoescape=True),
-                  Case.address.contains(term, autoescape=True)]
+    number, literal = term.lstrip("#"), like_escaped(term)
+    # ILIKE, not startswith()/contains(): those compile to "LIKE :p || '%'", and the trigram operator class serves
+    # LIKE and ILIKE alike, but only ILIKE makes PostgreSQL answer as SQLite does (case-insensitively for ASCII).
+    conditions = [Case.device_id.ilike(literal + "%", escape="/"),
+                  Case.business_key.ilike(literal + "%", escape="/"),
+                  Case.address.ilike("%" + literal + "%", escape="/")]
     if number.isdigit() and int(number) <= MAX_ID:
         conditions.append(Case.instance_id == int(number))
     return or_(*conditions)

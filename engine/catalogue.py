@@ -13,7 +13,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from . import defaults
-from .exceptions import DeploymentRejected, NotFound, TooLarge
+from .exceptions import DeploymentRejected, Message, NotFound, TooLarge
 from .models import Deployment, ProcessDefinition, ProcessInstance
 from .persistence import ERROR, RUNNING
 from .validation import DMN_SUFFIX, parse_xml, validate_files
@@ -61,7 +61,7 @@ def version(connection, process_id: str, number: int) -> dict:
     row = connection.execute(_VERSION_SELECT.where(_definitions.c.process_id == process_id,
                                                    _definitions.c.version == number)).mappings().one_or_none()
     if row is None:
-        raise NotFound(f"process '{process_id}' has no version {number}")
+        raise NotFound(Message("process '{process}' has no version {number}", process=process_id, number=number))
     files = connection.scalar(select(_deployments.c.files).where(_deployments.c.id == row["deployment_id"]))
     newest = connection.scalar(select(func.max(_definitions.c.version))
                                .where(_definitions.c.process_id == process_id))
@@ -75,7 +75,7 @@ def diagram_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
     for name, text in sorted(files.items()):
         if name.endswith(".bpmn") and pattern.search(text):
             return name, text
-    raise NotFound(f"no diagram defines process {process_id}")
+    raise NotFound(Message("no diagram defines process {process}", process=process_id))
 
 
 def request_limit() -> int:
@@ -87,8 +87,9 @@ def request_limit() -> int:
 def check_request_size(size: int | None) -> None:
     """Refuse a request body over ``request_limit()`` before anything reads it (``size`` from Content-Length)."""
     if size is not None and size > request_limit():
-        raise TooLarge(f"the request is {size} bytes; a file set may be at most {defaults.MAX_DEPLOY_SET_BYTES} "
-                       f"bytes", {"limit": defaults.MAX_DEPLOY_SET_BYTES, "size": size})
+        raise TooLarge(Message("the request is {size} bytes; a file set may be at most {limit} bytes", size=size,
+                               limit=defaults.MAX_DEPLOY_SET_BYTES),
+                       {"limit": defaults.MAX_DEPLOY_SET_BYTES, "size": size})
 
 
 def file_set(body: object) -> dict[str, bytes]:
@@ -98,15 +99,17 @@ def file_set(body: object) -> dict[str, bytes]:
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, dict) or not files or not all(
             isinstance(name, str) and isinstance(text, str) for name, text in files.items()):
-        raise DeploymentRejected.single("(request)", 'send {"files": {"name.bpmn": "<xml ...>", ...}}')
+        raise DeploymentRejected.single("(request)", Message("send {example}",
+                                                             example='{"files": {"name.bpmn": "<xml ...>", ...}}'))
     encoded = {name: text.encode("utf-8") for name, text in files.items()}
     total = sum(len(data) for data in encoded.values())
     if total > limit:
-        raise TooLarge(f"the file set is {total} bytes; at most {limit} bytes may be sent at once",
+        raise TooLarge(Message("the file set is {size} bytes; at most {limit} bytes may be sent at once", size=total,
+                               limit=limit),
                        {"limit": limit, "size": total})
     for name in encoded:
         if "/" in name or "\\" in name or name.startswith("."):
-            raise DeploymentRejected.single(name, "file names may not contain a path")
+            raise DeploymentRejected.single(name, Message("file names may not contain a path"))
     return encoded
 
 
@@ -174,11 +177,11 @@ def decision(connection, decision_id: str, number: int | None = None) -> dict:
     decision table as plain rows (``table``; None for a decision that is not a table)."""
     entry = next((e for e in decisions(connection) if e["decision_id"] == decision_id), None)
     if entry is None:
-        raise NotFound(f"no decision '{decision_id}' is deployed")
+        raise NotFound(Message("no decision '{decision}' is deployed", decision=decision_id))
     newest = entry["versions"][0]["version"]
     found = next((v for v in entry["versions"] if v["version"] == (newest if number is None else number)), None)
     if found is None:
-        raise NotFound(f"decision '{decision_id}' has no version {number}")
+        raise NotFound(Message("decision '{decision}' has no version {number}", decision=decision_id, number=number))
     latest = found["deployments"][-1]
     files = connection.scalar(select(_deployments.c.files).where(_deployments.c.id == latest["deployment_id"]))
     return {**found, "decision_id": decision_id, "name": entry["name"], "newest": newest, "files": dict(files),

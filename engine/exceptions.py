@@ -4,6 +4,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class Message(str):
+    """A sentence for people, in English, that the edges can say in the reader's language.
+
+    ``Message(template, **params)`` is the English text ``template.format(**params)``: a plain ``str`` everywhere
+    (comparisons, f-strings, logs, JSON, the CLI), that also remembers its template and params. The template is the
+    msgid of ``webui/translations`` (pybabel extracts ``Message("...")`` calls from engine/, docs/i18n.md); the web
+    layer says it with the catalogue's translation and the params said the same way (``webui.i18n.say``). A param
+    that is itself a Message ("condition of the flow to {target}") is translated too; library text (lxml's,
+    SpiffWorkflow's, Python's, jsonschema's), ids, codes and numbers stay as they are. Literal braces in a template
+    are written ``{{`` ``}}``; better, pass the example as a param. The engine knows no language but English.
+    """
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, /, **params: object) -> "Message":
+        self = super().__new__(cls, template.format(**params))
+        self.template = template
+        self.params = params
+        return self
+
+    def __reduce__(self):  # pickled with its template (the English text alone may hold braces)
+        return _message, (self.template, self.params)
+
+    @classmethod
+    def join(cls, separator: str, parts) -> "Message":
+        """``separator.join(parts)`` keeping each part translatable (the joined template is only placeholders)."""
+        parts = list(parts)
+        template = separator.replace("{", "{{").replace("}", "}}").join(f"{{_{i}}}" for i in range(len(parts)))
+        return cls(template, **{f"_{i}": part for i, part in enumerate(parts)})
+
+
+def _message(template: str, params: dict) -> Message:
+    return Message(template, **params)
+
+
 class JingzhiError(Exception):
     """Base of the engine's errors. ``code`` is stable and machine-readable; the message is for people."""
 
@@ -32,12 +68,16 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        return str(self.said())
+
+    def said(self) -> Message:
+        """The problem as one line, ``file:line [element]: message``, translatable like its message."""
         where = self.file
         if self.line:
             where += f":{self.line}"
         if self.element_id:
             where += f" [{self.element_id}]"
-        return f"{where}: {self.message}"
+        return Message("{where}: {message}", where=where, message=self.message)
 
 
 class DeploymentRejected(JingzhiError):
@@ -47,9 +87,9 @@ class DeploymentRejected(JingzhiError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"deployment refused, {len(problems)} problem(s):\n{lines}",
-                         [p.__dict__ for p in problems])
+        lines = Message.join("\n", (Message("  - {problem}", problem=p.said()) for p in problems))
+        super().__init__(Message("deployment refused, {count} problem(s):\n{problems}", count=len(problems),
+                                 problems=lines), [p.__dict__ for p in problems])
 
     @classmethod
     def single(cls, file: str, message: str) -> "DeploymentRejected":

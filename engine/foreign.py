@@ -23,50 +23,51 @@ import re
 from dataclasses import dataclass
 
 from . import defaults
-from .exceptions import Problem
+from .exceptions import Message, Problem
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
-_SERVICE = ("calling Java classes or external workers is not supported here; use a script task (Python, run in the "
-            "engine's sandbox) or a user task")
-_FORM = ("forms here are JSON Schema files: add the .json file to the deployment and name it in "
-         "spiffworkflow:properties as property formJsonSchemaFilename")
-_ASSIGN = ("tasks are assigned by lane (the lane's name is the team) or by the spiffworkflow property team (a Python "
-           "expression giving the team code); people then claim them from their team's inbox")
-_MAPPING = ("variable mappings are not applied here, so the task would silently see and leave other data than "
-            "intended; every task reads and writes the case data directly - compute values in a script task (Python)")
-_CALL_MAPPING = ("a call activity here passes all case data to the called process and back; remove the mapping (or "
-                 "use variables=\"all\") and compute values in a script task (Python)")
-_LISTENER = "listeners are not run here; put the work in a script task (Python) on the flow"
-_DECISION = ("name the decision with spiffworkflow:calledDecisionId (the id of a decision in a .dmn file of the "
-             "deployment); its outputs are written to the case data under their own names")
-_LOOP = ("write a multi-instance over a list with the standard loopDataInputRef (the variable holding the list) and "
-         "inputDataItem (the name of each element), or loopCardinality (a Python expression)")
-_DUE = ("deadlines are the spiffworkflow property dueIn, a Python expression giving an ISO 8601 duration (\"PT4H\") or "
-        "date-time")
-_CORRELATION = ("messages correlate here with bpmn:correlationKey and correlationProperty, whose retrieval "
-                "expressions are Python")
-_CALLED = "name the called process in the call activity's calledElement attribute"
-_SCRIPT = "write the script inline in the script task, in Python (run in the engine's sandbox)"
-_RESULT = ("results are not stored under another name here: a script assigns its variables itself, a decision "
-           "writes its outputs under their own names")
-_COMPENSATION = ("compensation is not run by this engine; model the undo as explicit tasks on an error or escalation "
-                 "path")
+_SERVICE = Message("calling Java classes or external workers is not supported here; use a script task (Python, "
+                   "run in the engine's sandbox) or a user task")
+_FORM = Message("forms here are JSON Schema files: add the .json file to the deployment and name it in "
+                "spiffworkflow:properties as property formJsonSchemaFilename")
+_ASSIGN = Message("tasks are assigned by lane (the lane's name is the team) or by the spiffworkflow property team (a "
+                  "Python expression giving the team code); people then claim them from their team's inbox")
+_MAPPING = Message("variable mappings are not applied here, so the task would silently see and leave other data than "
+                   "intended; every task reads and writes the case data directly - compute values in a script task "
+                   "(Python)")
+_CALL_MAPPING = Message("a call activity here passes all case data to the called process and back; remove the mapping "
+                        "(or use variables=\"all\") and compute values in a script task (Python)")
+_LISTENER = Message("listeners are not run here; put the work in a script task (Python) on the flow")
+_DECISION = Message("name the decision with spiffworkflow:calledDecisionId (the id of a decision in a .dmn file of "
+                    "the deployment); its outputs are written to the case data under their own names")
+_LOOP = Message("write a multi-instance over a list with the standard loopDataInputRef (the variable holding the list) "
+                "and inputDataItem (the name of each element), or loopCardinality (a Python expression)")
+_DUE = Message("deadlines are the spiffworkflow property dueIn, a Python expression giving an ISO 8601 duration "
+               "(\"PT4H\") or date-time")
+_CORRELATION = Message("messages correlate here with bpmn:correlationKey and correlationProperty, whose retrieval "
+                       "expressions are Python")
+_CALLED = Message("name the called process in the call activity's calledElement attribute")
+_SCRIPT = Message("write the script inline in the script task, in Python (run in the engine's sandbox)")
+_RESULT = Message("results are not stored under another name here: a script assigns its variables itself, a decision "
+                  "writes its outputs under their own names")
+_COMPENSATION = Message("compensation is not run by this engine; model the undo as explicit tasks on an error or "
+                        "escalation path")
 
 #: Vendor attributes and extension elements, by qualified name: what they are, and what to do instead.
 _VENDOR: dict[str, tuple[str, str]] = {
-    f"{{{CAMUNDA}}}class": ("camunda:class (a Java delegate)", _SERVICE),
-    f"{{{CAMUNDA}}}delegateExpression": ("camunda:delegateExpression (a Java delegate)", _SERVICE),
-    f"{{{CAMUNDA}}}expression": ("camunda:expression (a JUEL method call)", _SERVICE),
-    f"{{{CAMUNDA}}}type": ("camunda:type (an external task or connector)", _SERVICE),
-    f"{{{CAMUNDA}}}connector": ("camunda:connector (an HTTP or SOAP connector)", _SERVICE),
-    f"{{{ZEEBE}}}taskDefinition": ("zeebe:taskDefinition (a job for an external worker)", _SERVICE),
+    f"{{{CAMUNDA}}}class": (Message("camunda:class (a Java delegate)"), _SERVICE),
+    f"{{{CAMUNDA}}}delegateExpression": (Message("camunda:delegateExpression (a Java delegate)"), _SERVICE),
+    f"{{{CAMUNDA}}}expression": (Message("camunda:expression (a JUEL method call)"), _SERVICE),
+    f"{{{CAMUNDA}}}type": (Message("camunda:type (an external task or connector)"), _SERVICE),
+    f"{{{CAMUNDA}}}connector": (Message("camunda:connector (an HTTP or SOAP connector)"), _SERVICE),
+    f"{{{ZEEBE}}}taskDefinition": (Message("zeebe:taskDefinition (a job for an external worker)"), _SERVICE),
     f"{{{CAMUNDA}}}formKey": ("camunda:formKey", _FORM),
     f"{{{CAMUNDA}}}formRef": ("camunda:formRef", _FORM),
-    f"{{{CAMUNDA}}}formData": ("camunda:formData (generated form fields)", _FORM),
+    f"{{{CAMUNDA}}}formData": (Message("camunda:formData (generated form fields)"), _FORM),
     f"{{{ZEEBE}}}formDefinition": ("zeebe:formDefinition", _FORM),
     f"{{{CAMUNDA}}}assignee": ("camunda:assignee", _ASSIGN),
     f"{{{CAMUNDA}}}candidateUsers": ("camunda:candidateUsers", _ASSIGN),
@@ -77,14 +78,16 @@ _VENDOR: dict[str, tuple[str, str]] = {
     f"{{{BPMN}}}performer": ("bpmn:performer", _ASSIGN),
     f"{{{CAMUNDA}}}dueDate": ("camunda:dueDate", _DUE),
     f"{{{ZEEBE}}}taskSchedule": ("zeebe:taskSchedule", _DUE),
-    f"{{{CAMUNDA}}}inputOutput": ("camunda:inputOutput (input/output mappings)", _MAPPING),
-    f"{{{ZEEBE}}}ioMapping": ("zeebe:ioMapping (input/output mappings)", _MAPPING),
-    f"{{{CAMUNDA}}}in": ("camunda:in (a variable mapping into the called process)", _CALL_MAPPING),
-    f"{{{CAMUNDA}}}out": ("camunda:out (a variable mapping out of the called process)", _CALL_MAPPING),
-    f"{{{CAMUNDA}}}variableMappingClass": ("camunda:variableMappingClass (a Java variable mapping)", _CALL_MAPPING),
+    f"{{{CAMUNDA}}}inputOutput": (Message("camunda:inputOutput (input/output mappings)"), _MAPPING),
+    f"{{{ZEEBE}}}ioMapping": (Message("zeebe:ioMapping (input/output mappings)"), _MAPPING),
+    f"{{{CAMUNDA}}}in": (Message("camunda:in (a variable mapping into the called process)"), _CALL_MAPPING),
+    f"{{{CAMUNDA}}}out": (Message("camunda:out (a variable mapping out of the called process)"), _CALL_MAPPING),
+    f"{{{CAMUNDA}}}variableMappingClass": (Message("camunda:variableMappingClass (a Java variable mapping)"),
+                                           _CALL_MAPPING),
     f"{{{CAMUNDA}}}variableMappingDelegateExpression": ("camunda:variableMappingDelegateExpression", _CALL_MAPPING),
-    f"{{{CAMUNDA}}}initiator": ("camunda:initiator", "who started a case is kept in its history here, not in a "
-                                                      "variable; pass it in the start data if the process needs it"),
+    f"{{{CAMUNDA}}}initiator": ("camunda:initiator", Message("who started a case is kept in its history here, not "
+                                                              "in a variable; pass it in the start data if the "
+                                                              "process needs it")),
     f"{{{CAMUNDA}}}executionListener": ("camunda:executionListener", _LISTENER),
     f"{{{CAMUNDA}}}taskListener": ("camunda:taskListener", _LISTENER),
     f"{{{ZEEBE}}}executionListeners": ("zeebe:executionListeners", _LISTENER),
@@ -93,29 +96,30 @@ _VENDOR: dict[str, tuple[str, str]] = {
     f"{{{ZEEBE}}}calledDecision": ("zeebe:calledDecision", _DECISION),
     f"{{{CAMUNDA}}}collection": ("camunda:collection", _LOOP),
     f"{{{ZEEBE}}}loopCharacteristics": ("zeebe:loopCharacteristics", _LOOP),
-    f"{{{ZEEBE}}}subscription": ("zeebe:subscription (a FEEL correlation key)", _CORRELATION),
+    f"{{{ZEEBE}}}subscription": (Message("zeebe:subscription (a FEEL correlation key)"), _CORRELATION),
     f"{{{ZEEBE}}}calledElement": ("zeebe:calledElement", _CALLED),
-    f"{{{CAMUNDA}}}resource": ("camunda:resource (a script in a separate file)", _SCRIPT),
-    f"{{{ZEEBE}}}script": ("zeebe:script (a FEEL expression)", _SCRIPT),
+    f"{{{CAMUNDA}}}resource": (Message("camunda:resource (a script in a separate file)"), _SCRIPT),
+    f"{{{ZEEBE}}}script": (Message("zeebe:script (a FEEL expression)"), _SCRIPT),
     f"{{{CAMUNDA}}}resultVariable": ("camunda:resultVariable", _RESULT),
 }
 
 #: Standard elements SpiffWorkflow 3.2 does not run, by local name.
 _UNSUPPORTED = {
-    "compensateEventDefinition": ("a compensation event", _COMPENSATION),
-    "linkEventDefinition": ("a link event", "link events are not run by this engine; draw the sequence flow "
-                                            "directly"),
-    "complexGateway": ("a gateway type this engine does not run", "use an inclusive or exclusive gateway with "
-                                                                   "Python conditions"),
+    "compensateEventDefinition": (Message("a compensation event"), _COMPENSATION),
+    "linkEventDefinition": (Message("a link event"), Message("link events are not run by this engine; draw the "
+                                                             "sequence flow directly")),
+    "complexGateway": (Message("a gateway type this engine does not run"),
+                       Message("use an inclusive or exclusive gateway with Python conditions")),
 }
 
 #: Elements whose text the engine evaluates as Python, by qualified name: what the expression is for.
 _EXPRESSIONS = {**{f"{{{BPMN}}}{local}": what for local, what in (
-    ("conditionExpression", "condition"), ("condition", "condition"), ("timeDate", "timer"),
-    ("timeDuration", "timer"), ("timeCycle", "timer"), ("loopCardinality", "loop cardinality"),
-    ("completionCondition", "completion condition"), ("loopCondition", "loop condition"),
-    ("formalExpression", "expression"))},
-    f"{{{SPIFF}}}messagePayload": "message payload", f"{{{SPIFF}}}expression": "correlation expression"}
+    ("conditionExpression", Message("condition")), ("condition", Message("condition")),
+    ("timeDate", Message("timer")), ("timeDuration", Message("timer")), ("timeCycle", Message("timer")),
+    ("loopCardinality", Message("loop cardinality")), ("completionCondition", Message("completion condition")),
+    ("loopCondition", Message("loop condition")), ("formalExpression", Message("expression")))},
+    f"{{{SPIFF}}}messagePayload": Message("message payload"),
+    f"{{{SPIFF}}}expression": Message("correlation expression")}
 #: spiffworkflow properties holding a Python expression.
 _EXPRESSION_PROPERTIES = (defaults.PROP_DUE_IN, defaults.PROP_TEAM)
 #: Parts of an element, never the element a problem is shown on (an event's definition, a task's loop, ...).
@@ -208,27 +212,32 @@ def _standard(name: str, element) -> list[Found]:
     if local in _UNSUPPORTED:
         return [_found(name, element, *_UNSUPPORTED[local])]
     if element.get("isForCompensation") == "true":
-        return [_found(name, element, "isForCompensation=\"true\" (a compensation handler)", _COMPENSATION)]
+        return [_found(name, element, Message("isForCompensation=\"true\" (a compensation handler)"),
+                       _COMPENSATION)]
     if local == "scriptTask" and "python" not in (element.get("scriptFormat") or "python").lower():
         return [_found(name, element, f"scriptFormat {element.get('scriptFormat')!r}",
-                       "scripts here are Python, run in the engine's sandbox")]
+                       Message("scripts here are Python, run in the engine's sandbox"))]
     if local == "serviceTask" and not _calls_something(element):
-        return [_found(name, element, "no implementation this engine can call", _SERVICE)]
+        return [_found(name, element, Message("no implementation this engine can call"), _SERVICE)]
     return []
 
 
 def _expression(name: str, element, what: str, text: str | None) -> list[Found]:
-    advice = "expressions here are Python, evaluated on the case data"
+    advice = Message("expressions here are Python, evaluated on the case data")
     language = element.get("language")
     if language and "python" not in language.lower():
-        return [_found(name, element, f"a {what} in the language {language!r}", advice)]
+        return [_found(name, element, Message("a {what} in the language {language}", what=what,
+                                              language=repr(language)), advice)]
     found = dialect(text)
     if found is None:
         return []
     example = _python_for(text)
-    advice += (f"; e.g. {example}" if example else "") + \
-        (" (a literal ISO 8601 value is quoted: \"PT5M\")" if what == "timer" else "")
-    return [_found(name, element, f"the {found} {what} {text.strip()}", advice)]
+    if example:
+        advice = Message("{advice}; e.g. {example}", advice=advice, example=example)
+    if what == "timer":
+        advice = Message("{advice} (a literal ISO 8601 value is quoted: {example})", advice=advice, example='"PT5M"')
+    return [_found(name, element, Message("the {dialect} {what} {expression}", dialect=found, what=what,
+                                          expression=text.strip()), advice)]
 
 
 def bpmn_problems(name: str, root) -> list[Problem]:
@@ -241,7 +250,8 @@ def bpmn_problems(name: str, root) -> list[Problem]:
         if element.tag in _EXPRESSIONS:
             found.extend(_expression(name, element, _EXPRESSIONS[element.tag], element.text))
         elif element.tag == f"{{{SPIFF}}}property" and element.get("name") in _EXPRESSION_PROPERTIES:
-            found.extend(_expression(name, element, f"property {element.get('name')}", element.get("value")))
+            found.extend(_expression(name, element, Message("property {name}", name=element.get("name")),
+                                     element.get("value")))
         elif element.tag.startswith(f"{{{BPMN}}}"):
             found.extend(_standard(name, element))
     return once(found)
@@ -257,7 +267,9 @@ def once(found: list[Found]) -> list[Problem]:
     for items in merged.values():
         first, owner = items[0], items[0].owner
         whats = list(dict.fromkeys(item.what for item in items))
-        what = whats[0] if len(whats) == 1 else f"{', '.join(whats[:-1])} and {whats[-1]}"
+        what = whats[0] if len(whats) == 1 else Message("{some} and {last}", some=Message.join(", ", whats[:-1]),
+                                                        last=whats[-1])
         element = f"{_local(owner.tag)} {owner.get('id')!r}" if owner.get("id") else _local(owner.tag)
-        problems.append(Problem(first.file, f"{element} uses {what}: {first.advice}", owner.get("id"), first.line))
+        problems.append(Problem(first.file, Message("{element} uses {what}: {advice}", element=element, what=what,
+                                                    advice=first.advice), owner.get("id"), first.line))
     return problems

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from .exceptions import Problem
+from .exceptions import Message, Problem
 from .foreign import Found, once
 
-_HINT = "Jingzhi evaluates DMN cells as Python expressions"
+_HINT = Message("Jingzhi evaluates DMN cells as Python expressions")
 _RANGE = re.compile(r"^([\[\]\(])\s*(.+?)\s*\.\.\s*(.+?)\s*([\[\]\)])$", re.S)
 _NOT = re.compile(r"^not\s*\((.*)\)$", re.S)
 _FEEL_FUNCTION = re.compile(r"^(date and time|years and months duration|date|time|duration)\s*\(")
@@ -65,9 +65,9 @@ def feel_cell(text: str | None, is_input: bool) -> tuple[str, str | None] | None
     if not cell or cell == "-":
         return None
     if cell in _LITERALS:
-        return f"the FEEL literal {cell}", _LITERALS[cell]
+        return Message("the FEEL literal {cell}", cell=cell), _LITERALS[cell]
     if _FEEL_FUNCTION.match(cell):
-        return f"the FEEL function {_FEEL_FUNCTION.match(cell).group(1)}()", None
+        return Message("the FEEL function {function}()", function=_FEEL_FUNCTION.match(cell).group(1)), None
     if not is_input or "?" in re.sub(r"\"[^\"]*\"|'[^']*'", "", cell):
         return None  # a ? stands for the input only in Jingzhi's (Python) cells: this one is Python already
     negated = _NOT.match(cell)
@@ -77,14 +77,14 @@ def feel_cell(text: str | None, is_input: bool) -> tuple[str, str | None] | None
             python = f"!= {parts[0]}" if len(parts) == 1 else f"? not in ({', '.join(parts)})"
         else:
             python = f"not ({' or '.join(_as_test(p) for p in parts)})"
-        return f"the FEEL negation {cell}", python
+        return Message("the FEEL negation {cell}", cell=cell), python
     parts = _split(cell)
     if len(parts) > 1:
         if all(not _range(p) and not _COMPARISON.match(p) for p in parts):
-            return f"the FEEL list {cell}", f"? in ({', '.join(parts)})"
-        return f"the FEEL list {cell}", " or ".join(_as_test(p) for p in parts)
+            return Message("the FEEL list {cell}", cell=cell), f"? in ({', '.join(parts)})"
+        return Message("the FEEL list {cell}", cell=cell), " or ".join(_as_test(p) for p in parts)
     if _range(cell):
-        return f"the FEEL range {cell}", _range(cell)
+        return Message("the FEEL range {cell}", cell=cell), _range(cell)
     return None
 
 
@@ -109,18 +109,20 @@ def _cells(name: str, table) -> list:
                   [(e, False) for e in _children(rule, "outputEntry")]
         for position, (entry, is_input) in enumerate(entries):
             text = "".join(t.text or "" for t in _children(entry, "text"))
-            where = f"(rule {number}, " + (f"input {labels[position]!r})" if is_input and position < len(labels)
-                                           else "output)")
+            where = Message("(rule {rule}, input {label})", rule=number, label=repr(labels[position])) \
+                if is_input and position < len(labels) else Message("(rule {rule}, output)", rule=number)
             language = entry.get("expressionLanguage")
             if language and not any(word in language.lower() for word in ("python", "feel")):
-                found.append(_problem(name, entry, f"the expression language {language!r} {where}", _HINT))
+                found.append(_problem(name, entry, Message("the expression language {language} {where}",
+                                                           language=repr(language), where=where), _HINT))
                 continue
             feel = feel_cell(text, is_input)
             if feel is not None:
                 what, python = feel
-                advice = _HINT + (f"; write {python}" if python else
-                                  "; compare ISO 8601 strings or numbers, or compute the value in a script task")
-                found.append(_problem(name, entry, f"{what} {where}", advice))
+                advice = Message("{hint}; write {python}", hint=_HINT, python=python) if python else \
+                    Message("{hint}; compare ISO 8601 strings or numbers, or compute the value in a script task",
+                            hint=_HINT)
+                found.append(_problem(name, entry, Message("{what} {where}", what=what, where=where), advice))
     return found
 
 
@@ -131,17 +133,19 @@ def _table(name: str, decision) -> list:
                                                                           "informationRequirement",
                                                                           "authorityRequirement",
                                                                           "knowledgeRequirement"}))
-        return [_problem(name, decision, f"a {kinds} instead of a decision table" if kinds else "no decision table",
-                         "only decision tables are run here")]
+        return [_problem(name, decision, Message("a {kinds} instead of a decision table", kinds=kinds) if kinds
+                         else Message("no decision table"), Message("only decision tables are run here"))]
     table, found = tables[0], []
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if policy in _HIT_POLICIES:
-        found.append(_problem(name, table, f"the hit policy {policy}",
-                              "this engine answers with the first matching rule: use FIRST, UNIQUE or COLLECT"))
+        found.append(_problem(name, table, Message("the hit policy {policy}", policy=policy),
+                              Message("this engine answers with the first matching rule: use FIRST, UNIQUE or "
+                                      "COLLECT")))
     if table.get("aggregation"):
-        found.append(_problem(name, table, f"the COLLECT aggregation {table.get('aggregation')}",
-                              "COLLECT returns the list of every matching rule's outputs here; add them up in a "
-                              "script task after the decision"))
+        found.append(_problem(name, table, Message("the COLLECT aggregation {aggregation}",
+                                                   aggregation=table.get("aggregation")),
+                              Message("COLLECT returns the list of every matching rule's outputs here; add them up in "
+                                      "a script task after the decision")))
     return found + _cells(name, table)
 
 
@@ -151,13 +155,15 @@ def dmn_problems(name: str, root) -> list[Problem]:
     decisions = [element for element in root.iter() if _local(element) == "decision"]
     for position, decision in enumerate(decisions):
         if position > 0:
-            found.append(_problem(name, decision, f"the same file as decision {decisions[0].get('id')!r}",
-                                  "only one decision per .dmn file is read here; put each in its own file"))
+            found.append(_problem(name, decision, Message("the same file as decision {decision}",
+                                                          decision=repr(decisions[0].get("id"))),
+                                  Message("only one decision per .dmn file is read here; put each in its own file")))
         for requirement in decision.iter():
             if _local(requirement) == "requiredDecision":
-                found.append(_problem(name, decision, f"the result of decision {requirement.get('href')!r}",
-                                      "decisions here do not call each other; run each from its own business rule "
-                                      "task, one after the other"))
+                found.append(_problem(name, decision, Message("the result of decision {decision}",
+                                                              decision=repr(requirement.get("href"))),
+                                      Message("decisions here do not call each other; run each from its own business "
+                                              "rule task, one after the other")))
                 break
         found.extend(_table(name, decision))
     return once(found)

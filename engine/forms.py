@@ -7,7 +7,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from . import defaults
-from .exceptions import FormInvalid, Problem
+from .exceptions import FormInvalid, Message, Problem
 
 
 def check_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
@@ -18,11 +18,13 @@ def check_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
         Draft202012Validator.check_schema(schema)
         return schema, []
     except (ValueError, UnicodeDecodeError) as err:
-        return None, [Problem(name, f"form schema is not valid JSON: {err}", line=getattr(err, "lineno", None))]
+        return None, [Problem(name, Message("form schema is not valid JSON: {error}", error=str(err)),
+                              line=getattr(err, "lineno", None))]
     except SchemaError as err:
         where = "/".join(str(p) for p in err.absolute_path)
-        return None, [Problem(name, f"form schema is not a valid JSON Schema: {err.message}"
-                                    + (f" (at {where})" if where else ""))]
+        said = Message("form schema is not a valid JSON Schema: {error}", error=err.message)
+        return None, [Problem(name, Message("{problem} (at {where})", problem=said, where=where)
+                              if where else said)]
 
 
 def check_ui_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:
@@ -30,9 +32,11 @@ def check_ui_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]
     try:
         hints = json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
-        return None, [Problem(name, f"form layout is not valid JSON: {err}", line=getattr(err, "lineno", None))]
+        return None, [Problem(name, Message("form layout is not valid JSON: {error}", error=str(err)),
+                              line=getattr(err, "lineno", None))]
     if not isinstance(hints, dict):
-        return None, [Problem(name, 'form layout must be a JSON object, e.g. {"ui:order": ["a", "*"]}')]
+        return None, [Problem(name, Message("form layout must be a JSON object, e.g. {example}",
+                                              example='{"ui:order": ["a", "*"]}'))]
     return hints, []
 
 
@@ -42,7 +46,7 @@ def validate_form(forms: dict, form_name: str | None, data: dict) -> None:
         return
     schema = forms.get(form_name)
     if schema is None:
-        raise FormInvalid(f"form schema {form_name} is missing from the deployment")
+        raise FormInvalid(Message("form schema {form} is missing from the deployment", form=form_name))
     errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         fields = {}
@@ -51,7 +55,7 @@ def validate_form(forms: dict, form_name: str | None, data: dict) -> None:
             if not path and error.validator == "required":
                 path = error.message.split("'")[1] if "'" in error.message else ""
             fields.setdefault(path or "(form)", error.message)
-        raise FormInvalid(f"the form has {len(fields)} error(s)", fields)
+        raise FormInvalid(Message("the form has {count} error(s)", count=len(fields)), fields)
 
 
 def check_size(data: dict) -> None:
@@ -59,6 +63,7 @@ def check_size(data: dict) -> None:
     try:
         size = len(json.dumps(data, default=str))
     except (TypeError, ValueError) as err:
-        raise FormInvalid(f"task data is not JSON: {err}") from err
+        raise FormInvalid(Message("task data is not JSON: {error}", error=str(err))) from err
     if size > defaults.MAX_TASK_DATA_BYTES:
-        raise FormInvalid(f"task data is {size} bytes; at most {defaults.MAX_TASK_DATA_BYTES} are accepted")
+        raise FormInvalid(Message("task data is {size} bytes; at most {limit} are accepted", size=size,
+                                  limit=defaults.MAX_TASK_DATA_BYTES))

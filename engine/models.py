@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +30,22 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON(), list: JSON()}
+
+
+def trigram_index(name: str, column) -> Index:
+    """A pg_trgm GIN index, so ``LIKE``/``ILIKE '%...%'`` on ``column`` (a name or an expression) is an index scan.
+    PostgreSQL only (``ddl_if``), and only where migration 0009 could create the extension; SQLite scans."""
+    key = column if isinstance(column, str) else "expression"
+    ops = {key: "gin_trgm_ops"}
+    return Index(name, column, postgresql_using="gin", postgresql_ops=ops).ddl_if(dialect="postgresql")
+
+
+def exists_on(dialect: str):
+    """Alembic's ``include_object`` for ``dialect``: leaves out the indexes that exist on other backends only."""
+    def include(item, name, type_, reflected, compare_to) -> bool:
+        condition = getattr(item, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+    return include
 
 
 class Deployment(Base):
@@ -115,8 +131,12 @@ class Case(Base):
     """The domain view of an instance for people and indicators."""
 
     __tablename__ = "cases"
-    #: the command centre's heat map counts cases of a period per place from this index alone (engine/map_reads.py)
-    __table_args__ = (Index("ix_cases_heat", "opened_at", "scenario", "lat", "lon"),)
+    #: the command centre's heat map counts cases of a period per place from this index alone (engine/map_reads.py);
+    #: the case search's free text matches these three columns by ILIKE (engine/case_search.py)
+    __table_args__ = (Index("ix_cases_heat", "opened_at", "scenario", "lat", "lon"),
+                      trigram_index("ix_cases_address_trgm", "address"),
+                      trigram_index("ix_cases_device_id_trgm", "device_id"),
+                      trigram_index("ix_cases_business_key_trgm", "business_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -155,12 +175,24 @@ class AuditEvent(Base):
     """Append-only history of every state change and who made it."""
 
     __tablename__ = "audit_event"
+    #: the audit search (engine/audit_search.py): newest first, by actor, by kind, by day, and text in the detail
+    __table_args__ = (Index("ix_audit_event_at", "at", "id"), Index("ix_audit_event_actor", "actor", "at"),
+                      Index("ix_audit_event_kind", "kind", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict]
+
+
+#: The detail as searchable text on PostgreSQL: its JSON as jsonb renders it, non-ASCII characters as themselves (the
+#: stored JSON has them as \uXXXX escapes, whose trigrams every Chinese text shares). A PL/pgSQL function of migration
+#: 0009, immutable, that falls back to the stored text for the one JSON jsonb refuses (a \u0000 escape), so no insert
+#: can ever fail on the index.
+DETAIL_TEXT_FUNCTION = "jingzhi_json_text"
+trigram_index("ix_audit_event_detail_trgm",   # joins the table's indexes
+              getattr(func, DETAIL_TEXT_FUNCTION)(AuditEvent.__table__.c.detail))
 
 
 # -- people: teams, users, memberships, machine tokens (the web app's accounts; see engine/people.py) -----------------

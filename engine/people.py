@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import clock
-from .exceptions import Conflict, FormInvalid, NotFound
+from .exceptions import Conflict, FormInvalid, Message, NotFound
 from .models import ApiToken, Membership, Team, User
 
 #: werkzeug's password hashing method (salted scrypt). Tests switch to a cheap one; never do so in production.
@@ -52,26 +52,31 @@ def roster(connection) -> set[str]:
 def _check(roles, team_codes, connection) -> None:
     unknown_roles = sorted(set(roles) - set(ROLES))
     if unknown_roles:
-        raise FormInvalid(f"unknown role(s): {', '.join(unknown_roles)}", {"roles": f"one of {', '.join(ROLES)}"})
+        raise FormInvalid(Message("unknown role(s): {roles}", roles=", ".join(unknown_roles)),
+                          {"roles": Message("one of {roles}", roles=", ".join(ROLES))})
     known = set(connection.scalars(select(_teams.c.code)))
     missing = sorted(set(team_codes) - known)
     if missing:
-        raise FormInvalid(f"unknown team(s): {', '.join(missing)}", {"teams": "seed the teams first"})
+        raise FormInvalid(Message("unknown team(s): {teams}", teams=", ".join(missing)),
+                          {"teams": Message("seed the teams first")})
 
 
 def add_user(store, username: str, password: str, roles: list[str], team_codes: list[str],
              display_name: str | None = None) -> dict:
     username = (username or "").strip()
     if not username or len(password or "") < 8:
-        raise FormInvalid("a user needs a name and a password of at least 8 characters",
-                          {"username": "required", "password": "at least 8 characters"})
+        raise FormInvalid(Message("a user needs a name and a password of at least {length} characters", length=8),
+                          {"username": Message("required"),
+                           "password": Message("at least {length} characters", length=8)})
     if len(username) > 120 or len(display_name or "") > 200:
-        raise FormInvalid("a user name has at most 120 characters, a display name at most 200",
-                          {"username": "at most 120 characters", "display_name": "at most 200 characters"})
+        raise FormInvalid(Message("a user name has at most {name} characters, a display name at most {display}",
+                                  name=120, display=200),
+                          {"username": Message("at most {length} characters", length=120),
+                           "display_name": Message("at most {length} characters", length=200)})
     with store.begin() as connection:
         _check(roles, team_codes, connection)
         if connection.scalar(select(_users.c.id).where(_users.c.username == username)) is not None:
-            raise Conflict(f"user {username} exists already")
+            raise Conflict(Message("user {username} exists already", username=username))
         user_id = connection.execute(insert(_users).values(
             username=username, display_name=display_name or username,
             password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
@@ -84,7 +89,8 @@ def add_user(store, username: str, password: str, roles: list[str], team_codes: 
 def update_user(store, user_id: int, roles: list[str] | None = None, team_codes: list[str] | None = None,
                 active: bool | None = None, password: str | None = None) -> dict:
     if password and len(password) < 8:
-        raise FormInvalid("a password has at least 8 characters", {"password": "at least 8 characters"})
+        raise FormInvalid(Message("a password has at least {length} characters", length=8),
+                          {"password": Message("at least {length} characters", length=8)})
     with store.begin() as connection:
         _check(roles or [], team_codes or [], connection)
         values = {}
@@ -97,7 +103,7 @@ def update_user(store, user_id: int, roles: list[str] | None = None, team_codes:
             values["session_epoch"] = _users.c.session_epoch + 1  # a new password ends every session of the old one
         if values:
             if connection.execute(update(_users).where(_users.c.id == user_id).values(**values)).rowcount != 1:
-                raise NotFound(f"user {user_id} does not exist")
+                raise NotFound(Message("user {user} does not exist", user=user_id))
         if team_codes is not None:
             connection.execute(delete(_members).where(_members.c.user_id == user_id))
             for code in sorted(set(team_codes)):
@@ -112,7 +118,7 @@ def end_sessions(store, user_id: int) -> int:
         epoch = connection.execute(update(_users).where(_users.c.id == user_id).values(
             session_epoch=_users.c.session_epoch + 1).returning(_users.c.session_epoch)).scalar()
         if epoch is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(Message("user {user} does not exist", user=user_id))
         return epoch
 
 
@@ -128,7 +134,7 @@ def user(store, user_id: int) -> dict:
     with store.read() as connection:
         row = connection.execute(select(_users).where(_users.c.id == user_id)).mappings().one_or_none()
         if row is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(Message("user {user} does not exist", user=user_id))
         return _with_teams(connection, row)
 
 
@@ -155,6 +161,15 @@ def described(store, found: list[User]) -> list[dict]:
     with store.read() as connection:       # the page's rows are loaded already: only their teams are read
         return [_with_teams(connection, {column.key: getattr(user, column.key) for column in _users.columns})
                 for user in found]
+
+
+def display_names(connection, usernames) -> dict[str, str]:
+    """Username -> display name of those of ``usernames`` that are users (an audit page's actors)."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    return dict(connection.execute(select(_users.c.username, _users.c.display_name)
+                                   .where(_users.c.username.in_(wanted))).all())
 
 
 def members(store, team_codes: list[str]) -> list[str]:
@@ -193,7 +208,7 @@ def create_token(store, username: str, name: str = "api") -> str:
     with store.begin() as connection:
         user_id = connection.scalar(select(_users.c.id).where(_users.c.username == username))
         if user_id is None:
-            raise NotFound(f"user {username} does not exist")
+            raise NotFound(Message("user {user} does not exist", user=username))
         connection.execute(insert(_tokens).values(user_id=user_id, name=name, token_hash=_digest(token),
                                                   created_at=clock.now(), revoked=False))
     return token

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import defaults
-from .exceptions import Problem
+from .exceptions import Message, Problem
 from .people import LEAD_SUFFIX
 
 _HUMAN_TASKS = ("userTask", "manualTask")
@@ -26,8 +26,9 @@ def unknown_teams(roots: dict, roster: set[str]) -> list[Problem]:
 
     def check(name: str, file: str, element, what: str) -> None:
         if name not in known:
-            problems.append(Problem(file, f"{what} '{name}' is not a team of the roster (known: "
-                                          f"{', '.join(sorted(roster))}; a lead's inbox is <code>{LEAD_SUFFIX})",
+            problems.append(Problem(file, Message("{what} '{name}' is not a team of the roster (known: {known}; a "
+                                                  "lead's inbox is <code>{suffix})", what=what, name=name,
+                                                  known=", ".join(sorted(roster)), suffix=LEAD_SUFFIX),
                                     element_id=element.get("id"), line=element.sourceline))
 
     for file, root in sorted(roots.items()):
@@ -36,12 +37,12 @@ def unknown_teams(roots: dict, roster: set[str]) -> list[Problem]:
             for lane in root.iter("{*}lane"):
                 holds_work = any((ref.text or "").strip() in human for ref in lane.iter("{*}flowNodeRef"))
                 if holds_work and lane.get("name"):
-                    check(lane.get("name").strip(), file, lane, "lane")
+                    check(lane.get("name").strip(), file, lane, Message("lane"))
             for prop in root.iter("{*}property"):
                 literal = _string_literal(prop.get("value")) if prop.get("name") == defaults.PROP_TEAM else None
                 if literal is not None:
                     task = next((a for a in prop.iterancestors() if a.get("id")), prop)  # the task it is set on
-                    check(literal, file, task, "team property")
+                    check(literal, file, task, Message("team property"))
         else:
             for table in root.iter("{*}decisionTable"):
                 outputs = [o.get("name") or "" for o in table.findall("{*}output")]
@@ -49,7 +50,7 @@ def unknown_teams(roots: dict, roster: set[str]) -> list[Problem]:
                     for column, entry in zip(outputs, rule.findall("{*}outputEntry")):
                         literal = _string_literal(entry.findtext("{*}text"))
                         if (column == "team" or column.endswith(".team")) and literal is not None:
-                            check(literal, file, entry, "routing output")
+                            check(literal, file, entry, Message("routing output"))
     return problems
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .exceptions import Problem
+from .exceptions import Message, Problem
 
 #: Flow elements (tasks, events, gateways, sub-processes) in one file. The district's largest has under 100.
 MAX_ELEMENTS = 1000
@@ -51,8 +51,9 @@ def size_problems(name: str, root) -> list[Problem]:
     for loop in root.iter(f"{{{_MODEL}}}multiInstanceLoopCharacteristics"):
         problems.extend(_cardinality_problems(name, loop))
     if total > MAX_ELEMENTS:
-        problems.insert(0, Problem(name, f"has {total} flow elements; a diagram may have at most {MAX_ELEMENTS} "
-                                         f"(engine.sandbox_limits.MAX_ELEMENTS)", root.get("id"), root.sourceline))
+        problems.insert(0, Problem(name, Message("has {count} flow elements; a diagram may have at most {limit} "
+                                                 "(engine.sandbox_limits.MAX_ELEMENTS)", count=total,
+                                                 limit=MAX_ELEMENTS), root.get("id"), root.sourceline))
     return problems
 
 
@@ -65,9 +66,10 @@ def _cardinality_problems(name: str, loop) -> Iterator[Problem]:
             count = int(cardinality.text.strip())
             if count > MAX_PARALLEL_BRANCHES:
                 activity = loop.getparent()
-                yield Problem(name, f"runs {count} instances in parallel; a diagram may have at most "
-                                    f"{MAX_PARALLEL_BRANCHES} branches active at once (engine.sandbox_limits."
-                                    f"MAX_PARALLEL_BRANCHES)", activity.get("id"), loop.sourceline)
+                yield Problem(name, Message("runs {count} instances in parallel; a diagram may have at most {limit} "
+                                            "branches active at once (engine.sandbox_limits.MAX_PARALLEL_BRANCHES)",
+                                            count=count, limit=MAX_PARALLEL_BRANCHES),
+                              activity.get("id"), loop.sourceline)
 
 
 def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:
@@ -103,16 +105,18 @@ def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:
             tokens[node_id] = min(sum(tokens[s] for s in before), 10 ** 9)
         if length[node_id] > MAX_SEQUENCE and not sequence_reported:
             sequence_reported = True
-            yield Problem(name, f"a chain of more than {MAX_SEQUENCE} elements one after another reaches it; a "
-                                f"diagram may chain at most {MAX_SEQUENCE} (engine.sandbox_limits.MAX_SEQUENCE)",
+            yield Problem(name, Message("a chain of more than {limit} elements one after another reaches it; a "
+                                        "diagram may chain at most {limit} (engine.sandbox_limits.MAX_SEQUENCE)",
+                                        limit=MAX_SEQUENCE),
                           node_id, nodes[node_id].sourceline)
         outgoing = len(edges[node_id])
         if outgoing > 1 and kind not in _ONE_WAY:
             branches += (outgoing - 1) * tokens[node_id]
             if branches > MAX_PARALLEL_BRANCHES:
-                yield Problem(name, f"with this split {branches} branches can be active at once; a diagram may "
-                                    f"have at most {MAX_PARALLEL_BRANCHES} (engine.sandbox_limits."
-                                    f"MAX_PARALLEL_BRANCHES)", node_id, nodes[node_id].sourceline)
+                yield Problem(name, Message("with this split {count} branches can be active at once; a diagram may "
+                                            "have at most {limit} (engine.sandbox_limits.MAX_PARALLEL_BRANCHES)",
+                                            count=branches, limit=MAX_PARALLEL_BRANCHES),
+                              node_id, nodes[node_id].sourceline)
                 return
 
 

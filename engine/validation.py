@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from . import defaults
-from .exceptions import DeploymentRejected, Problem
+from .exceptions import DeploymentRejected, Message, Problem
 from .expressions import check_task_spec
 from .foreign import bpmn_problems
 from .foreign_dmn import dmn_problems
@@ -78,13 +78,13 @@ def parse_xml(name: str, data: bytes, problems: list[Problem]):
     """Parse one XML file safely; record a problem and return None when it cannot be trusted or read."""
     if _has_doctype(data):
         at = data.find(b"<!DOCTYPE")
-        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams",
+        problems.append(Problem(name, Message("DOCTYPE and entity declarations are not allowed in diagrams"),
                                 line=data.count(b"\n", 0, at) + 1 if at >= 0 else None))
         return None
     try:
         return etree.fromstring(data, _SAFE_XML)
     except etree.XMLSyntaxError as err:
-        problems.append(Problem(name, f"malformed XML: {err.msg}", line=err.lineno))
+        problems.append(Problem(name, Message("malformed XML: {error}", error=err.msg), line=err.lineno))
         return None
 
 
@@ -92,7 +92,7 @@ def _xsd_problems(name: str, root, validator) -> list[Problem]:
     validator.preprocess(root)
     if validator.validator.validate(root):
         return []
-    return [Problem(name, f"does not match the BPMN schema: {e.message}", line=e.line)
+    return [Problem(name, Message("does not match the BPMN schema: {error}", error=e.message), line=e.line)
             for e in validator.validator.error_log]
 
 
@@ -122,13 +122,14 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
     foreign: list[Problem] = []  # what other tools' diagrams rely on, each named with what to do instead
     unparsed: list[Problem] = []  # SpiffWorkflow's parse errors: for an element named in foreign it says less
     if not any(name.endswith(BPMN_SUFFIX) for name in files):
-        problems.append(Problem("(deployment)", "no .bpmn file in the deployment"))
+        problems.append(Problem("(deployment)", Message("no .bpmn file in the deployment")))
     for name, data in sorted(files.items()):
         unreadable = _text_problems(name, data)
         if unreadable:  # stored as UTF-8 text: what cannot be stored is refused here, not by the database
             problems.extend(unreadable)
         elif len(data) > defaults.MAX_DEPLOY_FILE_BYTES:
-            problems.append(Problem(name, f"file is larger than {defaults.MAX_DEPLOY_FILE_BYTES} bytes"))
+            problems.append(Problem(name, Message("file is larger than {limit} bytes",
+                                                   limit=defaults.MAX_DEPLOY_FILE_BYTES)))
         elif name.endswith(FORM_SUFFIX):
             schema, form_problems = check_schema(name, data)
             problems.extend(form_problems)
@@ -146,7 +147,7 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
                 foreign.extend((bpmn_problems if name.endswith(BPMN_SUFFIX) else dmn_problems)(name, root))
                 (bpmn if name.endswith(BPMN_SUFFIX) else dmn)[name] = root
         else:
-            problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
+            problems.append(Problem(name, Message("unsupported file type (expected .bpmn, .dmn or .json)")))
 
     if roster:
         problems.extend(unknown_teams({**bpmn, **dmn}, roster))
@@ -166,8 +167,9 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
     executable = list(parser.get_process_ids())  # before get_subprocess_specs adds embedded sub-processes to it
     if bpmn and not executable and not problems and not unparsed:
         idle = [p for p in parser.process_parsers]
-        problems.append(Problem(sorted(bpmn)[0], "no executable process: set isExecutable=\"true\" on the process "
-                                                 f"to run ({', '.join(idle) or 'none found'})"))
+        problems.append(Problem(sorted(bpmn)[0], Message(
+            "no executable process: set isExecutable=\"true\" on the process to run ({processes})",
+            processes=", ".join(idle) if idle else Message("none found"))))
     for process_id in executable:
         process_file = getattr(parser.process_parsers.get(process_id), "filename", None) or "(deployment)"
         try:
@@ -181,8 +183,8 @@ def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> P
             unparsed.append(_from_validation_error(err, process_file, index))
             continue
         except Exception as err:  # the parser has raw KeyErrors and the like: never a server error
-            unparsed.append(Problem(process_file, f"could not be parsed: {err.__class__.__name__}: {err}",
-                                    process_id))
+            unparsed.append(Problem(process_file, Message("could not be parsed: {error}",
+                                                          error=_described(err)), process_id))
             continue
         parsed.specs[process_id] = spec
         parsed.subprocess_specs[process_id] = subprocess_specs
@@ -214,14 +216,15 @@ def unicode_problems(files: dict) -> list[Problem]:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError as err:
-            problems.append(Problem(shown, f"the file name has an unpaired surrogate ({name[err.start]!a}): it is "
-                                           f"not valid Unicode"))
+            problems.append(Problem(shown, Message("the file name has an unpaired surrogate ({character}): it is "
+                                                   "not valid Unicode", character=ascii(name[err.start]))))
             continue
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as err:
-            problems.append(Problem(shown, f"contains an unpaired surrogate ({text[err.start]!a}): the text is not "
-                                           f"valid Unicode", line=text.count("\n", 0, err.start) + 1))
+            problems.append(Problem(shown, Message("contains an unpaired surrogate ({character}): the text is not "
+                                                   "valid Unicode", character=ascii(text[err.start])),
+                                    line=text.count("\n", 0, err.start) + 1))
     return problems
 
 
@@ -231,21 +234,23 @@ def _text_problems(name: str, data: bytes) -> list[Problem]:
         name.encode("utf-8")
     except UnicodeEncodeError as err:
         return [Problem(name.encode("utf-8", "backslashreplace").decode("ascii", "replace"),
-                        f"the file name has an unpaired surrogate ({name[err.start]!a}): it is not valid Unicode")]
+                        Message("the file name has an unpaired surrogate ({character}): it is not valid Unicode",
+                                character=ascii(name[err.start])))]
     if "\x00" in name:
-        return [Problem(name.replace("\x00", "\\x00"), "the file name contains a NUL character")]
+        return [Problem(name.replace("\x00", "\\x00"), Message("the file name contains a NUL character"))]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            found = "it is UTF-16 (it starts with a UTF-16 byte order mark)"
+            found = Message("it is UTF-16 (it starts with a UTF-16 byte order mark)")
         else:
-            found = f"byte 0x{data[err.start]:02x} at offset {err.start} is not UTF-8"
-        return [Problem(name, f"is not UTF-8 text: {found}; save the file as UTF-8",
+            found = Message("byte {byte} at offset {offset} is not UTF-8", byte=hex(data[err.start]),
+                            offset=err.start)
+        return [Problem(name, Message("is not UTF-8 text: {found}; save the file as UTF-8", found=found),
                         line=data.count(b"\n", 0, err.start) + 1)]
     at = text.find("\x00")
     if at >= 0:
-        return [Problem(name, "contains a NUL character, which a diagram, table or form may not hold",
+        return [Problem(name, Message("contains a NUL character, which a diagram, table or form may not hold"),
                         line=text.count("\n", 0, at) + 1)]
     return []
 
@@ -254,21 +259,25 @@ def _column_lengths() -> dict[str, int]:
     """How long each id or name taken from a diagram may be: the length of the column that will hold it."""
     from .models import HumanTask, MessageSubscription, ProcessDefinition
 
-    return {"process id": ProcessDefinition.process_id.type.length, "process name": ProcessDefinition.name.type.length,
-            "element id": HumanTask.bpmn_id.type.length, "element name": HumanTask.label.type.length,
-            "lane name": HumanTask.lane.type.length, "message name": MessageSubscription.message_name.type.length,
-            "form file name": HumanTask.form_schema.type.length}
+    return {Message("process id"): ProcessDefinition.process_id.type.length,
+            Message("process name"): ProcessDefinition.name.type.length,
+            Message("element id"): HumanTask.bpmn_id.type.length, Message("element name"): HumanTask.label.type.length,
+            Message("lane name"): HumanTask.lane.type.length,
+            Message("message name"): MessageSubscription.message_name.type.length,
+            Message("form file name"): HumanTask.form_schema.type.length}
 
 
 def _column_problems(name: str, root) -> list[Problem]:
     """Ids and names longer than the columns that will hold them (the process name, a task's label, ...)."""
     limits = _column_lengths()
+    said = {what: what for what in limits}  # the names as Messages, looked up by their English text
     problems = []
 
     def check(element, what: str, value) -> None:
         if isinstance(value, str) and len(value) > limits[what]:
             element_id = element.get("id")
-            problems.append(Problem(name, f"{what} is {len(value)} characters long; at most {limits[what]} fit",
+            problems.append(Problem(name, Message("{what} is {length} characters long; at most {limit} fit",
+                                                  what=said[what], length=len(value), limit=limits[what]),
                                     element_id if element_id and len(element_id) <= limits["element id"] else None,
                                     element.sourceline))
 
@@ -297,8 +306,9 @@ def _missing_calls(parser, spec, process_file: str, index: dict):
     for task_spec in spec.task_specs.values():
         if isinstance(task_spec, CallActivity) and parser.get_process_parser(task_spec.spec) is None:
             file_name, line = index.get(task_spec.bpmn_id, (process_file, None))
-            yield Problem(file_name, f"calls process '{task_spec.spec}', which is not in the deployment "
-                                     f"(processes here: {', '.join(parser.get_process_ids())})",
+            yield Problem(file_name, Message("calls process '{process}', which is not in the deployment "
+                                             "(processes here: {processes})", process=task_spec.spec,
+                                             processes=", ".join(parser.get_process_ids())),
                           task_spec.bpmn_id, line)
 
 
@@ -308,7 +318,13 @@ def _add(add, name, root, index, problems) -> None:
     except ValidationException as err:
         problems.append(_from_validation_error(err, name, index))
     except Exception as err:
-        problems.append(Problem(name, f"could not be parsed: {err.__class__.__name__}: {err}"))
+        problems.append(Problem(name, Message("could not be parsed: {error}",
+                                              error=_described(err))))
+
+
+def _described(err: Exception) -> str:
+    """A parser's exception as its class and text (library words, said as they are)."""
+    return f"{err.__class__.__name__}: {err}"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -8,6 +8,7 @@ masked form (see :func:`mask_contact`), so the case page, the API, the audit tra
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from sqlalchemy import insert, select, update
@@ -135,6 +136,29 @@ def mask_name(first: str | None, last: str | None) -> str | None:
 
 def _is_cjk(text: str | None) -> bool:
     return bool(text) and any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+#: Telephone numbers inside free text (a mobile's 11 digits, a landline with its area code) and e-mail addresses;
+#: dates (2026-01-05) and times are left alone.
+_PHONE_IN_TEXT = re.compile(r"\+?\d{7,}|\d{3,4}[ -]\d{7,8}|\d{3}[ -]\d{4}[ -]\d{4}")
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_text(text: str) -> str:
+    """Free text (a note an officer typed) with every telephone number and e-mail address in it masked."""
+    text = _EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group()) or "***", text)
+    return _PHONE_IN_TEXT.sub(lambda found: mask_phone(found.group()) or "***", text)
+
+
+def mask_values(value):
+    """``value`` (JSON data: an audit event's detail) with every string in it masked by :func:`mask_text`."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: mask_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_values(item) for item in value]
+    return value
 
 
 def mask_contact(contact: dict) -> str | None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from engine import Config, Engine, people, queries
+from engine.clock import DISTRICT_TZ
 from engine.exceptions import Conflict, DeploymentRejected, InstanceFailed, JingzhiError
 
 log = logging.getLogger("jingzhi")
@@ -82,7 +83,7 @@ def cmd_start(config: Config, args) -> int:
 def cmd_tasks(config: Config, args) -> int:
     engine = _engine(config)
     for task in engine.ready_tasks(teams=args.team or None):
-        due = task["due_at"].strftime("%Y-%m-%d %H:%M") if task["due_at"] else "-"
+        due = task["due_at"].astimezone(DISTRICT_TZ).strftime("%Y-%m-%d %H:%M") if task["due_at"] else "-"
         print(f"{task['id']:>6}  {task['team'] or '-':<20} {due:<17} {task['label'] or task['bpmn_id']}"
               f"  (case {task['instance_id']}{', ' + task['assignee'] if task['assignee'] else ''})")
     return 0

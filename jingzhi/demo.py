@@ -211,5 +211,5 @@ def _print_inbox(engine: Engine) -> None:
     for team, tasks in sorted(by_team.items()):
         print(f"  {team}:")
         for task in tasks:
-            due = task["due_at"].strftime("%H:%M") if task["due_at"] else "--:--"
+            due = task["due_at"].astimezone(clock.DISTRICT_TZ).strftime("%H:%M") if task["due_at"] else "--:--"
             print(f"    #{task['id']:<5} due {due}  {task['label'] or task['bpmn_id']}  (case {task['instance_id']})")

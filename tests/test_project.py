@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import ast
+from datetime import timezone
 from pathlib import Path
 
 import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.models import Base
+from engine import Config, Engine
+from engine.clock import DISTRICT_TZ
+from engine.models import Base, exists_on
 from engine.store import Store
 from jingzhi.cli import build_parser, main
 
@@ -36,8 +39,9 @@ def test_engine_imports_none_of_its_edges():
 def test_migrations_match_the_models(database_url):
     store = Store(database_url)
     with store.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                       Base.metadata)
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": exists_on(connection.dialect.name)})
+        differences = compare_metadata(context, Base.metadata)
     store.dispose()
     assert differences == []
 
@@ -90,7 +94,12 @@ def test_cli_deploys_starts_lists_and_completes(tmp_path, monkeypatch, capsys):
     assert main(["start", "inspection", "--data", '{"device_id": "D-1"}']) == 0
     assert '"stage": "register"' in capsys.readouterr().out
     assert main(["tasks"]) == 0
-    assert "command_centre" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "command_centre" in listed
+    # Due times are the district's (UTC+8), as officers read clocks; the database keeps UTC.
+    [task] = Engine(Config.from_env()).ready_tasks()
+    assert task["due_at"].astimezone(DISTRICT_TZ).strftime("%Y-%m-%d %H:%M") in listed
+    assert task["due_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") not in listed
     assert main(["complete", "1", "--data", '{"valid": "yes"}']) == 2
     assert "is not of type 'boolean'" in capsys.readouterr().err
     assert main(["complete", "1", "--data", '{"valid": true}']) == 0

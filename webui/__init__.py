@@ -78,5 +78,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     app.register_blueprint(same_problem.bp)
     from .command import bp as command_bp  # the command centre, devices and dead letters (webui/command.py)
     app.register_blueprint(command_bp)
+    from .audit import bp as audit_bp  # the audit search (admins; webui/audit.py)
+    app.register_blueprint(audit_bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

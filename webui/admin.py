@@ -8,6 +8,7 @@ from engine import people, queries
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from flask_babel import gettext as _
 from .database import page_of
+from .i18n import say
 from .security import engine, login as start_session, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -38,7 +39,7 @@ def add_user():
         people.add_user(engine().store, form.get("username", ""), form.get("password", ""), form.getlist("roles"),
                         form.getlist("teams"), form.get("display_name") or None)
     except (FormInvalid, Conflict) as refused:
-        return _page(refused.details or {"username": refused.message}, form, status=422)
+        return _page(say(refused.details or {"username": refused.message}), form, status=422)
     flash(_('Saved'), "ok")
     return redirect(url_for("admin.users"))
 
@@ -52,7 +53,7 @@ def update_user(user_id: int):
                                      team_codes=form.getlist("teams"), active=form.get("active") == "on",
                                      password=form.get("password") or None)
     except FormInvalid as refused:
-        return _page(refused.details or {"(form)": refused.message}, form, status=422)
+        return _page(say(refused.details or {"(form)": refused.message}), form, status=422)
     if form.get("password") and user_id == g.user["id"]:
         start_session(updated)  # a new password ends every session of the user: this one goes on under the new one
     flash(_('Saved'), "ok")
@@ -72,9 +73,9 @@ def retry(instance_id: int):
     try:
         engine().retry(instance_id, actor=g.user["username"])
     except InstanceFailed as again:
-        flash(_("The retry failed again: %(why)s", why=again.message), "error")
+        flash(_("The retry failed again: %(why)s", why=say(again.message)), "error")
     except TaskNotReady as moved_on:  # retried or cancelled meanwhile, from another page or the command line
-        flash(moved_on.message, "info")
+        flash(say(moved_on.message), "info")
     else:
         flash(_("Retried #%(case)s", case=instance_id), "ok")
     return redirect(url_for("admin.failed"))

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from engine import case_search, clock, worklist
 from engine.exceptions import FormInvalid
 from . import access, evidence, inputs, openapi, schema_form
+from .audit import rows as audit_rows, search_page as audit_page
 from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
 from .dashboard import compute
 from .database import page_of
@@ -109,6 +110,16 @@ def cases():
     rows = [case_search.as_dict(case) for case in page.items]
     return {"cases": rows, "count": len(rows), "page": page.page, "per_page": page.per_page, "total": page.total,
             "pages": page.pages}
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit():
+    """The audit search of the audit page, paged (``page``, ``per_page``); details masked as there."""
+    query, page = audit_page(request.args)
+    events = audit_rows(page.items)
+    return {"events": events, "count": len(events), "page": page.page, "per_page": page.per_page,
+            "total": page.total, "pages": page.pages}
 
 
 @bp.get("/cases/<int:instance_id>")

@@ -22,7 +22,7 @@ from engine.validation import unicode_problems
 from . import access, inputs, schema_form
 from flask_babel import gettext as _
 
-from .i18n import name_of, panel_labels
+from .i18n import name_of, panel_labels, say
 from .vocabulary import choices
 from .security import engine, requires
 
@@ -57,7 +57,7 @@ def edit(process_id: str):
     else on the newest version; the page posts the whole file set back to validate, save as draft or deploy."""
     versions = engine().query(catalogue.versions_of, process_id)
     if not versions:
-        raise NotFound(f"no process '{process_id}' is deployed")
+        raise NotFound(_("no process '%(process)s' is deployed", process=process_id))
     v = engine().query(catalogue.version, process_id, versions[0]["version"])
     draft = engine().query(drafts.mine, process_id, g.user["username"])
     teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().query(people.teams)]
@@ -71,7 +71,8 @@ def edit(process_id: str):
 def file(process_id: str, number: int, name: str):
     files = engine().query(catalogue.version, process_id, number)["files"]
     if name not in files:
-        raise NotFound(f"version {number} of {process_id} has no file {name}")
+        raise NotFound(_("version %(number)s of %(process)s has no file %(name)s", number=number, process=process_id,
+                         name=name))
     mime = next((m for suffix, m in MIME.items() if name.endswith(suffix)), "text/plain")
     return send_file(io.BytesIO(files[name].encode("utf-8")), mimetype=mime, as_attachment=True,
                      download_name=name)
@@ -82,7 +83,7 @@ def file(process_id: str, number: int, name: str):
 def compare(process_id: str):
     old, new = inputs.id_arg(request.args, "from"), inputs.id_arg(request.args, "to")
     if old is None or new is None:
-        raise NotFound("choose two versions to compare (?from=N&to=M)")
+        raise NotFound(_("choose two versions to compare (?from=N&to=M)"))
     result = engine().query(catalogue.compare_versions, process_id, old, new)
     return render_template("designer_compare.html", process_id=process_id, result=result)
 
@@ -136,7 +137,7 @@ def validate():
     body = _body(files_checked_by_validation=True)
     problems = [dict(p.__dict__) for p in _not_unicode(body)] or \
         catalogue.check(catalogue.file_set(body), roster=engine().query(people.roster))
-    return {"valid": not problems, "problems": problems}
+    return {"valid": not problems, "problems": say(problems)}
 
 
 @bp.post("/api/v1/designer/deploy")
@@ -156,18 +157,18 @@ def deploy():
     if isinstance(body.get("draft"), str):
         drafts.discard(engine().store, body["draft"], g.user["username"])
     response = {"created": result.created, "deployment_id": result.deployment_id, "versions": result.versions,
-                "message": (f"deployed as {_versions(result.versions)}" if result.created else
-                            f"the same content is already deployment {result.deployment_id} "
-                            f"({_versions(result.versions)}): no new version")}
+                "message": (_("deployed as %(versions)s", versions=_versions(result.versions)) if result.created else
+                            _("the same content is already deployment %(deployment)s (%(versions)s): no new version",
+                              deployment=result.deployment_id, versions=_versions(result.versions)))}
     return response, 201 if result.created else 200
 
 
 def _refuse_if_overtaken(process_id: str, base: object) -> None:
     newest = (engine().query(catalogue.versions_of, process_id) or [None])[0]
     if newest is not None and isinstance(base, int) and newest["deployment_id"] != base:
-        raise Conflict(f"{process_id} v{newest['version']} was deployed by {newest['deployed_by']} after you "
-                       f"opened it; deploying now would undo that change. Compare the versions first, or deploy "
-                       f"anyway.", {"version": newest["version"], "deployed_by": newest["deployed_by"],
+        raise Conflict(_("%(process)s v%(version)s was deployed by %(user)s after you opened it; deploying now "
+                         "would undo that change. Compare the versions first, or deploy anyway.", process=process_id,
+                         version=newest["version"], user=newest["deployed_by"]), {"version": newest["version"], "deployed_by": newest["deployed_by"],
                                      "deployment_id": newest["deployment_id"]})
 
 
@@ -176,7 +177,8 @@ def _refuse_if_overtaken(process_id: str, base: object) -> None:
 def save_draft(process_id: str):
     """Keep the posted file set as the caller's draft of the process: not validated, only size- and shape-checked."""
     if len(process_id) > MAX_PROCESS_ID:
-        raise DeploymentRejected.single("(request)", f"a process id has at most {MAX_PROCESS_ID} characters")
+        raise DeploymentRejected.single("(request)", _("a process id has at most %(length)s characters",
+                                                       length=MAX_PROCESS_ID))
     body = _body()
     base = body.get("base_deployment_id")
     saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),

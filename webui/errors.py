@@ -4,10 +4,13 @@ from __future__ import annotations
 import logging
 
 from flask import g, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.exceptions import (Conflict, ConcurrentUpdate, DeploymentRejected, FormInvalid, InstanceFailed,
                                JingzhiError, MessageNotCorrelated, NotAllowed, NotFound, TaskNotReady, TooLarge)
+from .i18n import say
 from .security import CsrfFailed, Forbidden, Unauthorized, is_api
 
 log = logging.getLogger(__name__)
@@ -43,12 +46,24 @@ def init_app(app) -> None:
         status = status_of(error)
         if status >= 500:
             log.error("request %s %s failed: %s", request.method, request.path, error.message)
-        return respond(status, error.code, error.message, error.details)
+        return respond(status, error.code, say(error.message), say(error.details))  # in the reader's language
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
         return respond(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: Exception):
+        # The database went away, is restarting or is locked: nothing of the request was saved (one transaction),
+        # and the same request will work again, so this is the server's temporary state (503), not a bug (500).
+        # A sensor gateway or department system retries on 503 and Retry-After; it must not drop the alert.
+        log.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        response = respond(503, "database_unavailable",
+                           _("The database is unavailable just now; nothing was saved. Please try again shortly."))
+        body, status = response[0], response[1]
+        return body, status, {"Retry-After": "5"}
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -3,8 +3,10 @@
 Every sentence the pages and the API say is an English ``gettext`` msgid in the code or the templates; the Chinese
 lives in ``webui/translations/zh_Hans/LC_MESSAGES/messages.po`` (see docs/i18n.md for the extract/update/compile
 cycle). The locale is the user's choice (the header link, ``?lang=zh|en``, kept in the session), else the browser's
-Accept-Language, else Simplified Chinese. Names of codes (stages, statuses, events, scenarios...) are in
-``vocabulary.py``; scenario and team names of the roster come from seed/teams.json, which is data.
+Accept-Language, else Simplified Chinese (English on the JSON API, for machine clients). What the engine says
+(``engine.exceptions.Message``: deploy problems, people errors) is said in the locale by :func:`say`. Names of
+codes (stages, statuses, events, scenarios...) are in ``vocabulary.py``; scenario and team names of the roster come
+from seed/teams.json, which is data.
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from flask_babel import gettext as _
 from lxml import etree
 
 from engine.config import packaged
+from engine.exceptions import Message
 
 from . import vocabulary
 from .catalogues import compile_catalogues
@@ -28,6 +31,10 @@ from .catalogues import compile_catalogues
 LOCALES = {"zh": "zh_Hans", "en": "en"}
 LANGUAGES = tuple(LOCALES)
 DEFAULT_LANGUAGE = "zh"
+#: The language of an API request that names none we speak (no session choice, no zh or en in Accept-Language):
+#: a machine client (a sensor gateway, a department's system, curl) sends no Accept-Language and reads the codes and
+#: the OpenAPI document in English; its messages stay the English it always got from the engine.
+API_DEFAULT_LANGUAGE = "en"
 LOCAL = timezone(timedelta(hours=8))
 #: The English name of a diagram element: ``<spiffworkflow:property name="name_en" value="..."/>``.
 _NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
@@ -55,19 +62,41 @@ def _catalogue(path: str) -> dict:
 
 
 def language() -> str:
-    """``zh`` or ``en``: the user's choice, else the browser's preference, else Chinese."""
+    """``zh`` or ``en``: the user's choice, else the browser's preference, else Chinese on a page and English on the
+    JSON API (``API_DEFAULT_LANGUAGE``)."""
     if "lang" in g:
         return g.lang
     chosen = session.get("lang")
     if chosen not in LANGUAGES:
+        from .security import is_api
+
         best = request.accept_languages.best_match(["zh", "zh-CN", "zh-Hans", "zh-TW", "en", "en-US", "en-GB"])
-        chosen = best[:2] if best else DEFAULT_LANGUAGE
+        chosen = best[:2] if best else API_DEFAULT_LANGUAGE if is_api() else DEFAULT_LANGUAGE
     g.lang = chosen
     return chosen
 
 
 def locale() -> str:
     return LOCALES[language()]
+
+
+def say(text):
+    """What the engine said (an ``engine.exceptions.Message``) in the current language: the catalogue's
+    translation of its template, filled with its params said the same way (a param may be a Message itself); a
+    plain str (library text, ids, a message not yet made a Message) is returned as it is. Dicts and lists are walked,
+    so an error's details (problem lists, field -> message) are said whole; keys and other values stay as they are.
+    A translation whose placeholders do not fit its params falls back to the English."""
+    if isinstance(text, Message):
+        params = {key: say(value) for key, value in text.params.items()}
+        try:
+            return get_translations().gettext(text.template).format(**params)
+        except (KeyError, IndexError, ValueError):
+            return str(text)
+    if isinstance(text, dict):
+        return {key: say(value) for key, value in text.items()}
+    if isinstance(text, (list, tuple)):
+        return [say(value) for value in text]
+    return text
 
 
 def name_of(kind: str, code: str | None) -> str:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from engine import clock, people, worklist
 from engine.exceptions import FormInvalid
 from . import access, evidence, schema_form
+from .i18n import say
 from flask_babel import gettext as _
 from .security import Forbidden, engine, requires
 
@@ -143,19 +144,19 @@ def complete(task_id: int):
                     current_app.config["EVIDENCE_DIR"], task["instance_id"], upload,
                     current_app.config["EVIDENCE_MAX_BYTES"], item.name))
             except FormInvalid as refused:
-                errors.update(refused.details or {})
+                errors.update(say(refused.details or {}))
     data, conversion = schema_form.parse(schema, request.form, uploaded)
     errors.update(conversion)
     try:                                   # kept references come back from the page: they too must be stored
         evidence.check_references(current_app.config["EVIDENCE_DIR"], task["instance_id"],
                                   schema_form.file_fields(schema), data)
     except FormInvalid as refused:
-        errors.update(refused.details or {})
+        errors.update(say(refused.details or {}))
     if not errors:
         try:
             instance_id = engine().complete_task(task_id, data, actor=g.user["username"])
         except FormInvalid as invalid:
-            errors = schema_form.explain(schema, data) or dict(invalid.details or {"(form)": invalid.message})
+            errors = schema_form.explain(schema, data) or dict(say(invalid.details or {"(form)": invalid.message}))
         else:
             following = engine().ready_tasks(instance_id=instance_id)
             flash(_('Task completed'), "ok")

@@ -16,7 +16,9 @@ ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": ID}
 CASE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": ID,
            "description": "the case's process instance id"}
-COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it")}
+COMMON = {"401": _error("not logged in, or unknown bearer token"), "403": _error("role or team does not allow it"),
+          "503": _error("the database is unavailable: nothing was saved; send the same request again after "
+                        "Retry-After seconds")}
 LIST_ERRORS = {"422": _error("a filter or limit out of range (details name it)")}
 FILTERS = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("scenario", "stage", "compound")]
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
@@ -37,7 +39,9 @@ DOCUMENT = {
     "info": {"title": "Jingzhi (精智) case-handling API", "version": "1",
              "description": "Officers' tasks, cases, manual reports, sensor alerts and indicators. People use their "
                             "session (writes need the X-CSRF-Token header); machines a bearer token from "
-                            "`jingzhi token create USER`."},
+                            "`jingzhi token create USER`. An error's `code` never changes; its `message` (and a "
+                            "problem's) is for people, in the request's language: `Accept-Language` zh or en (or "
+                            "the user's choice in the session), else English."},
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}, {"session": []}],
     "components": {
@@ -64,6 +68,12 @@ DOCUMENT = {
                 "closed_at": {"type": ["string", "null"], "format": "date-time"},
                 "sla_due_at": {"type": ["string", "null"], "format": "date-time"},
                 "rework_count": {"type": "integer"}}},
+            "AuditEvent": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "instance_id": {"type": ["integer", "null"]},
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+                "kind": {"type": "string"}, "detail": {
+                    "description": "what the event carries, every string with telephone numbers and e-mail "
+                                   "addresses masked"}}},
             "Problem": {"type": "object", "properties": {
                 "file": {"type": "string"}, "element_id": {"type": ["string", "null"]},
                 "line": {"type": ["integer", "null"]}, "message": {"type": "string"}}},
@@ -76,7 +86,7 @@ DOCUMENT = {
     },
     "paths": {
         "/healthz": {"get": {"summary": "liveness and database check", "security": [],
-                             "responses": {"200": _ok("up"), "500": _error("the database does not answer")}}},
+                             "responses": {"200": _ok("up"), "503": _error("the database does not answer")}}},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": _ok("OpenAPI")}}},
         "/tasks": {"get": {"summary": "ready tasks of my teams (unclaimed) and mine, soonest due first",
                            "parameters": [{"name": "scope", "in": "query",
@@ -126,6 +136,22 @@ DOCUMENT = {
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Report"}}}},
                      "responses": {"201": _ok("started"), "422": _error("invalid report"), **COMMON}}},
+        "/audit": {"get": {
+            "summary": "audit events found, newest first, paged (admin). actor and kind are exact; text matches "
+                       "part of the event's detail (a term that looks like a telephone number or e-mail address "
+                       "is refused); from and to are days in the district's time zone",
+            "parameters": [*[{"name": n, "in": "query", "schema": {"type": "string", "maxLength": longest}}
+                             for n, longest in (("actor", 120), ("kind", 60), ("text", 300))],
+                           {"name": "instance_id", "in": "query", "schema": ID},
+                           *PERIOD,
+                           {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "per_page", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+            "responses": {"200": _ok("events", {"type": "object", "properties": {
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}},
+                "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "total": {"type": "integer"}, "pages": {"type": "integer"}}}),
+                          "422": _error("a search parameter cannot be used: details names it"), **COMMON}}},
         "/cases/{instance_id}": {"get": {"summary": "a case: row, tasks, history, diagram elements",
                                          "parameters": [CASE_ID],
                                          "responses": {"200": _ok("the case"), "404": _error("not visible"),

@@ -84,10 +84,10 @@ EVENTS = {
     "message.received": _l("Message received"),
     "deployment.created": _l("Version deployed"),
     "deployment.rolled_back": _l("Version rolled back"),
-    "report.merged": _l("Report merged in"),
+    "contact.viewed": _l("Reporter's contact viewed"),
+    "report.merged": _l("Report merged into a case"),
     "evidence.received": _l("Photo received"),
     "evidence.attached": _l("Photos of a merged report"),
-    "contact.viewed": _l("Caller's contact viewed"),
 }
 CHANNELS = {
     "sensor": _l("Sensor"),

@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.models import Base, exists_on
 
 config = context.config
 target_metadata = Base.metadata
@@ -10,7 +10,8 @@ target_metadata = Base.metadata
 
 def run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=exists_on(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

@@ -5,7 +5,6 @@ place, so each test shows exactly what it breaks; the XML attacks and the odd fi
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -87,14 +86,13 @@ def with_doctype(files: dict[str, bytes], name: str, declarations: str, referenc
     return {**files, name: data}
 
 
-def test_a_billion_laughs_is_refused_quickly_and_never_expanded(engine):
+def test_a_billion_laughs_is_refused_at_its_doctype_and_never_expanded(engine):
     entities = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     files = with_doctype(good_files(), TRIAGE, "<!DOCTYPE bpmn:definitions [\n" + "\n".join(entities) + "\n]>",
                          b"score = '&lol9;'", b"score = len(reports) * 10")
-    started = time.perf_counter()
     problem = only(refused(engine, files))
-    assert time.perf_counter() - started < 1.0
-    # Refused at the DOCTYPE, not by libxml2's amplification limit halfway through expanding it.
+    # Refused at the DOCTYPE (line 2), by our own check before any parser sees an entity, not by libxml2's
+    # amplification limit halfway through expanding it. (No timing: machines here are noisy.)
     assert problem == Problem(TRIAGE, "DOCTYPE and entity declarations are not allowed in diagrams", line=2)
 
 

@@ -77,3 +77,43 @@ def test_the_map_draws_devices_and_cases_filters_and_heat_change_it_and_a_click_
     page.wait_for_selector('#charts[data-drawn="yes"]')
     assert page.locator("#chart-trend svg").count() == 1
     shot(page, "command-dashboard", backend)
+
+
+def test_search_finds_a_case_by_address_and_by_device_id_and_admins_search_the_audit_trail(
+        seeded, server, browser, database_url):  # noqa: F811
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    on_road = seeded.start("closed_loop", fire_lane_alert("FIR-0101", address="水电路 1288 号 消防通道"))
+    by_device = seeded.start("closed_loop", fire_lane_alert("SMK-7307", address="广中西路 3 号"))
+    seeded.cancel(by_device, "重复上报，来电人 13812345678", actor="admin")
+
+    page = open_as(browser, server, "dispatcher")
+    page.goto(f"{server}/cases")
+    assert page.locator("#cases tbody a").count() == 2
+    page.fill("input[name=q]", "水电路 1288")                             # part of the address
+    page.click(".filters button")
+    page.wait_for_url("**/cases?q=*")
+    assert page.locator("#cases tbody a").all_inner_texts() == [f"#{on_road}"]
+    shot(page, "search-address", backend)
+    page.fill("input[name=q]", "smk-7307")                               # a device id, in any case
+    page.click(".filters button")
+    page.wait_for_url("**q=smk-7307*")
+    assert page.locator("#cases tbody a").all_inner_texts() == [f"#{by_device}"]
+    page.fill("input[name=q]", "")
+    page.fill("input[name=device]", "FIR-0101")                          # the device filter
+    page.click(".filters button")
+    page.wait_for_url("**device=FIR-0101*")
+    assert page.locator("#cases tbody a").all_inner_texts() == [f"#{on_road}"]
+    shot(page, "search-device", backend)
+    page.click(f"#cases tbody a:text('#{on_road}')")                      # and it opens
+    page.wait_for_url(re.compile(rf".*/cases/{on_road}$"))
+
+    admin = open_as(browser, server, "admin")
+    admin.click("header nav a[href='/admin/audit']")
+    admin.wait_for_selector("#audit tbody tr[data-kind]")
+    admin.select_option("select[name=kind]", "instance.cancelled")
+    admin.click("#audit-search button")
+    admin.wait_for_url("**kind=instance.cancelled*")
+    [row] = admin.locator("#audit tbody tr").all_inner_texts()
+    assert "案件撤销" in row and "admin" in row
+    assert "138****5678" in row and "13812345678" not in admin.content()
+    shot(admin, "audit-search", backend)

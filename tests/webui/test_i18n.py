@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,24 @@ def test_every_message_of_the_code_and_templates_has_its_chinese():
              if isinstance(message, str)}
     missing = sorted(m for m in found if not (catalogue.get(m) and catalogue.get(m).string))
     assert len(found) > 300 and missing == []
+
+
+def test_every_message_the_engine_says_has_its_chinese_with_the_same_placeholders():
+    """engine/ says its deploy problems and people errors as ``Message("English template {param}", ...)``
+    (engine.exceptions); webui.i18n.say translates the template, so each must be in the catalogue, its Chinese
+    filling the same ``{placeholders}`` (a missing one would fall back to English, an extra one too)."""
+    catalogue = chinese_catalogue()
+    found = {message for _, _, message, _, _ in extract_from_dir(ROOT, [("engine/**.py", "python")],
+                                                                 keywords={"Message": None})
+             if isinstance(message, str)}
+    missing = sorted(m for m in found if not (catalogue.get(m) and catalogue.get(m).string))
+    assert len(found) > 100 and missing == []
+
+    def placeholders(text: str) -> list[str]:
+        return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+    unlike = [m for m in found if placeholders(m) != placeholders(catalogue.get(m).string)]
+    assert unlike == []
 
 
 def test_every_code_the_engine_stores_is_named_in_both_languages(app):

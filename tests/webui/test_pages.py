@@ -215,7 +215,7 @@ def test_a_dispatcher_reports_a_case_by_hand_and_bad_reports_are_refused(app, lo
 def test_the_admin_adds_a_user_who_can_then_log_in(app, login, seeded):
     admin = login("admin")
     refused = admin.post("/admin/users", {"username": "patrol1", "password": "long enough", "roles": "officer"})
-    assert refused.status_code == 422 and "exists already" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "用户 patrol1 已存在" in refused.get_data(as_text=True)
     assert admin.post("/admin/users", {"username": "new-officer", "password": PASSWORD, "roles": "officer",
                                        "teams": "sanitation"}).status_code == 302
     assert "new-officer" in admin.get("/admin/users").get_data(as_text=True)

@@ -1,8 +1,10 @@
 """Video analytics intake: the events posted, by their own event id (a repeated id is a no-op).
 
 Revision ID: 0010_channels
-Revises: 0008_map_indexes
+Revises: 0009_case_text_search
 Create Date: 2026-12-02
+
+(Written beside 0009_case_text_search on another branch; revises it since main was merged in.)
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +12,7 @@ from alembic import op
 from engine.models import UTCDateTime
 
 revision = "0010_channels"
-down_revision = "0008_map_indexes"
+down_revision = "0009_case_text_search"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,81 @@
+"""The audit search (admins): who did what to which case, when; ``/admin/audit``, and ``GET /api/v1/audit`` in
+api.py. Both page the engine's search statement with Flask-SQLAlchemy and show each event's detail masked.
+
+Admins only, team leads included in nothing: the trail holds the district's oversight record (deployments, who looked
+at a hotline caller's contact, reassignments by others), not a team's working view; a lead already sees the whole
+history of every case their team had a part in on the case pages, and scoping events to a team would need a join
+through the inbox on every row of a table that grows fastest of all.
+
+Masking: events never hold a caller's contact (integrations/open311_keys.py keeps it out of the workflow), but a
+task's form data is in its event, and an officer may have typed a number into a note; every string of a detail is
+masked before it is shown (``mask_values``), and a text search for a number or address is refused by the engine.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+
+from engine import audit_search, people
+from engine.case_search import SearchRefused
+from engine.exceptions import FormInvalid
+from integrations.open311_keys import mask_values
+
+from .database import page_of
+from .security import engine, requires
+from .vocabulary import EVENTS
+
+bp = Blueprint("audit", __name__, url_prefix="/admin")
+
+
+def search_page(args):
+    """The query of ``args`` and its page of events; a refused parameter raises FormInvalid naming it."""
+    try:
+        query = audit_search.parse(args)
+    except SearchRefused as refused:
+        raise FormInvalid(refused.message, {refused.field: refused.message}) from None
+    return query, page_of(audit_search.statement(query), args)
+
+
+def rows(events) -> list[dict]:
+    """A page's events as plain data, their detail masked."""
+    return [dict(audit_search.as_dict(event), detail=mask_values(event.detail)) for event in events]
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit():
+    try:
+        query, page = search_page(request.args)
+    except FormInvalid as refused:
+        [(field, why)] = refused.details.items()
+        return render_template("audit.html", page=None, events=[], search=audit_search.AuditQuery(), names={},
+                               kinds=EVENTS, refused=_refusal(field, why)), 400
+    events = rows(page.items)
+    names = engine().query(people.display_names, [event["actor"] for event in events])
+    return render_template("audit.html", page=page, events=events, search=query, names=names, kinds=EVENTS,
+                           refused=None, shown=_shown)
+
+
+def _shown(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _refusal(field: str, why: str) -> dict:
+    """The refused field and why, in the page's language (the engine says it in English)."""
+    fields = {"actor": _("Who"), "kind": _("Event"), "instance_id": _("Case"), "text": _("Text"),
+              "from": _("From"), "to": _("To")}
+    longest = re.fullmatch(r"longer than (\d+) characters", why)
+    if longest:
+        why = _("longer than %(count)s characters", count=longest.group(1))
+    else:
+        why = {"contains a NUL character": _("contains a NUL character"),
+               "not a date (YYYY-MM-DD)": _("not a date (YYYY-MM-DD)"),
+               "not a case number": _("not a case number"),
+               "is before from": _("is before the first day searched"),
+               "looks like a telephone number or an e-mail address":
+                   _("looks like a telephone number or an e-mail address: contact details are not searched")
+               }.get(why, why)
+    return {"field": fields.get(field, field), "message": why}
