@@ -199,6 +199,9 @@ ROUTES = {
     ("same_problem.merge", "POST"): dict(url="/same/{instance}/merge/{into}", body={},
                                          setup=hotline_report_near, allowed=("dispatcher", 302),
                                          wrong_role=("designer", 403)),
+    # the audit search (merged from main without cases here): admins only
+    ("audit.audit", "GET"): dict(url="/admin/audit", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
+    ("api.audit", "GET"): dict(url="/api/v1/audit", allowed=("admin", 200), wrong_role=("dispatcher", 403)),
     ("patrol.form", "GET"): dict(url="/patrol", allowed=("patrol1", 200), wrong_team=("property1", 403),
                                  wrong_role=("designer", 403)),
     # an empty report: the page refuses it field by field (422) once the caller may report at all
