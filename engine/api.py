@@ -18,13 +18,14 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, defaults, queries
+from . import clock, defaults, queries, same_problem
 from .assignment import assign, holder
 from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
-from .exceptions import InstanceFailed, Message, MessageNotCorrelated, NotAllowed, TaskNotReady
+from .exceptions import (Conflict, InstanceFailed, Message, MessageNotCorrelated, NotAllowed, NotFound,
+                         TaskNotReady)
 from .migration import Migrations, Outcome
-from .models import HumanTask, MessageSubscription, ProcessInstance
+from .models import AuditEvent, HumanTask, MessageSubscription, ProcessInstance
 from .outbox import Outbox, Settings as OutboxSettings
 from .persistence import ERROR
 from .projection import _message_definitions, correlation_key, current_data, properties
@@ -349,6 +350,43 @@ class Engine:
         """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""
         with self.store.read() as connection:
             return read(connection, *args, **kwargs)
+
+    def record(self, instance_id: int, kind: str, detail: dict, actor: str) -> None:
+        """Write an event an edge witnessed (evidence received, a contact looked at) into the case's timeline."""
+        with self.store.begin() as connection:
+            connection.execute(AuditEvent.__table__.insert().values(instance_id=instance_id, at=clock.now(),
+                                                                    actor=actor, kind=kind, detail=detail))
+
+    # -- one problem, one case (engine/same_problem.py) -----------------------------------------------------------
+    def same_problem_waiting(self) -> list[dict]:
+        """Reports waiting for registration with an open case of their scenario nearby: [{case, neighbours}]."""
+        limits = same_problem.metres(self.config.same_problem_metres)
+        with self.store.read() as connection:
+            return same_problem.waiting(connection, limits)
+
+    def same_problem(self, instance_id: int) -> tuple[dict, list[dict]]:
+        """A report's case row and the open cases it may be the same problem as, nearest first."""
+        limits = same_problem.metres(self.config.same_problem_metres)
+        with self.store.read() as connection:
+            found = same_problem.report(connection, instance_id)
+            if found is None:
+                raise NotFound(f"case {instance_id} is not a report of {', '.join(same_problem.REPORT_CHANNELS)}")
+            return found, same_problem.neighbours(connection, found, limits)
+
+    def merge_report(self, instance_id: int, into: int, actor: str) -> dict:
+        """Merge the report ``instance_id`` into the open case ``into``: the report's registration ends as a duplicate
+        of it, its Open311 requests follow ``into``, and ``into``'s timeline gets ``report.merged``."""
+        found, near = self.same_problem(instance_id)
+        if into not in {n["instance_id"] for n in near}:
+            raise Conflict(f"case {into} is not an open case of the same scenario near #{instance_id}", {"into": into})
+        register = next((t for t in self.ready_tasks(instance_id=instance_id)
+                         if t["bpmn_id"] == same_problem.REGISTER_TASK), None)
+        if register is None:
+            raise Conflict(f"case {instance_id} is no longer waiting for registration")
+        self.complete_task(register["id"], {"decision": "duplicate", "duplicate_of": str(into),
+                                            "reason": f"同一问题，已并入案件 #{into}"}, actor=actor)
+        with self.store.begin() as connection:
+            return same_problem.record_merge(connection, found, into, actor)
 
     def _definition_of(self, connection, human: dict):
         """The parsed definition a task's instance runs on (cached), without loading the instance."""

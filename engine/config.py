@@ -68,6 +68,9 @@ class Config:
     roster_file: str = field(default_factory=lambda: str(packaged("seed", "teams.json")))
     #: the district's diagrams, forms and tables ``jingzhi deploy``, ``setup`` and the demo deploy by default
     bpmn_dir: str = field(default_factory=lambda: str(packaged("bpmn")))
+    #: metres per scenario within which a report is offered as the same problem as an open case, such as
+    #: ``fire_lane=30,default=100`` over engine.same_problem.DEFAULT_METRES
+    same_problem_metres: str = ""
     extra: dict = field(default_factory=dict)
     #: first retry wait of a failed delivery (doubling after each further failure) and attempts before it is dead
     delivery_backoff_s: float = defaults.DELIVERY_BACKOFF_S
@@ -91,6 +94,7 @@ class Config:
             delivery_backoff_s=float(env.get("JINGZHI_DELIVERY_BACKOFF_S", defaults.DELIVERY_BACKOFF_S)),
             delivery_max_attempts=int(env.get("JINGZHI_DELIVERY_MAX_ATTEMPTS", defaults.DELIVERY_MAX_ATTEMPTS)),
             channels=Channels.from_env(env),
+            same_problem_metres=env.get("JINGZHI_SAME_PROBLEM_METRES", ""),
         )
         return replace(config, **overrides) if overrides else config
 

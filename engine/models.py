@@ -441,3 +441,17 @@ class ContactDetails(Base):
     dingtalk_id: Mapped[str | None] = mapped_column(String(120))
     channels: Mapped[list]
     language: Mapped[str] = mapped_column(String(8), default="zh")
+
+
+# -- Video analytics intake (integrations/video.py) -----------------------------------------------------------------
+class VideoEvent(Base):
+    """An event a video-analytics system posted, by its own event id: a repeat of the id is a no-op answering the
+    case the first one opened."""
+
+    __tablename__ = "video_event"
+    event_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(80), index=True)
+    event_type: Mapped[str] = mapped_column(String(80))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]

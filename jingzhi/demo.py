@@ -3,7 +3,8 @@
 Deploys the diagrams in bpmn/, registers the simulated district's 9,165 devices, opens cases from a deterministic
 handful of their alarms through the alert intake (the function behind ``POST /api/v1/alerts``), prints each team's
 inbox and the demo logins, serves the web app, and, with no broker configured, has the district post its sensor
-traffic to the web app over HTTP while the ticker fires deadlines.
+traffic to the web app over HTTP while the ticker fires deadlines. People report too: hotline calls over Open311 and
+grid workers' patrol reports, posted to the web app in turn (jingzhi/demo_reports.py).
 """
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def run_demo(config: Config, args) -> int:
             return 1
         if args.rate > 0 and not config.mqtt_url:
             _simulate_over_http(engine, url, args.seed, args.rate)
+        _report_over_http(engine, url, rows, args.seed)
     print("ticker running: deadlines and escalations fire on time, and notify the teams' leads (their 'My "
           "notifications'; everything sent is listed on /admin/notifications). Ctrl-C stops.")
     try:
@@ -184,6 +186,23 @@ def _simulate_over_http(engine: Engine, web_url: str, seed: int, rate: float) ->
     threading.Thread(target=send_over_http, args=(url, token, Traffic(seed), rate, threading.Event()),
                      daemon=True, name="district").start()
     print(f"simulated district: {rate:g} sensor message(s)/s posted to {url}")
+
+
+def _report_over_http(engine: Engine, web_url: str, rows: list[dict], seed: int) -> None:
+    """People report too: a 12345 hotline call over Open311, then a grid worker's patrol report with a photo, in
+    turn every few seconds (jingzhi/demo_reports.py)."""
+    from engine.devices import open_alarms
+    from integrations import open311_keys
+    from jingzhi.demo_reports import EVERY_S, send_reports
+
+    key = open311_keys.create_key(engine.store, "12345热线平台（演示）", "hotline")
+    officer = "grid_patrol-1"
+    alarming = {alarm["device_id"] for alarm in open_alarms(engine.store)}
+    threading.Thread(target=send_reports, args=(web_url, key, officer, demo_password(seed, officer), rows, seed,
+                                                threading.Event()), kwargs={"alarming": alarming}, daemon=True,
+                     name="reports").start()
+    print(f"simulated people: a hotline call (Open311) or a patrol report (as {officer}) every {EVERY_S:g} s; "
+          f"reports beside an open case of their problem wait at {web_url}same")
 
 
 def _print_inbox(engine: Engine) -> None:

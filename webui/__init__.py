@@ -71,13 +71,15 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     errors.init_app(app)
     for module in (auth, inbox, cases, dashboard, designer, decisions, migration, admin, api):
         app.register_blueprint(module.bp)
-    from integrations import open311, open311_contacts, open311_same  # hotline and residents (/open311)
-    for module in (open311, open311_contacts, open311_same):
+    from integrations import open311, open311_contacts, patrol, video  # hotline, residents, patrol, video
+    for module in (open311, open311_contacts, patrol, video):
         app.register_blueprint(module.bp)
     from integrations import departments  # department systems answering waiting cases (/api/v1/departments)
     app.register_blueprint(departments.bp)
     from . import notifications  # my contact details and notifications; sent log, templates, failed deliveries
     app.register_blueprint(notifications.bp)
+    from . import same_problem  # one problem, one case across channels (/same)
+    app.register_blueprint(same_problem.bp)
     from .command import bp as command_bp  # the command centre, devices and dead letters (webui/command.py)
     app.register_blueprint(command_bp)
     from .audit import bp as audit_bp  # the audit search (admins; webui/audit.py)

@@ -15,6 +15,12 @@ DASHBOARD_ROLES = ("team_lead", "dispatcher", "admin")
 REPORT_ROLES = ("dispatcher", "admin")
 ALERT_ROLES = ("dispatcher", "admin")
 DESIGNER_ROLES = ("designer", "admin")
+#: Teams whose members report from patrol (巡查) on the phone; dispatchers and admins may too.
+PATROL_TEAMS = ("grid_patrol",)
+
+
+def may_report_patrol(user: dict | None) -> bool:
+    return bool(user) and (bool(set(user["roles"]) & set(REPORT_ROLES)) or bool(set(user["teams"]) & set(PATROL_TEAMS)))
 
 
 def is_district(user: dict) -> bool:

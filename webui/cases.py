@@ -5,7 +5,7 @@ import re
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import case_search, clock, worklist
+from engine import case_search, clock, same_problem, worklist
 from engine.exceptions import FormInvalid, NotFound
 from . import access, evidence
 from flask_babel import gettext as _
@@ -77,7 +77,22 @@ def case(instance_id: int):
         files=evidence.listing(current_app.config["EVIDENCE_DIR"], instance_id), following=following,
         just_done=request.args.get("done"), alerts=engine().query(worklist.attached_alerts, instance_id),
         alarm_count=engine().query(worklist.alarm_count, instance_id),
-        visible=lambda task: access.can_see_task(g.user, task))
+        visible=lambda task: access.can_see_task(g.user, task), links=_links(view.case))
+
+
+def _links(case: dict) -> dict:
+    """Where a dispatcher goes from a case: the "same problem?" decision of a report waiting for registration (with
+    how many open cases are near), and the caller's contact for the call-back team."""
+    from integrations import open311_contacts, open311_keys   # the contact page's own rule of who may see it
+
+    links = {}
+    if (case["channel"] in same_problem.REPORT_CHANNELS and case["stage"] == "register"
+            and set(g.user["roles"]) & set(access.REPORT_ROLES)):
+        links["same_problem"] = len(engine().same_problem(case["instance_id"])[1])
+    if (case["channel"] in ("hotline", "resident") and open311_contacts.may_see(g.user, case["instance_id"])
+            and open311_keys.request_for_instance(engine().store, case["instance_id"]) is not None):
+        links["contact"] = True
+    return links
 
 
 @bp.get("/cases/<int:instance_id>/diagram.bpmn")

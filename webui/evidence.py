@@ -30,22 +30,33 @@ def kind_of(head: bytes) -> str | None:
     return None
 
 
-def store(directory: str, instance_id: int, upload, max_bytes: int, field_name: str) -> str:
-    """Save one uploaded file (a werkzeug FileStorage); returns its reference. Raises FormInvalid naming the field."""
-    content = upload.read(max_bytes + 1)
+def check(content: bytes, max_bytes: int, filename: str | None, field_name: str) -> str:
+    """The kind (file extension) of ``content`` when it may be stored; raises FormInvalid naming the field."""
+    filename = filename or field_name
     if len(content) > max_bytes:
         limit = max_bytes // (1024 * 1024)
-        raise FormInvalid(_("%(file)s is larger than %(mb)s MB", file=upload.filename, mb=limit),
-                          {field_name: _("%(file)s: at most %(mb)s MB", file=upload.filename, mb=limit)})
+        raise FormInvalid(_("%(file)s is larger than %(mb)s MB", file=filename, mb=limit),
+                          {field_name: _("%(file)s: at most %(mb)s MB", file=filename, mb=limit)})
     ext = kind_of(content[:16])
     if ext is None:
-        raise FormInvalid(_("%(file)s is not a JPEG, PNG, GIF, WebP image or a PDF", file=upload.filename),
-                          {field_name: _("%(file)s: only JPEG, PNG, GIF, WebP or PDF", file=upload.filename)})
+        raise FormInvalid(_("%(file)s is not a JPEG, PNG, GIF, WebP image or a PDF", file=filename),
+                          {field_name: _("%(file)s: only JPEG, PNG, GIF, WebP or PDF", file=filename)})
+    return ext
+
+
+def save(directory: str, instance_id: int, content: bytes, ext: str) -> str:
+    """Write checked content (see :func:`check`) as a file of the case; returns its reference."""
     folder = Path(directory) / str(int(instance_id))
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.{ext}"
     (folder / name).write_bytes(content)
     return f"evidence/{int(instance_id)}/{name}"
+
+
+def store(directory: str, instance_id: int, upload, max_bytes: int, field_name: str) -> str:
+    """Save one uploaded file (a werkzeug FileStorage); returns its reference. Raises FormInvalid naming the field."""
+    content = upload.read(max_bytes + 1)
+    return save(directory, instance_id, content, check(content, max_bytes, upload.filename, field_name))
 
 
 def listing(directory: str, instance_id: int) -> list[str]:
@@ -85,3 +96,16 @@ def check_references(directory: str, instance_id: int, field_names: list[str], d
                 break
     if errors:
         raise FormInvalid(_("Evidence references must name files stored for this case"), errors)
+
+
+def copy_all(directory: str, from_instance: int, into_instance: int) -> list[str]:
+    """Copy every file of one case into another (a merged report's photos join the case it was merged into).
+    Returns the new references."""
+    refs = []
+    for name in listing(directory, from_instance):
+        source, _mime = path_of(directory, from_instance, name)
+        folder = Path(directory) / str(int(into_instance))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(source.read_bytes())   # the name is a fresh uuid: no clash
+        refs.append(f"evidence/{int(into_instance)}/{name}")
+    return refs

@@ -51,8 +51,11 @@ def index():
 @requires()
 def inbox():
     choices = engine().query(worklist.filter_choices, g.user["inbox_teams"])
+    # the dispatcher's "same problem?" decisions waiting (webui/same_problem.py), linked from the inbox
+    same = len(engine().same_problem_waiting()) if set(g.user["roles"]) & set(access.REPORT_ROLES) else None
     return render_template("inbox.html", rows=_rows(), now=clock.now(), due_state=due_state, choices=choices,
-                           filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"])
+                           filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"],
+                           same_waiting=same)
 
 
 @bp.get("/inbox/rows")

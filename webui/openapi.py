@@ -48,6 +48,9 @@ DOCUMENT = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
         "schemas": {
+            "VideoAnswer": {"type": "object", "required": ["status", "event_id", "instance_id"], "properties": {
+                "status": {"enum": ["created", "duplicate"]}, "event_id": {"type": "string"},
+                "instance_id": {"type": ["integer", "null"]}}},
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"], "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
@@ -185,6 +188,34 @@ DOCUMENT = {
                 "404": _error("no case of this department's lane waits for the message with these values, or "
                               "the client is not of this department"),
                 "422": _error("not a message, correlations and answer (details name them)"), **COMMON}}},
+        "/video/events": {"post": {
+            "summary": "a video-analytics event with its snapshot: opens a case with channel video and the snapshot as "
+                       "evidence; a repeated event_id is a no-op answering the first one's case; dispatcher or a "
+                       "machine token of one (integrations/video.py)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["event_id", "camera_id", "event_type", "occurred_at", "snapshot"],
+                "properties": {
+                    "event_id": {"type": "string", "minLength": 1, "maxLength": 120,
+                                 "description": "the video system's own id of the event (idempotency key)"},
+                    "camera_id": {"type": "string", "minLength": 1, "maxLength": 80,
+                                  "description": "a camera of the device registry gives the place when lat/lon "
+                                                 "are not sent"},
+                    "event_type": {"type": "string", "minLength": 1, "maxLength": 80,
+                                   "description": "a scenario code, or an event type such as garbage_dumping, "
+                                                  "vehicle_on_fire_lane, street_vending, door_left_open"},
+                    "occurred_at": {"type": "string", "format": "date-time",
+                                    "description": "with its zone; not in the future, at most 7 days ago"},
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                    "description": {"type": "string", "maxLength": 2000},
+                    "snapshot": {"type": "string", "contentEncoding": "base64",
+                                 "description": "a JPEG, PNG, GIF or WebP image, base64"}}}}}},
+            "responses": {"201": _ok("case opened", {"$ref": "#/components/schemas/VideoAnswer"}),
+                          "200": _ok("duplicate: the event_id was received already",
+                                     {"$ref": "#/components/schemas/VideoAnswer"}),
+                          "422": _error("invalid event: details name each field (unknown event type, place "
+                                        "outside the district, snapshot not an image, ...)"),
+                          "503": _error("received, but the case could not start: post it again"), **COMMON}}},
         "/kpis": {"get": {"summary": "the district's indicators for a period (team lead, dispatcher, admin)",
                           "parameters": PERIOD, "responses": {"200": _ok("indicators"),
                                                               "422": _error("not a date, or from after to"),

@@ -91,6 +91,8 @@ EVENTS = {
     "delivery.retried": _l("Delivery retried"),
     "delivery.skipped": _l("Delivery skipped"),
     "delivery.replayed": _l("Deliveries replayed"),
+    "evidence.received": _l("Photo received"),
+    "evidence.attached": _l("Photos of a merged report"),
 }
 CHANNELS = {
     "sensor": _l("Sensor"),

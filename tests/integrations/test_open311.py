@@ -121,11 +121,17 @@ def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_c
 
     # before the call-back task exists nobody sees the contact, the dispatcher included
     assert dispatcher.get(f"/open311/contacts/{instance_id}").status_code == 404
+    assert 'id="contact-link"' not in dispatcher.get(f"/cases/{instance_id}").get_data(as_text=True)
     case = Case(seeded, instance_id, manual_clock)
     case.complete("register", "command_centre", actor="dispatcher")
     case.complete("persuade", "urban_management", actor="officer-7")
     case.complete("verify", "grid_patrol", actor="patrol1")
     assert case.task("callback", "command_centre")
+    # the dispatcher reaches the contact from the inbox row of the call-back task and from the case page
+    contact_url = f'href="/open311/contacts/{instance_id}"'
+    assert contact_url in dispatcher.get("/inbox").get_data(as_text=True)
+    assert contact_url in dispatcher.get(f"/cases/{instance_id}").get_data(as_text=True)
+    assert contact_url not in login("patrol1").get("/inbox").get_data(as_text=True)
     assert login("patrol1").get(f"/open311/contacts/{instance_id}").status_code == 404
     anonymous = client.get(f"/open311/contacts/{instance_id}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
@@ -203,13 +209,13 @@ def test_a_hotline_report_near_an_open_sensor_case_is_merged_into_it_in_one_clic
     near_id, near_case = report("31.27015", "121.4812")      # about 6 m away
     _, far_case = report("31.2801", "121.4812")               # about 1.1 km away: another problem
     dispatcher = login("dispatcher")
-    page = dispatcher.get("/open311/same").get_data(as_text=True)
+    page = dispatcher.get("/same").get_data(as_text=True)
     assert f'id="same-{near_case}"' in page and f'id="same-{far_case}"' not in page
-    assert f"/open311/same/{near_case}/merge/{sensor_case}" in page and "6 m" in page
-    assert login("patrol1").get("/open311/same").status_code == 403
-    assert dispatcher.post(f"/open311/same/{near_case}/merge/{far_case}").status_code == 409   # not a neighbour
+    assert f"/same/{near_case}/merge/{sensor_case}" in page and "6 m" in page
+    assert login("patrol1").get("/same").status_code == 403
+    assert dispatcher.post(f"/same/{near_case}/merge/{far_case}").status_code == 409   # not a neighbour
 
-    merged = dispatcher.post(f"/open311/same/{near_case}/merge/{sensor_case}")
+    merged = dispatcher.post(f"/same/{near_case}/merge/{sensor_case}")
     assert merged.status_code == 302 and merged.headers["Location"].endswith(f"/cases/{sensor_case}")
     report_view = seeded.get(near_case)
     assert (report_view.case["stage"], report_view.case["outcome"]) == ("rejected", "duplicate")
@@ -218,7 +224,7 @@ def test_a_hotline_report_near_an_open_sensor_case_is_merged_into_it_in_one_clic
     assert (event["actor"], event["detail"]["channel"], event["detail"]["from_case"]) == ("dispatcher", "hotline",
                                                                                           near_case)
     assert "13900000000" not in str(seeded.history(sensor_case))
-    assert dispatcher.post(f"/open311/same/{near_case}/merge/{sensor_case}").status_code == 409   # done already
+    assert dispatcher.post(f"/same/{near_case}/merge/{sensor_case}").status_code == 409   # done already
 
     # the hotline caller now follows the sensor case: open while it is handled, closed with it
     [read_back] = client.get(f"/open311/v2/requests/{near_id}.json").get_json()

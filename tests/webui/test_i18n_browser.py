@@ -81,7 +81,7 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
         "property_lead": ["/inbox", "/dashboard"],
         "dispatcher": ["/inbox", "/cases", "/cases?q=FIR&channel=sensor&opened_from=2020-01-01", "/cases?opened_from=x",
                        f"/cases/{instance_id}", "/report", "/dashboard", "/command", "/devices", "/devices/GEO-1",
-                       "/open311/same"],
+                       "/same"],
         "designer": ["/inbox", *designer_pages],
         "admin": ["/inbox", "/report", "/admin/users", f"/admin/users/{patrol}", "/admin/teams", "/admin/failed",
                   "/dead-letters", *designer_pages],
