@@ -96,7 +96,8 @@ def insert_instances(connection, first: int, count: int, closed: bool, teams: li
         SELECT i, i, 'bench-' || i, 'handle_on_site', '现场处置 Handle on site', 'closed_loop', {team_sql},
                {team_sql}, NULL, '{'completed' if closed else 'ready'}',
                now() + (i % 2880) * interval '1 minute', 'onsite_report.schema.json',
-               now() - (i % 400) * interval '1 day', {"now()" if closed else 'NULL'},
+               now() - (i % 400) * interval '1 day',
+               {"now() - (i % 400) * interval '1 day' + interval '5 hours'" if closed else 'NULL'},
                {"'officer-' || (i % 300)" if closed else 'NULL'}
         FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
 
