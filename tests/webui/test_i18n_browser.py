@@ -77,14 +77,16 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
     designer_pages = ["/designer", "/designer/closed_loop/1", "/designer/closed_loop/edit",
                       "/designer/decisions/routing/1", "/designer/decisions/routing/edit"]
     pages = {
-        "property1": ["/inbox", "/cases", f"/cases/{instance_id}", f"/tasks/{move['id']}"],
+        "property1": ["/inbox", "/cases", f"/cases/{instance_id}", f"/tasks/{move['id']}", "/me/contact",
+                      "/me/notifications"],
         "property_lead": ["/inbox", "/dashboard"],
         "dispatcher": ["/inbox", "/cases", "/cases?q=FIR&channel=sensor&opened_from=2020-01-01", "/cases?opened_from=x",
                        f"/cases/{instance_id}", "/report", "/dashboard", "/command", "/devices", "/devices/GEO-1",
-                       "/same"],
+                       "/same", "/patrol"],
         "designer": ["/inbox", *designer_pages],
         "admin": ["/inbox", "/report", "/admin/users", f"/admin/users/{patrol}", "/admin/teams", "/admin/failed",
-                  "/dead-letters", *designer_pages],
+                  "/dead-letters", "/admin/audit", "/admin/audit?kind=task.claimed&text=x", "/admin/notifications",
+                  "/admin/notifications/templates/escalation", *designer_pages],
     }
     problems: dict[str, list[str]] = {}
     anonymous = browser.new_page()
