@@ -75,6 +75,19 @@ def test_every_variable_compose_sets_is_read_by_the_code_and_every_secret_is_doc
     assert OURS["setup"]["environment"]["JINGZHI_ADMIN_PASSWORD"] == "${JINGZHI_ADMIN_PASSWORD:-}"  # first up only
 
 
+def test_the_configuration_compose_gives_every_service_parses_with_the_optional_settings_left_empty():
+    """An unset optional variable reaches the container as an empty string: each must read as 'off', not fail."""
+    from engine import Config
+
+    for name, spec in OURS.items():
+        env = {variable: "" if re.fullmatch(r"\$\{\w+:-\}", str(value)) else "x"
+               for variable, value in spec["environment"].items()}
+        env["DATABASE_URL"] = "postgresql+psycopg://jingzhi:pw@postgres:5432/jingzhi"
+        config = Config.from_env(env)
+        assert config.channels.smtp_host is None and config.channels.sms_url is None, name
+        assert config.channels.smtp_port == 25, name
+
+
 def test_every_file_compose_mounts_from_the_checkout_exists():
     mounts = [volume.split(":")[0] for spec in COMPOSE["services"].values() for volume in spec.get("volumes", [])]
     local = [m for m in mounts if m.startswith(".")]
