@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from .case_search import MAX_ID, SearchRefused, _clean, _date, _day_start, like_escaped
+from .exceptions import Message
 from .models import DETAIL_TEXT_FUNCTION, AuditEvent
 
 #: Longest value of each text parameter (the columns' lengths; the text term as the case search's).
@@ -55,7 +56,7 @@ def _instance(value: str) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit()) or len(value) > 10 or int(value) > MAX_ID:
-        raise SearchRefused("instance_id", "not a case number")
+        raise SearchRefused("instance_id", Message("not a case number"))
     return int(value)
 
 
@@ -63,12 +64,12 @@ def parse(args) -> AuditQuery:
     """An :class:`AuditQuery` from request parameters (a mapping of strings); unknown parameters are ignored."""
     values: dict = {name: _clean(name, args.get(name) or "", longest) for name, longest in LENGTHS.items()}
     if values["text"] and CONTACT_LIKE.search(values["text"]):
-        raise SearchRefused("text", "looks like a telephone number or an e-mail address")
+        raise SearchRefused("text", Message("looks like a telephone number or an e-mail address"))
     values["instance_id"] = _instance(args.get("instance_id") or "")
     values["from_day"] = _date("from", args.get("from") or "")
     values["to_day"] = _date("to", args.get("to") or "")
     if values["from_day"] and values["to_day"] and values["from_day"] > values["to_day"]:
-        raise SearchRefused("to", "is before from")
+        raise SearchRefused("to", Message("is before from"))
     return AuditQuery(**values)
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, exists, or_, select
 
 from .clock import DISTRICT_TZ
+from .exceptions import Message
 from .models import Case, HumanTask
 
 #: Exact-match filters, by parameter name, and the longest value each column holds.
@@ -28,7 +29,8 @@ MAX_ID = 2**31 - 1
 
 
 class SearchRefused(ValueError):
-    """A search parameter that cannot be used, with the parameter's name."""
+    """A search parameter that cannot be used, with the parameter's name; the message is a Message, said in the
+    reader's language by the web layer."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
@@ -58,9 +60,9 @@ def _clean(name: str, value: str, longest: int) -> str | None:
     if not value:
         return None
     if "\x00" in value:
-        raise SearchRefused(name, "contains a NUL character")
+        raise SearchRefused(name, Message("contains a NUL character"))
     if len(value) > longest:
-        raise SearchRefused(name, f"longer than {longest} characters")
+        raise SearchRefused(name, Message("longer than {count} characters", count=longest))
     return value
 
 
@@ -71,7 +73,7 @@ def _date(name: str, value: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise SearchRefused(name, "not a date (YYYY-MM-DD)") from None
+        raise SearchRefused(name, Message("not a date (YYYY-MM-DD)")) from None
 
 
 def parse(args) -> CaseQuery:
@@ -81,7 +83,7 @@ def parse(args) -> CaseQuery:
     values["opened_from"] = _date("opened_from", args.get("opened_from") or "")
     values["opened_to"] = _date("opened_to", args.get("opened_to") or "")
     if values["opened_from"] and values["opened_to"] and values["opened_from"] > values["opened_to"]:
-        raise SearchRefused("opened_to", "is before opened_from")
+        raise SearchRefused("opened_to", Message("is before opened_from"))
     return CaseQuery(**values)
 
 

@@ -13,7 +13,6 @@ masked before it is shown (``mask_values``), and a text search for a number or a
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from engine.exceptions import FormInvalid
 from integrations.open311_keys import mask_values
 
 from .database import page_of
+from .i18n import say
 from .security import engine, requires
 from .vocabulary import EVENTS
 
@@ -63,19 +63,8 @@ def _shown(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _refusal(field: str, why: str) -> dict:
-    """The refused field and why, in the page's language (the engine says it in English)."""
+def _refusal(field: str, why) -> dict:
+    """The refused field and why, in the page's language."""
     fields = {"actor": _("Who"), "kind": _("Event"), "instance_id": _("Case"), "text": _("Text"),
               "from": _("From"), "to": _("To")}
-    longest = re.fullmatch(r"longer than (\d+) characters", why)
-    if longest:
-        why = _("longer than %(count)s characters", count=longest.group(1))
-    else:
-        why = {"contains a NUL character": _("contains a NUL character"),
-               "not a date (YYYY-MM-DD)": _("not a date (YYYY-MM-DD)"),
-               "not a case number": _("not a case number"),
-               "is before from": _("is before the first day searched"),
-               "looks like a telephone number or an e-mail address":
-                   _("looks like a telephone number or an e-mail address: contact details are not searched")
-               }.get(why, why)
-    return {"field": fields.get(field, field), "message": why}
+    return {"field": fields.get(field, field), "message": say(why)}

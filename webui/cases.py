@@ -1,7 +1,6 @@
 """Case pages: the list, one case (timeline, stage and deadline, diagram, alerts, evidence), and manual reports."""
 from __future__ import annotations
 
-import re
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
@@ -11,7 +10,7 @@ from . import access, evidence
 from flask_babel import gettext as _
 
 from .database import page_of
-from .i18n import catalogue
+from .i18n import catalogue, say
 from .security import engine, requires
 
 bp = Blueprint("cases", __name__)
@@ -49,19 +48,11 @@ def cases():
 
 
 def _refusal(refused: case_search.SearchRefused) -> dict:
-    """The search field refused and why, in the page's language (the engine says it in English)."""
+    """The search field refused and why, in the page's language."""
     fields = {"q": _("Search"), "scenario": _("Scenario"), "stage": _("Stage"), "channel": _("Channel"),
               "compound": _("Compound"), "team": _("Team"), "device": _("Device"),
               "opened_from": _("Opened from"), "opened_to": _("Opened to")}
-    why = refused.message
-    longest = re.fullmatch(r"longer than (\d+) characters", why)
-    if longest:
-        why = _("longer than %(count)s characters", count=longest.group(1))
-    else:
-        why = {"contains a NUL character": _("contains a NUL character"),
-               "not a date (YYYY-MM-DD)": _("not a date (YYYY-MM-DD)"),
-               "is before opened_from": _("is before the first day searched")}.get(why, why)
-    return {"field": fields.get(refused.field, refused.field), "message": why}
+    return {"field": fields.get(refused.field, refused.field), "message": say(refused.message)}
 
 
 @bp.get("/cases/<int:instance_id>")

@@ -18,6 +18,7 @@ from engine import notify
 from engine.exceptions import Conflict, FormInvalid, NotFound
 from engine.operators import CHANNELS
 
+from .i18n import say
 from .security import engine, requires
 
 bp = Blueprint("notifications", __name__)
@@ -101,25 +102,24 @@ def save_template():
 @bp.post("/admin/failed/deliveries/<int:delivery_id>/retry")
 @requires("admin")
 def retry(delivery_id: int):
-    try:
-        engine().outbox.retry(delivery_id, g.user["username"])
-    except Conflict as moved_on:
-        flash(moved_on.message, "info")
-    else:
-        flash(_("Delivery %(id)s will be sent again", id=delivery_id), "ok")
-    return redirect(url_for("admin.failed"))
+    return _resolve(engine().outbox.retry, delivery_id, _("Delivery %(id)s will be sent again", id=delivery_id))
 
 
 @bp.post("/admin/failed/deliveries/<int:delivery_id>/skip")
 @requires("admin")
 def skip(delivery_id: int):
     """Give up on a delivery its receiver will never take, so the later events of its case go on."""
+    return _resolve(engine().outbox.skip, delivery_id, _("Delivery %(id)s skipped", id=delivery_id))
+
+
+def _resolve(verb, delivery_id: int, done: str):
+    """Retry or skip a dead delivery; one another admin already resolved is said, not an error."""
     try:
-        engine().outbox.skip(delivery_id, g.user["username"])
+        verb(delivery_id, g.user["username"])
     except Conflict as moved_on:
-        flash(moved_on.message, "info")
+        flash(say(moved_on.message), "info")
     else:
-        flash(_("Delivery %(id)s skipped", id=delivery_id), "ok")
+        flash(done, "ok")
     return redirect(url_for("admin.failed"))
 
 
