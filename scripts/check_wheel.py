@@ -34,8 +34,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "engine", "webui", "sensors", "integrations", "jingzhi", "seed",
-           "bpmn")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "engine", "webui", "sensors", "integrations", "jingzhi",
+           "simulation", "seed", "bpmn")
 #: The Chinese catalogue, compiled by the wheel build itself (setup.py; the copied tree has no .mo).
 CATALOGUE = "webui/translations/zh_Hans/LC_MESSAGES/messages.mo"
 #: `jingzhi sim` and `jingzhi whatif` read their calibration from inside the package.

@@ -113,6 +113,21 @@ def test_every_file_the_dockerfile_copies_exists_and_every_stage_it_copies_from_
             assert (ROOT / source).exists(), f"{stage}: COPY {source}: no such file in the checkout"
 
 
+def test_every_package_of_the_wheel_is_copied_by_the_image_and_by_the_wheel_check():
+    """The wheel is built from copies in two places: the Dockerfile's wheel stage and scripts/check_wheel.py. A
+    top-level package missing from either builds a broken wheel there only."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_wheel", ROOT / "scripts" / "check_wheel.py")
+    check_wheel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_wheel)
+    top_level = {name.split(".")[0] for name in PYPROJECT["tool"]["setuptools"]["packages"]}
+    copied = {words.split()[0] for stage, instruction, words in dockerfile()
+              if stage == "wheel" and instruction == "COPY" and not words.startswith("--from=")}
+    assert top_level - copied == set(), "the Dockerfile's wheel stage does not copy these packages"
+    assert top_level - set(check_wheel.SOURCES) == set(), "scripts/check_wheel.py does not copy these packages"
+
+
 def test_the_image_builds_the_bundles_with_the_recipe_of_make_assets_and_installs_only_the_wheel():
     instructions = dockerfile()
     runs = {stage: [a for s, i, a in instructions if s == stage and i == "RUN"] for stage in ("assets", "wheel",
