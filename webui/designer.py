@@ -121,10 +121,6 @@ def _body(files_checked_by_validation: bool = False) -> dict:
     return body
 
 
-def _files() -> dict[str, bytes]:
-    return catalogue.file_set(_body())
-
-
 def _not_unicode(body: dict) -> list[Problem]:
     """Texts that cannot be encoded (unpaired surrogates): validate and deploy both refuse them, by file and line."""
     files = body.get("files")
