@@ -282,7 +282,10 @@ def test_a_runaway_does_not_hold_up_other_steps(database_url, manual_clock):
     """While one start spins in C for its whole time limit, another start with an ordinary script goes through."""
     slow = Engine(Config(database_url=database_url, script_time_limit_s=20))
     try:
-        slow.deploy(sandbox_files(run="import math\nx = math.factorial(10 ** 8)"), deployed_by="test")
+        # A loop in C over constant memory: it can end only at the time limit, never earlier at the memory limit
+        # (a factorial of 10 ** 8 outgrows the memory limit first on a fast machine).
+        slow.deploy(sandbox_files(run="x = sum(map(lambda i: sum(range(10 ** 7)), range(10 ** 7)))"),
+                    deployed_by="test")
         failures = []
 
         def runaway():
