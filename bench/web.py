@@ -58,6 +58,11 @@ def _scenario_sql(column: str) -> str:
     return "(ARRAY[" + ",".join(f"'{s}'" for s in SCENARIOS) + f"])[1 + {column} % {len(SCENARIOS)}]"
 
 
+#: A closed case's figures (engine/case_figures.py) as a step would have kept them: closed 5 hours after it opened,
+#: never verified, late when its task (below) ended after its due time.
+_LATE = ("now() - (i % 400) * interval '1 day' + interval '5 hours' > now() + (i % 2880) * interval '1 minute'")
+
+
 def insert_instances(connection, first: int, count: int, closed: bool, teams: list[str]) -> None:
     """``count`` instances from id ``first``: closed ones with a case and a completed task, or open ones with a
     ready task in TEAM's inbox (due times spread over two days)."""
@@ -72,13 +77,15 @@ def insert_instances(connection, first: int, count: int, closed: bool, teams: li
     connection.execute(text(f"""
         INSERT INTO cases (id, instance_id, business_key, process_id, scenario, channel, device_id, address,
                            compound, lat, lon, severity, urgent, stage, stage_times, sla_due_at, rework_count,
-                           outcome, opened_at, closed_at)
+                           outcome, opened_at, closed_at, resolved_at, handling_s, verified, late)
         SELECT i, i, 'bench/' || i, 'closed_loop', {_scenario_sql('i')},
                (ARRAY['sensor','patrol','hotline','video','resident'])[1 + i % 5], 'DEV-' || (i % 9165), '广中路 ' || (i % 3000) || ' 号',
                '小区' || (i % 137), 31.27, 121.48, 'medium', false, '{stage}', '{{}}',
                {'NULL' if closed else "now() + (i % 2880) * interval '1 minute'"}, 0,
                {"'done'" if closed else 'NULL'}, now() - (i % 400) * interval '1 day',
-               {"now() - (i % 400) * interval '1 day' + interval '5 hours'" if closed else 'NULL'}
+               {"now() - (i % 400) * interval '1 day' + interval '5 hours'" if closed else 'NULL'},
+               {f"now() - (i % 400) * interval '1 day' + interval '5 hours', 18000, false, {_LATE}" if closed
+                else 'NULL, NULL, false, false'}
         FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i"""), params)
     if closed:   # one audit event per closed case, its detail as the engine writes JSON (CJK as \u escapes)
         connection.execute(text(r"""

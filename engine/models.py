@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false, text,
                         UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -109,6 +109,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_inbox", "status", "team", "due_at"),
         Index("ix_human_task_assignee", "status", "assignee"),
+        # the indicators' tasks of a period (cases per officer per day, each team's completions): on PostgreSQL an
+        # index-only scan, the officer and case carried in the index
+        Index("ix_human_task_ended", "status", "ended_at", postgresql_include=["completed_by", "instance_id"]),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -127,16 +130,29 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(120))
 
 
+#: The columns the indicators read of a period's cases, besides ``opened_at`` (ix_cases_figures carries them).
+FIGURES_INCLUDED = ("urgent", "stage", "channel", "scenario", "rework_count", "resolved_at", "handling_s", "verified",
+                    "late")
+#: The cases that can be overdue: not closed, with a deadline (ix_cases_open_sla holds only these).
+OPEN_WITH_SLA = "resolved_at IS NULL AND sla_due_at IS NOT NULL"
+
+
 class Case(Base):
     """The domain view of an instance for people and indicators."""
 
     __tablename__ = "cases"
     #: the command centre's heat map counts cases of a period per place from this index alone (engine/map_reads.py);
     #: the case search's free text matches these three columns by ILIKE (engine/case_search.py)
+    #: the indicators (engine/indicators.py) count a period's cases from ix_cases_figures alone on PostgreSQL (an
+    #: index-only scan, however the period's rows lie in the table) and find its overdue cases among the open ones
     __table_args__ = (Index("ix_cases_heat", "opened_at", "scenario", "lat", "lon"),
                       trigram_index("ix_cases_address_trgm", "address"),
                       trigram_index("ix_cases_device_id_trgm", "device_id"),
-                      trigram_index("ix_cases_business_key_trgm", "business_key"))
+                      trigram_index("ix_cases_business_key_trgm", "business_key"),
+                      Index("ix_cases_figures", "opened_at", postgresql_include=list(FIGURES_INCLUDED))
+                      .ddl_if(dialect="postgresql"),
+                      Index("ix_cases_open_sla", "sla_due_at", postgresql_where=text(OPEN_WITH_SLA),
+                            sqlite_where=text(OPEN_WITH_SLA)))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -157,6 +173,11 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(200))
     opened_at: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
+    # what the case contributes to the indicators, kept by every step (engine/case_figures.py)
+    resolved_at: Mapped[datetime | None]
+    handling_s: Mapped[float | None] = mapped_column(Float)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MessageSubscription(Base):

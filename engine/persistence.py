@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
-from . import defaults, outbox
+from . import case_figures, defaults, outbox
 from .exceptions import ConcurrentUpdate
 from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance, Team
 from .people import LEAD_SUFFIX
@@ -27,8 +27,8 @@ DEFAULT_STAGE = "discover"
 _instances, _tasks, _cases = ProcessInstance.__table__, HumanTask.__table__, Case.__table__
 _subscriptions, _audit = MessageSubscription.__table__, AuditEvent.__table__
 #: Case columns a step may change, besides the copied data fields.
-_CASE_STATE = ("stage", "stage_times", "sla_due_at", "closed_at")
-_CASE_COLUMNS = _CASE_STATE + defaults.CASE_FIELDS
+_CASE_STATE = ("stage", "stage_times", "sla_due_at", "closed_at") + case_figures.COLUMNS
+_CASE_COLUMNS = _CASE_STATE + defaults.CASE_FIELDS + ("opened_at",)   # opened_at: the figures' handling time
 # Built once and executed with parameters: building a statement per call costs about as much as a round trip.
 _UPDATE_STATE = update(_instances).where(_instances.c.id == bindparam("b_id"),
                                          _instances.c.row_version == bindparam("b_version"))
@@ -98,7 +98,7 @@ def status_of(workflow, record: StepRecord) -> str:
 def write_projection(connection, instance_id: int, workflow, projection: Projection, memo: Memo,
                      record: StepRecord, status: str, now: datetime) -> Memo:
     """Write inbox rows, subscriptions, case and audit for a saved state; returns the new memo."""
-    ready = _write_tasks(connection, instance_id, workflow, projection, memo, record, now)
+    ready, completed = _write_tasks(connection, instance_id, workflow, projection, memo, record, now)
     subscriptions = tuple((s.message_name, s.correlation_key, s.task_uuid) for s in projection.subscriptions)
     if subscriptions != memo.subscriptions:
         if memo.subscriptions:
@@ -108,6 +108,8 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
                 dict(instance_id=instance_id, message_name=m, correlation_key=k, task_uuid=t)
                 for m, k, t in subscriptions])
     case = _next_case(memo.case, projection, ready, status, now, record)
+    case.update(case_figures.figures(case, memo.case.get("late") or case_figures.completed_late(memo.ready, completed,
+                                                                                                now)))
     changed = {k: v for k, v in case.items() if memo.case.get(k) != v}
     if changed:
         connection.execute(_UPDATE_CASE, {"b_instance": instance_id, **changed})
@@ -122,7 +124,8 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
 
 
 def _write_tasks(connection, instance_id, workflow, projection: Projection, memo: Memo, record: StepRecord,
-                 now) -> dict:
+                 now) -> tuple[dict, list[str]]:
+    """Write the inbox rows; returns the ready tasks (uuid -> due time) and the uuids completed by this step."""
     ready_now = projection.ready_uuids
     ended = [uuid for uuid in memo.ready if uuid not in ready_now]
     if record.completed_task in ended:
@@ -148,7 +151,8 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
         _flag_retired_teams(connection, new, record)
     ready = {uuid: due for uuid, due in memo.ready.items() if uuid in ready_now}
     ready.update({t.task_uuid: t.due_at for t in new})
-    return ready
+    completed = [record.completed_task] if record.completed_task in ended else []
+    return ready, completed + by_status.get("completed", [])
 
 
 def _flag_retired_teams(connection, new, record: StepRecord) -> None:
@@ -191,6 +195,7 @@ def new_case(process_id: str, business_key: str | None, data: dict, now: datetim
                 outcome=None, rework_count=0)
     case.update({key: data[key] for key in defaults.CASE_FIELDS if key in data})
     case["urgent"] = bool(case.get("urgent", False))
+    case.update(case_figures.figures(case, late=False))
     return case
 
 

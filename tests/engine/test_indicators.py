@@ -7,7 +7,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
-from engine import indicators
+from engine import case_figures, indicators
 from engine.models import Case, Deployment, HumanTask, ProcessDefinition, ProcessInstance
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)       # 09:00 in Shanghai
@@ -35,8 +35,13 @@ def task(instance_id, completed_by, ended_at, due_at=None, team=None, status="co
             "team": team, "status": status}
 
 
+def late_cases(tasks) -> set[int]:
+    return {t["instance_id"] for t in tasks if t["status"] == "completed" and t["due_at"] and t["ended_at"] > t["due_at"]}
+
+
 def stored(engine, cases, tasks=()):
-    """Write the rows as the engine's tables hold them (an instance per case, tasks completed)."""
+    """Write the rows as the engine's tables hold them (an instance per case, tasks completed), each case with the
+    figures every step keeps on it (engine/case_figures.py)."""
     with engine.store.begin() as connection:
         connection.execute(Deployment.__table__.insert(), [{"id": 1, "content_hash": "x", "files": {},
                                                             "deployed_by": "test", "deployed_at": T0}])
@@ -47,8 +52,10 @@ def stored(engine, cases, tasks=()):
         connection.execute(ProcessInstance.__table__.insert(), [
             {"id": i, "definition_id": 1, "status": "running", "state": "{}", "serializer_version": "1",
              "row_version": 1, "created_at": T0, "updated_at": T0} for i in ids])
+        late = late_cases(tasks)
         if cases:
-            connection.execute(Case.__table__.insert(), [dict(c, process_id="closed_loop") for c in cases])
+            connection.execute(Case.__table__.insert(), [
+                dict(c, process_id="closed_loop", **case_figures.figures(c, c["instance_id"] in late)) for c in cases])
         if tasks:
             connection.execute(HumanTask.__table__.insert(), [
                 dict(t, task_uuid=f"t-{n}", bpmn_id="handle", process_id="closed_loop", created_at=T0)
@@ -141,19 +148,24 @@ def reference(cases, tasks, start, end, now) -> dict:
     for t in tasks:
         if start <= t["ended_at"] < end:
             days[(t["completed_by"], t["ended_at"].astimezone(indicators.LOCAL).date())].add(t["instance_id"])
-    volume = defaultdict(Counter)
+    volume, scenarios = defaultdict(Counter), defaultdict(Counter)
     for c in chosen:
         volume[c["opened_at"].astimezone(indicators.LOCAL).date().isoformat()][c["channel"]] += 1
+        scenarios[c["opened_at"].astimezone(indicators.LOCAL).date().isoformat()][c["scenario"]] += 1
     return {**rates(chosen), "urgent": rates([c for c in chosen if c["urgent"]]),
             "by_stage": dict(sorted(Counter(c["stage"] for c in chosen).items())),
+            "by_scenario": dict(sorted(Counter(c["scenario"] for c in chosen).items())),
             "volume_by_channel": {d: dict(v) for d, v in sorted(volume.items())},
+            "volume_by_scenario": {d: dict(v) for d, v in sorted(scenarios.items())},
             "cases_per_officer_per_day": round(sum(map(len, days.values())) / len(days), 2) if days else None,
+            "officers": len({officer for officer, _ in days}),
             "overdue": sorted(c["instance_id"] for c in chosen if c["sla_due_at"] and c["sla_due_at"] < now
                               and not closed_at(c) and c["stage"] not in indicators.NEVER_CLOSED)}
 
 
-def test_the_database_agrees_with_the_plain_definitions_on_random_rows(engine):
-    chance = random.Random(20261202)
+def random_rows(seed: int = 20261202) -> tuple[list[dict], list[dict]]:
+    """300 cases opened around T0 at every stage, some closed, some only by their end, with up to three tasks."""
+    chance = random.Random(seed)
     stages = ["register", "rejected", "dispatch", "handle", "verify", "evaluate", "closed", "cancelled"]
     cases, tasks = [], []
     for n in range(1, 301):
@@ -164,21 +176,32 @@ def test_the_database_agrees_with_the_plain_definitions_on_random_rows(engine):
                           closed_after_h=chance.uniform(0.1, 90) if closes else None,
                           closed_at_only=closes and chance.random() < 0.3, verified=chance.random() < 0.6,
                           urgent=chance.random() < 0.2, channel=chance.choice(["sensor", "hotline", "patrol"]),
+                          scenario=chance.choice(["fire_lane", "door_open", "illegal_dumping"]),
                           sla=opened + timedelta(hours=chance.uniform(1, 72)) if chance.random() < 0.7 else None))
         for _ in range(chance.randrange(4)):
             ended = opened + timedelta(hours=chance.uniform(0, 100))
             tasks.append(task(n, chance.choice(["a", "b", "c", "d"]), ended,
                               due_at=opened + timedelta(hours=chance.uniform(1, 100))))
-    stored(engine, cases, tasks)
+    return cases, tasks
+
+
+def agrees_with_the_reference(engine, cases, tasks) -> None:
     now = T0 + timedelta(days=3)
     result = counted(engine, now=now)
     expected = reference(cases, tasks, *PERIOD, now)
     for key in ("cases", "due_to_close", "closed", "closed_on_time", "verified", "reworked", "avg_handling_hours",
-                "by_stage", "volume_by_channel", "cases_per_officer_per_day"):
+                "by_stage", "by_scenario", "volume_by_channel", "volume_by_scenario", "cases_per_officer_per_day",
+                "officers"):
         assert result[key] == expected[key], key
     assert {k: result["urgent"][k] for k in expected["urgent"]} == expected["urgent"]
     assert sorted(c["instance_id"] for c in result["overdue"]) == expected["overdue"]
     assert 0 < result["closed"] < result["cases"] and result["overdue"]      # the random rows exercise every part
+
+
+def test_the_database_agrees_with_the_plain_definitions_on_random_rows(engine):
+    cases, tasks = random_rows()
+    stored(engine, cases, tasks)
+    agrees_with_the_reference(engine, cases, tasks)
 
 
 def test_indicators_read_from_the_database(engine, manual_clock):
