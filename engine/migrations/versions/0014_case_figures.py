@@ -4,7 +4,7 @@ period queries use (ix_cases_figures, PostgreSQL only, covers a period's cases f
 ix_cases_open_sla holds the open cases with a deadline; ix_human_task_ended the completed tasks by time).
 
 The backfill reads the same definitions as engine/case_figures.py: one UPDATE on PostgreSQL (about a minute per
-million cases on a 2-core machine; each case row is rewritten once), row by row in Python on SQLite (an embedded
+million cases on a 2-core machine; each case row is rewritten once, and steps writing a case wait meanwhile), row by row in Python on SQLite (an embedded
 database is small, and SQLite stores times in SQLAlchemy's own text format, which SQL would have to imitate).
 
 Revision ID: 0014_case_figures
