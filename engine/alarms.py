@@ -106,6 +106,13 @@ def deliver_clears(engine, alarm_ids: list[int] | None = None, actor: str = "sen
     return delivered
 
 
+def devices_of(engine, alarm_ids: list[int]) -> dict[int, str]:
+    """Alarm id -> the device that raised it."""
+    with engine.store.read() as connection:
+        return dict(connection.execute(select(_alarms.c.id, _alarms.c.device_id)
+                                       .where(_alarms.c.id.in_(alarm_ids))).all())
+
+
 def close_ended(engine) -> int:
     """Close the open alarms whose case has ended (completed, cancelled, failed)."""
     with engine.store.begin() as connection:

@@ -389,15 +389,15 @@ class Engine:
         with self.store.read() as connection:
             return queries.history(connection, instance_id)
 
+    def has_instances(self) -> bool:
+        """Whether any case was ever started in this database (a simulation wants an empty one)."""
+        with self.store.read() as connection:
+            return connection.scalar(select(ProcessInstance.id).limit(1)) is not None
+
     def failed_instances(self, limit: int = 500) -> list[dict]:
         """Instances parked by a failed automatic step, newest first (the admin page, ``jingzhi failed``)."""
         with self.store.read() as connection:
             return queries.failed_instances(connection, limit)
-
-    def query(self, read, *args, **kwargs):
-        """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""
-        with self.store.read() as connection:
-            return read(connection, *args, **kwargs)
 
     def record(self, instance_id: int, kind: str, detail: dict, actor: str) -> None:
         """Write an event an edge witnessed (evidence received, a contact looked at) into the case's timeline."""

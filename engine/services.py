@@ -236,8 +236,12 @@ class Alarms:
         return alarms.open_case(self._engine, alarm_id, actor=actor)
 
     def deliver_clears(self, alarm_ids: list[int] | None = None) -> list[int]:
-        """Deliver the held clears of these alarms to the cases that wait for them now."""
+        """Deliver the held clears of these alarms (every alarm's, with None) to the cases that wait for them now."""
         return alarms.deliver_clears(self._engine, alarm_ids)
+
+    def devices_of(self, alarm_ids: list[int]) -> dict[int, str]:
+        """Alarm id -> the device that raised it."""
+        return alarms.devices_of(self._engine, alarm_ids)
 
     def close_ended(self) -> int:
         return alarms.close_ended(self._engine)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
-from engine import Config, Engine, indicators
+from engine import Config, Engine
 from engine.models import Case
 from jingzhi.cli import main, read_deployment
 from simulation.run import load_params, make_stream, period_start, simulate
@@ -62,7 +62,7 @@ def test_the_result_is_the_engines_indicators_read_from_its_tables(database_url)
     end = start + timedelta(days=0.5)
     engine = Engine(config)
     try:
-        read = engine.query(indicators.indicators, start, end, start + timedelta(days=1.5))
+        read = engine.indicators.district(start, end, start + timedelta(days=1.5))
         assert {k: read[k] for k in ("cases", "on_time_closure_rate", "avg_handling_hours",
                                      "cases_per_officer_per_day", "rework_rate")} == \
                {k: result.indicators[k] for k in ("cases", "on_time_closure_rate", "avg_handling_hours",
@@ -84,7 +84,7 @@ def test_the_result_is_the_engines_indicators_read_from_its_tables(database_url)
                                     if engine.store.is_sqlite is False else
                                     "UPDATE human_task SET ended_at = datetime(due_at, '+1 hour') WHERE id = :id"),
                                {"id": late})
-        again = engine.query(indicators.indicators, start, end, start + timedelta(days=1.5))
+        again = engine.indicators.district(start, end, start + timedelta(days=1.5))
         assert again["closed_on_time"] == read["closed_on_time"] - 1
     finally:
         engine.store.dispose()
