@@ -231,9 +231,11 @@ class Alarms:
         """Whether ``error`` says the database is away (retry the batch) rather than refusing its data."""
         return alerts.unavailable(self._engine, error)
 
-    def open_case(self, alarm_id: int, actor: str = "sensor") -> int | None:
-        """Start the case of a new alarm its batch wrote; returns the instance id, or None."""
-        return alarms.open_case(self._engine, alarm_id, actor=actor)
+    def after_commit(self, new_alarms: list[int], pending_clears: list[int],
+                     actor: str = "sensor") -> alarms.AfterCommit:
+        """After a batch committed: start the cases of its new alarms, deliver its held clears (alarms.after_commit).
+        The HTTP intake, the MQTT ingester's starters and the simulation all take this one path."""
+        return alarms.after_commit(self._engine, new_alarms, pending_clears, actor=actor)
 
     def deliver_clears(self, alarm_ids: list[int] | None = None) -> list[int]:
         """Deliver the held clears of these alarms (every alarm's, with None) to the cases that wait for them now."""

@@ -152,7 +152,7 @@ def _starter_main(config, alarm_ids, opened, seconds, stop, parent_pid: int) -> 
                 continue
             try:
                 started = time.perf_counter()
-                if engine.alarms.open_case(alarm_id) is not None:
+                if engine.alarms.after_commit([alarm_id], []).started:
                     with opened.get_lock():
                         opened.value += 1
                         seconds.value += time.perf_counter() - started
@@ -381,11 +381,11 @@ class Ingester:
             try:
                 if alarm_id is not None:
                     started = time.perf_counter()
-                    if self.engine.alarms.open_case(alarm_id) is not None:
+                    if self.engine.alarms.after_commit([alarm_id], []).started:
                         self.stats.cases_opened += 1
                         self.stats.start_seconds += time.perf_counter() - started
                 while not self._clears.empty():
-                    self.engine.alarms.deliver_clears(self._clears.get_nowait())
+                    self.engine.alarms.after_commit([], self._clears.get_nowait())
             except Exception:  # a failed start stays pending in the database; the ticker's sweep retries it
                 log.exception("opening cases or delivering clears failed")
                 self._stop.wait(RETRY_S)

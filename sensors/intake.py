@@ -54,10 +54,8 @@ def accept_alert(engine, raw: bytes | str | dict, source: str) -> AcceptResult:
     batch = accept_batch(engine, [Incoming(raw, source)])
     result = batch.results[0]
     instance_id = result.instance_id
-    for alarm_id in batch.new_alarms:
-        instance_id = engine.alarms.open_case(alarm_id) or instance_id
-    if batch.pending_clears:
-        engine.alarms.deliver_clears(batch.pending_clears)
+    done = engine.alarms.after_commit(batch.new_alarms, batch.pending_clears)
+    instance_id = next(iter(done.started.values()), instance_id)
     return AcceptResult(result.status, result.alert_id, instance_id, result.reason, result.detail)
 
 
