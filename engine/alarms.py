@@ -9,6 +9,7 @@ silent devices into maintenance cases.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, text, update
@@ -75,6 +76,29 @@ def open_case(engine, alarm_id: int, retry: bool = False, actor: str = "sensor")
     return started
 
 
+@dataclass
+class AfterCommit:
+    """What the work after an alert batch did: the cases it started (alarm id -> instance id), the clears it
+    delivered (alarm ids)."""
+
+    started: dict[int, int] = field(default_factory=dict)
+    cleared: list[int] = field(default_factory=list)
+
+
+def after_commit(engine, new_alarms: list[int], pending_clears: list[int], actor: str = "sensor") -> AfterCommit:
+    """The one step after an alert batch committed, for HTTP and MQTT alike (and the simulation): start the case of
+    each new alarm, then deliver the batch's held clears to the cases that wait for them now. What fails here stays
+    in the database (a claimed alarm, a pending clear) and the ticker's :func:`sweep` finishes it."""
+    done = AfterCommit()
+    for alarm_id in new_alarms:
+        instance_id = open_case(engine, alarm_id, actor=actor)
+        if instance_id is not None:
+            done.started[alarm_id] = instance_id
+    if pending_clears:
+        done.cleared = deliver_clears(engine, pending_clears, actor=actor)
+    return done
+
+
 def deliver_clears(engine, alarm_ids: list[int] | None = None, actor: str = "sensor") -> list[int]:
     """Deliver pending clears to the cases that wait for them now; returns the alarms delivered."""
     query = (select(_alarms.c.id, _alarms.c.device_id, _alarms.c.clear_message, _alarms.c.cleared_at,
@@ -104,6 +128,13 @@ def deliver_clears(engine, alarm_ids: list[int] | None = None, actor: str = "sen
     if delivered:
         close_ended(engine)
     return delivered
+
+
+def devices_of(engine, alarm_ids: list[int]) -> dict[int, str]:
+    """Alarm id -> the device that raised it."""
+    with engine.store.read() as connection:
+        return dict(connection.execute(select(_alarms.c.id, _alarms.c.device_id)
+                                       .where(_alarms.c.id.in_(alarm_ids))).all())
 
 
 def close_ended(engine) -> int:

@@ -27,13 +27,17 @@ from .exceptions import (Conflict, InstanceFailed, Message, MessageNotCorrelated
 from .migration import Migrations, Outcome
 from .models import AuditEvent, HumanTask, MessageSubscription, ProcessInstance
 from .outbox import Outbox, Settings as OutboxSettings
+from .open311 import Open311
 from .persistence import ERROR
+from .read_services import Indicators, Maps, Search, Worklist
 from .projection import _message_definitions, correlation_key, current_data, properties
 from .forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state
+from .services import Alarms, Designs, Devices, Notify, People, Teams
 from .store import Store
+from .video_events import VideoEvents
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,45 @@ class Engine:
         #: case events and notifications for the edges to deliver (engine/outbox.py)
         self.outbox = Outbox(self.store, OutboxSettings(backoff_s=config.delivery_backoff_s,
                                                         max_attempts=config.delivery_max_attempts))
+        # The service objects the edges use besides the verbs below (engine/services.py, engine/read_services.py)
+        self.people = People(self.store)
+        self.teams = Teams(self.store)
+        self.designs = Designs(self.store)
+        self.notify = Notify(self.store)
+        self.devices = Devices(self.store)
+        self.alarms = Alarms(self)
+        self.worklist = Worklist(self.store)
+        self.maps = Maps(self.store)
+        self.indicators = Indicators(self.store)
+        self.search = Search()
+        self.open311 = Open311(self.store)
+        self.video = VideoEvents(self.store)
+
+    # -- the database ---------------------------------------------------------------------------------------------
+    def upgrade_schema(self) -> None:
+        """Create or migrate the tables to the newest schema (alembic)."""
+        self.store.upgrade()
+
+    def has_schema(self) -> bool:
+        return self.store.has_schema()
+
+    def ping(self) -> None:
+        """One round trip to the database; raises when it is away (the health check)."""
+        with self.store.read() as connection:
+            connection.execute(select(1)).scalar()
+
+    def dispose(self) -> None:
+        """Close the pooled connections (before a fork, or at exit)."""
+        self.store.dispose()
+
+    @property
+    def database_url(self) -> str:
+        return self.store.url
+
+    @property
+    def sql_engine(self):
+        """The SQLAlchemy engine and its connection pool, for a web app's Flask-SQLAlchemy to share."""
+        return self.store.engine
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",
@@ -346,10 +389,15 @@ class Engine:
         with self.store.read() as connection:
             return queries.history(connection, instance_id)
 
-    def query(self, read, *args, **kwargs):
-        """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""
+    def has_instances(self) -> bool:
+        """Whether any case was ever started in this database (a simulation wants an empty one)."""
         with self.store.read() as connection:
-            return read(connection, *args, **kwargs)
+            return connection.scalar(select(ProcessInstance.id).limit(1)) is not None
+
+    def failed_instances(self, limit: int = 500) -> list[dict]:
+        """Instances parked by a failed automatic step, newest first (the admin page, ``jingzhi failed``)."""
+        with self.store.read() as connection:
+            return queries.failed_instances(connection, limit)
 
     def record(self, instance_id: int, kind: str, detail: dict, actor: str) -> None:
         """Write an event an edge witnessed (evidence received, a contact looked at) into the case's timeline."""

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, exists, or_, select
 
 from .clock import DISTRICT_TZ
-from .exceptions import Message
+from .exceptions import Message, SearchRefused
 from .models import Case, HumanTask
 
 #: Exact-match filters, by parameter name, and the longest value each column holds.
@@ -26,16 +26,6 @@ EXACT = {"scenario": 80, "stage": 20, "channel": 40, "compound": 120, "team": 12
 MAX_TEXT = 300
 #: Highest case number a search may name (the id columns are 32-bit integers on PostgreSQL).
 MAX_ID = 2**31 - 1
-
-
-class SearchRefused(ValueError):
-    """A search parameter that cannot be used, with the parameter's name; the message is a Message, said in the
-    reader's language by the web layer."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

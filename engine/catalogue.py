@@ -1,7 +1,7 @@
 """What is deployed, for the process designer: processes with their versions and how much each is still used,
 one version's files, and checking an edited file set without storing it; DMN decisions with versions of their own.
 
-Reads take a connection (``Engine.query``) and return plain dicts; ``check`` is pure.
+Reads take a connection and return plain dicts (the edges call them through ``Engine.designs``); ``check`` is pure.
 """
 from __future__ import annotations
 

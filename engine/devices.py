@@ -145,6 +145,13 @@ def open_alarms(store, device_id: str | None = None) -> list[dict]:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def registered(store, device_id: str) -> dict | None:
+    """A device's registry row (a camera's place), or None."""
+    with store.read() as connection:
+        row = connection.execute(select(_devices).where(_devices.c.id == device_id)).mappings().first()
+    return dict(row) if row else None
+
+
 class Registry:
     """Every registered device in memory, by id; thread-safe."""
 

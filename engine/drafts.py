@@ -2,7 +2,7 @@
 
 A draft is not validated (half-finished work often is not valid), only held to the deploy size limit and the
 shape of a file set (``catalogue.file_set``). One draft per designer and process: saving again replaces it.
-Reads take a connection (``Engine.query``); writes take the store.
+Reads take a connection, writes the store; the edges reach both through ``Engine.designs`` (engine/services.py).
 """
 from __future__ import annotations
 

@@ -149,3 +149,13 @@ class Conflict(JingzhiError):
     """The thing to create exists already (a user name, a team code)."""
 
     code = "conflict"
+
+
+class SearchRefused(ValueError):
+    """A search parameter that cannot be used, with the parameter's name; the message is a Message, said in the
+    reader's language by the web layer."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

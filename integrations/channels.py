@@ -16,8 +16,7 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from engine import defaults
-from engine.config import Channels
+from engine import DELIVERY_TIMEOUT_S, Channels
 
 SIGNATURE_HEADER = "X-Jingzhi-Signature"
 TIMESTAMP_HEADER = "X-Jingzhi-Timestamp"
@@ -51,7 +50,7 @@ def _post(url: str, body: bytes, headers: dict, what: str) -> bytes:
     answer is success."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with _OPENER.open(request, timeout=defaults.DELIVERY_TIMEOUT_S) as response:
+        with _OPENER.open(request, timeout=DELIVERY_TIMEOUT_S) as response:
             return response.read(65536)
     except urllib.error.HTTPError as err:
         raise SendFailed(f"{what} answered HTTP {err.code}") from None
@@ -86,7 +85,7 @@ def email(delivery: dict, contact: dict, settings: Channels) -> None:
     message["X-Jingzhi-Idempotency-Key"] = delivery["idempotency_key"]
     message.set_content(delivery["body"])
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=defaults.DELIVERY_TIMEOUT_S) as smtp:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=DELIVERY_TIMEOUT_S) as smtp:
             if settings.smtp_starttls:
                 smtp.starttls()
             if settings.smtp_user:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from engine import Engine
-from engine.config import Channels
-from engine.jobs import Jobs, current_engine
-from engine.outbox import DEAD
+from engine import DEAD, Channels, Engine, Jobs, current_engine
 
 from . import channels as send
 

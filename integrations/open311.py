@@ -12,12 +12,10 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, request
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
 from engine.exceptions import JingzhiError, NotFound
-from engine.models import Case, HumanTask
 
 from . import open311_keys as keys
 from . import open311_services as catalogue
@@ -123,7 +121,7 @@ def _attributes() -> dict[str, list[str]]:
 @bp.post("/v2/requests.<fmt>")
 def file_request(fmt: str):
     _format(fmt)
-    client = keys.client_for_key(_engine().store, request.form.get("api_key") or request.args.get("api_key"))
+    client = _engine().open311.client_for_key(request.form.get("api_key") or request.args.get("api_key"))
     if client is None:
         raise Refused(403, "api_key is missing, unknown or revoked")
     code = (request.form.get("service_code") or "").strip()
@@ -144,7 +142,7 @@ def file_request(fmt: str):
     contact = {k: v for k in ("first_name", "last_name", "phone", "email") if (v := _field(k, 120))}
     values = {"service_code": code, "description": _field("description", MAX_DESCRIPTION), "address": address,
               "lat": lat, "lon": lon, "media_url": media_url, "attributes": answers, "contact": contact}
-    request_id = keys.record_request(_engine().store, client["id"], values)
+    request_id = _engine().open311.record_request(client["id"], values)
     data = {"scenario": code, "channel": client["channel"], "severity": catalogue.severity(code, answers),
             "address": address or f"{lat:.6f},{lon:.6f}", "reported_at": clock.now().isoformat(),
             "open311_request_id": request_id, "open311_client": client["name"]}
@@ -158,7 +156,7 @@ def file_request(fmt: str):
         log.error("open311 request %s is kept but its case did not start: %s", request_id, failed.message)
         raise Refused(503, f"request {request_id} was received but its case could not start yet: "
                            f"{failed.message}") from None
-    keys.link_instance(_engine().store, request_id, instance_id)
+    _engine().open311.link_instance(request_id, instance_id)
     log.info("open311 request %s from %s opened case %s", request_id, client["name"], instance_id)
     return render(fmt, "service_requests", [{"service_request_id": str(request_id),
                                              "service_notice": catalogue.NOTICE, "account_id": None}], 201)
@@ -176,25 +174,6 @@ def _moment(name: str) -> datetime | None:
     if moment.tzinfo is None:
         raise Refused(400, f"{name} needs its zone (Z or +08:00)")
     return moment
-
-
-def _cases_of(instance_ids: list[int]):
-    """Case rows, and the teams holding each case's ready tasks (or the last team that held one), by instance id."""
-    def read(connection):
-        cases = {r["instance_id"]: dict(r) for r in connection.execute(
-            select(Case.__table__).where(Case.instance_id.in_(instance_ids))).mappings()}
-        holding: dict[int, list[str]] = {}
-        last: dict[int, str] = {}
-        for instance_id, team, status in connection.execute(
-                select(HumanTask.instance_id, HumanTask.team, HumanTask.status)
-                .where(HumanTask.instance_id.in_(instance_ids)).order_by(HumanTask.id)):
-            if not team:
-                continue
-            last[instance_id] = team
-            if status == "ready" and team not in holding.setdefault(instance_id, []):
-                holding[instance_id].append(team)
-        return cases, {i: holding.get(i) or ([last[i]] if i in last else []) for i in instance_ids}
-    return _engine().query(read) if instance_ids else ({}, {})
 
 
 def _view(row: dict, case: dict | None, teams: list[str]) -> dict:
@@ -221,7 +200,7 @@ def _view(row: dict, case: dict | None, teams: list[str]) -> dict:
 
 
 def _views(rows: list[dict]) -> list[dict]:
-    cases, teams = _cases_of([r["instance_id"] for r in rows if r["instance_id"]])
+    cases, teams = _engine().open311.cases_of([r["instance_id"] for r in rows if r["instance_id"]])
     return [_view(r, cases.get(r["instance_id"]), teams.get(r["instance_id"], [])) for r in rows]
 
 
@@ -237,7 +216,7 @@ def list_requests(fmt: str):
         if len(ids) > MAX_RESULTS:
             raise Refused(400, f"at most {MAX_RESULTS} service_request_id values at once")
         ids = [i for i in ids if 0 < i <= MAX_ID]   # larger numbers name no request (and overflow the column)
-        return render(fmt, "service_requests", _views(keys.requests(_engine().store, ids=ids)))
+        return render(fmt, "service_requests", _views(_engine().open311.requests(ids=ids)))
     start, end = _moment("start_date"), _moment("end_date")
     if start and end and end - start > MAX_SPAN:
         raise Refused(400, "start_date and end_date may not span more than 90 days")
@@ -247,7 +226,7 @@ def list_requests(fmt: str):
     if statuses - {"open", "closed"}:
         raise Refused(400, "status is open, closed or both (comma-separated)")
     codes = [c.strip() for c in (request.args.get("service_code") or "").split(",") if c.strip()]
-    rows = keys.requests(_engine().store, service_codes=codes, start=start, end=end, limit=MAX_RESULTS)
+    rows = _engine().open311.requests(service_codes=codes, start=start, end=end, limit=MAX_RESULTS)
     views = [v for v in _views(rows) if not statuses or v["status"] in statuses]
     return render(fmt, "service_requests", views)
 
@@ -255,7 +234,7 @@ def list_requests(fmt: str):
 @bp.get("/v2/requests/<int:request_id>.<fmt>")
 def one_request(request_id: int, fmt: str):
     _format(fmt)
-    rows = keys.requests(_engine().store, ids=[request_id]) if request_id <= MAX_ID else []
+    rows = _engine().open311.requests(ids=[request_id]) if request_id <= MAX_ID else []
     if not rows:
         raise Refused(404, f"no service request {request_id}")
     return render(fmt, "service_requests", _views(rows))

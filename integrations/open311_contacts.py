@@ -8,39 +8,28 @@ masked form, as ``reporter``.
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
-from sqlalchemy import insert, select
 
-from engine import clock
 from engine.exceptions import NotFound
-from engine.models import AuditEvent, HumanTask
 from webui.security import engine, requires
 
-from . import open311_keys as keys
 
 bp = Blueprint("open311_contacts", __name__, url_prefix="/open311")
 CALLBACK_TASK = "callback"   # the closed loop's call-back task (bpmn/closed_loop.bpmn)
 
 
 def may_see(user: dict, instance_id: int) -> bool:
-    def callback_tasks(connection):
-        return connection.execute(select(HumanTask.team, HumanTask.assignee, HumanTask.completed_by).where(
-            HumanTask.instance_id == instance_id, HumanTask.bpmn_id == CALLBACK_TASK)).all()
-
     return any(team in user["inbox_teams"] or user["username"] in (assignee, done)
-               for team, assignee, done in engine().query(callback_tasks))
+               for team, assignee, done in engine().open311.task_holders(instance_id, CALLBACK_TASK))
 
 
 @bp.get("/contacts/<int:instance_id>")
 @requires()
 def contact(instance_id: int):
-    found = keys.request_for_instance(engine().store, instance_id)
+    found = engine().open311.request_for_instance(instance_id)
     if found is None or not may_see(g.user, instance_id):
         raise NotFound(f"no reporter contact of case {instance_id} for you")
-    with engine().store.begin() as connection:
-        connection.execute(insert(AuditEvent.__table__).values(
-            instance_id=instance_id, at=clock.now(), actor=g.user["username"], kind="contact.viewed",
-            detail={"open311_request_id": found["id"]}))
-    client = keys.client(engine().store, found["client_id"])
+    engine().record(instance_id, "contact.viewed", {"open311_request_id": found["id"]}, actor=g.user["username"])
+    client = engine().open311.client(found["client_id"])
     if request.accept_mimetypes.best == "application/json":
         return {"instance_id": instance_id, "service_request_id": str(found["id"]), "contact": found["contact"],
                 "client": client["name"], "channel": client["channel"]}

@@ -1,107 +1,12 @@
-"""Open311 client systems and their api keys, and the requests they filed.
+"""The reporter's contact as everyone but the call-back team sees it: masked names, numbers and addresses.
 
-A key is shown once (``jingzhi open311 key create CLIENT``) and stored only as its SHA-256, like the API's bearer
-tokens. Each client is configured with the channel its requests open: ``hotline`` for the 12345 platform,
-``resident`` for a resident app. The reporter's contact is kept in ``open311_request`` only; the workflow gets a
-masked form (see :func:`mask_contact`), so the case page, the API, the audit trail and exports never hold it.
+Open311 clients, their keys and the requests they filed are kept by the engine (``engine.open311``; ``jingzhi open311
+key create CLIENT``). The reporter's contact is kept in ``open311_request`` only; the workflow gets a masked form
+(see :func:`mask_contact`), so the case page, the API, the audit trail and exports never hold it.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-
-from sqlalchemy import insert, select, update
-
-from engine import clock
-from engine.exceptions import FormInvalid, NotFound
-from engine.models import Open311Client, Open311Request
-
-CHANNELS = ("hotline", "resident")
-_clients, _requests = Open311Client.__table__, Open311Request.__table__
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_key(store, client: str, channel: str = "hotline") -> str:
-    """A new api key for ``client`` (a client may hold several, e.g. while rotating). Returns the key itself."""
-    client = (client or "").strip()
-    if not client or len(client) > 120:
-        raise FormInvalid("the client needs a name of 1 to 120 characters", {"client": client})
-    if channel not in CHANNELS:
-        raise FormInvalid(f"the channel is one of {', '.join(CHANNELS)}", {"channel": channel})
-    key = secrets.token_urlsafe(32)
-    with store.begin() as connection:
-        connection.execute(insert(_clients).values(name=client, channel=channel, key_hash=_hash(key),
-                                                   created_at=clock.now(), revoked=False))
-    return key
-
-
-def revoke(store, client: str) -> int:
-    """Revoke every key of ``client``. Returns how many were revoked."""
-    with store.begin() as connection:
-        result = connection.execute(update(_clients).where(_clients.c.name == client, _clients.c.revoked.is_(False))
-                                    .values(revoked=True))
-    if not result.rowcount:
-        raise NotFound(f"no active key for client {client!r}")
-    return result.rowcount
-
-
-def client_for_key(store, key: str | None) -> dict | None:
-    """The client holding ``key``, or None when it is missing, unknown or revoked."""
-    if not key:
-        return None
-    with store.read() as connection:
-        row = connection.execute(select(_clients).where(_clients.c.key_hash == _hash(key),
-                                                        _clients.c.revoked.is_(False))).mappings().one_or_none()
-    return dict(row) if row else None
-
-
-def client(store, client_id: int) -> dict:
-    """A client's name and channel (never its key)."""
-    with store.read() as connection:
-        row = connection.execute(select(_clients.c.name, _clients.c.channel).where(_clients.c.id == client_id)
-                                 ).mappings().one()
-    return dict(row)
-
-
-# -- requests ------------------------------------------------------------------------------------------------------
-def record_request(store, client_id: int, values: dict) -> int:
-    """Keep a request before its case starts, so a failed start loses nothing. Returns its service_request_id."""
-    with store.begin() as connection:
-        return connection.execute(insert(_requests).values(client_id=client_id, requested_at=clock.now(), **values)
-                                  .returning(_requests.c.id)).scalar_one()
-
-
-def link_instance(store, request_id: int, instance_id: int) -> None:
-    with store.begin() as connection:
-        connection.execute(update(_requests).where(_requests.c.id == request_id).values(instance_id=instance_id))
-
-
-def requests(store, ids: list[int] | None = None, service_codes: list[str] | None = None, start=None, end=None,
-             limit: int = 1000) -> list[dict]:
-    """Requests newest first, filtered as Open311's GET requests asks (status is filtered by the caller)."""
-    query = select(_requests)
-    if ids is not None:
-        query = query.where(_requests.c.id.in_(ids))
-    else:
-        if service_codes:
-            query = query.where(_requests.c.service_code.in_(service_codes))
-        if start is not None:
-            query = query.where(_requests.c.requested_at >= start)
-        if end is not None:
-            query = query.where(_requests.c.requested_at <= end)
-    query = query.order_by(_requests.c.requested_at.desc(), _requests.c.id.desc()).limit(limit)
-    with store.read() as connection:
-        return [dict(r) for r in connection.execute(query).mappings()]
-
-
-def request_for_instance(store, instance_id: int) -> dict | None:
-    with store.read() as connection:
-        row = connection.execute(select(_requests).where(_requests.c.instance_id == instance_id)).mappings().first()
-    return dict(row) if row else None
 
 
 # -- masking -------------------------------------------------------------------------------------------------------

@@ -16,13 +16,9 @@ import logging
 
 from flask import Blueprint, current_app, g
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ServiceUnavailable
 
-from engine import clock
 from engine.exceptions import FormInvalid, JingzhiError
-from engine.models import Device, VideoEvent
 from webui import access, evidence, inputs
 from webui.i18n import catalogue
 from webui.security import engine, requires
@@ -31,7 +27,6 @@ from . import field_reports as reports
 
 log = logging.getLogger(__name__)
 bp = Blueprint("video", __name__, url_prefix="/api/v1/video")
-_events = VideoEvent.__table__
 #: Event types of the usual video-analytics products, by the scenario they report. A scenario code is taken as is.
 EVENT_SCENARIOS = {
     "garbage_dumping": "illegal_dumping", "road_stacking": "illegal_dumping", "littering": "illegal_dumping",
@@ -46,12 +41,6 @@ def scenario_of(event_type: str, scenarios: dict) -> str | None:
     if event_type in scenarios:
         return event_type
     return EVENT_SCENARIOS.get(event_type)
-
-
-def _camera(camera_id: str) -> dict | None:
-    with engine().store.read() as connection:
-        row = connection.execute(select(Device.__table__).where(Device.id == camera_id)).mappings().first()
-    return dict(row) if row else None
 
 
 def parse(body: dict, max_bytes: int) -> tuple[dict, tuple[bytes, str]]:
@@ -73,7 +62,7 @@ def parse(body: dict, max_bytes: int) -> tuple[dict, tuple[bytes, str]]:
     occurred = reports.check_time(body.get("occurred_at"), errors)
     description = reports.text(body.get("description"), "description", reports.MAX_NOTE, errors)
     lat, lon = reports.number(body.get("lat"), "lat", errors), reports.number(body.get("lon"), "lon", errors)
-    camera = _camera(camera_id) if camera_id and "camera_id" not in errors else None
+    camera = engine().devices.registered(camera_id) if camera_id and "camera_id" not in errors else None
     address = None
     if lat is None and lon is None and not ({"lat", "lon"} & errors.keys()):
         if camera and camera["lat"] is not None and camera["lon"] is not None:
@@ -113,12 +102,6 @@ def parse(body: dict, max_bytes: int) -> tuple[dict, tuple[bytes, str]]:
     return {"event": event, "data": data}, photo
 
 
-def _known(event_id: str) -> dict | None:
-    with engine().store.read() as connection:
-        row = connection.execute(select(_events).where(_events.c.event_id == event_id)).mappings().first()
-    return dict(row) if row else None
-
-
 def _answer(status: str, event_id: str, instance_id: int | None, code: int):
     return {"status": status, "event_id": event_id, "instance_id": instance_id}, code
 
@@ -127,25 +110,19 @@ def _answer(status: str, event_id: str, instance_id: int | None, code: int):
 @requires(*access.ALERT_ROLES)
 def post_event():
     body = inputs.json_object()
-    if isinstance(body.get("event_id"), str) and (known := _known(body["event_id"].strip())):
+    if isinstance(body.get("event_id"), str) and (known := engine().video.known(body["event_id"].strip())):
         return _answer("duplicate", known["event_id"], known["instance_id"], 200)   # before the checks: a no-op
     parsed, photo = parse(body, current_app.config["EVIDENCE_MAX_BYTES"])
     event = parsed["event"]
-    try:
-        with engine().store.begin() as connection:
-            connection.execute(insert(_events).values(**event, received_at=clock.now()))
-    except IntegrityError:   # the same event posted twice at once: the other request opens the case
-        known = _known(event["event_id"])
+    if not engine().video.record(event):   # the same event posted twice at once: the other request opens the case
+        known = engine().video.known(event["event_id"])
         return _answer("duplicate", event["event_id"], known["instance_id"] if known else None, 200)
     try:
         instance_id = reports.open_case(engine(), current_app.config["EVIDENCE_DIR"], parsed["data"], photo,
                                         actor=g.user["username"], business_key=f"video/{event['event_id']}")
     except JingzhiError as failed:   # forget the event so that posting it again starts the case
-        with engine().store.begin() as connection:
-            connection.execute(delete(_events).where(_events.c.event_id == event["event_id"]))
+        engine().video.forget(event["event_id"])
         log.error("video event %s: case did not start: %s", event["event_id"], failed.message)
         raise ServiceUnavailable(f"event {event['event_id']} could not open a case yet: {failed.message}") from None
-    with engine().store.begin() as connection:
-        connection.execute(update(_events).where(_events.c.event_id == event["event_id"])
-                           .values(instance_id=instance_id))
+    engine().video.link(event["event_id"], instance_id)
     return _answer("created", event["event_id"], instance_id, 201)

@@ -12,8 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from engine import Config, Engine, people, queries
-from engine.clock import DISTRICT_TZ
+from engine import DISTRICT_TZ, SUBSCRIBABLE, Config, Engine, Jobs, Ticker
 from engine.exceptions import Conflict, DeploymentRejected, InstanceFailed, JingzhiError
 
 log = logging.getLogger("jingzhi")
@@ -36,12 +35,12 @@ def read_deployment(path: Path) -> dict[str, bytes]:
 
 def _engine(config: Config) -> Engine:
     engine = Engine(config)
-    engine.store.upgrade()
+    engine.upgrade_schema()
     return engine
 
 
 def cmd_db_upgrade(config: Config, args) -> int:
-    Engine(config).store.upgrade()
+    Engine(config).upgrade_schema()
     print(f"schema is up to date ({config.describe()})")
     return 0
 
@@ -54,7 +53,7 @@ def cmd_deploy(config: Config, args) -> int:
             return _deploy_if_changed(engine, path, args.actor)
         # checked against the roster once one is loaded (jingzhi teams load): a misspelt team routes nowhere
         result = engine.deploy(read_deployment(path), deployed_by=args.actor,
-                               roster=engine.query(people.roster))
+                               roster=engine.people.roster())
     except DeploymentRejected as rejected:
         print(rejected.message, file=sys.stderr)
         return 2
@@ -66,7 +65,7 @@ def cmd_deploy(config: Config, args) -> int:
 
 def _deploy_if_changed(engine: Engine, path: Path, actor: str) -> int:
     """Deploy ``path`` only where it differs from the database, never over a designer's newer version; say why."""
-    decision = engine.deploy_if_changed(read_deployment(path), deployed_by=actor, roster=engine.query(people.roster))
+    decision = engine.deploy_if_changed(read_deployment(path), deployed_by=actor, roster=engine.people.roster())
     print(f"deploy {path} if changed (as {actor}):")
     for line in decision.lines:
         print(f"  {line}")
@@ -125,15 +124,13 @@ def cmd_failed(config: Config, args) -> int:
         engine.cancel(args.cancel, args.reason, actor=args.actor)
         print(f"instance {args.cancel} cancelled")
         return 0
-    for row in engine.query(queries.failed_instances):
+    for row in engine.failed_instances():
         print(f"{row['id']:>6}  {row['process_id']} v{row['version']}  {row['updated_at']:%Y-%m-%d %H:%M}  "
               f"{row['business_key'] or '-'}\n        {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
     return 0
 
 
 def cmd_worker(config: Config, args) -> int:
-    from engine.jobs import Jobs
-
     if not config.uses_jobs_queue:
         print("REDIS_URL is not set: without it engine verbs run in-process and no worker is needed",
               file=sys.stderr)
@@ -143,9 +140,6 @@ def cmd_worker(config: Config, args) -> int:
 
 
 def cmd_ticker(config: Config, args) -> int:
-    from engine.jobs import Jobs
-    from engine.ticker import Ticker
-
     from integrations import delivery
 
     ticker = Ticker(Jobs.for_config(config, _engine(config)), interval_s=config.tick_interval_s,
@@ -172,7 +166,7 @@ def load_teams(engine: Engine, path: Path, update_existing: bool = True) -> int:
     retired either way."""
     if not path.is_file():
         raise JingzhiError(f"no roster file at {path} (set JINGZHI_ROSTER_FILE or pass a path)")
-    return people.seed_teams(engine.store, json.loads(path.read_text(encoding="utf-8"))["teams"], update_existing)
+    return engine.people.seed_teams(json.loads(path.read_text(encoding="utf-8"))["teams"], update_existing)
 
 
 def cmd_teams_load(config: Config, args) -> int:
@@ -186,25 +180,24 @@ def cmd_user_add(config: Config, args) -> int:
 
 
     engine = _engine(config)
-    with engine.store.read() as connection:
-        if not people.teams(connection, retired=True):
-            load_teams(engine, Path(config.roster_file))
+    if not engine.people.teams(retired=True):
+        load_teams(engine, Path(config.roster_file))
     password = args.password or getpass.getpass(f"password for {args.username}: ")
-    user = people.add_user(engine.store, args.username, password, args.role or ["officer"], args.team or [],
-                           args.name)
+    user = engine.people.add_user(args.username, password, args.role or ["officer"], args.team or [],
+                                  args.name)
     print(f"added {user['username']}: roles {', '.join(user['roles'])}; teams {', '.join(user['teams']) or '-'}")
     return 0
 
 
 def ensure_admin(engine: Engine, username: str, password: str | None) -> str:
     """Create the first admin unless a user of that name exists (then it is kept as it is: no password reset)."""
-    if any(user["username"] == username for user in people.users(engine.store)):
+    if any(user["username"] == username for user in engine.people.users()):
         return f"admin {username}: exists already, kept as it is"
     if not password:
         raise JingzhiError(f"user {username} does not exist: set JINGZHI_ADMIN_PASSWORD (8 characters or more) "
                            f"to create it")
     try:
-        people.add_user(engine.store, username, password, ["admin"], [])
+        engine.people.add_user(username, password, ["admin"], [])
     except Conflict:  # another setup created it at the same moment
         return f"admin {username}: exists already, kept as it is"
     return f"admin {username}: created"
@@ -234,7 +227,7 @@ def cmd_setup(config: Config, args) -> int:
 
 def cmd_token_create(config: Config, args) -> int:
 
-    token = people.create_token(_engine(config).store, args.username, args.name)
+    token = _engine(config).people.create_token(args.username, args.name)
     print(token)
     print(f"(bearer token for {args.username}; it is shown only now: store it in the client's secrets)",
           file=sys.stderr)
@@ -242,9 +235,7 @@ def cmd_token_create(config: Config, args) -> int:
 
 
 def cmd_open311_key_create(config: Config, args) -> int:
-    from integrations import open311_keys
-
-    key = open311_keys.create_key(_engine(config).store, args.client, args.channel)
+    key = _engine(config).open311.create_key(args.client, args.channel)
     print(key)
     print(f"(Open311 api_key for {args.client}, channel {args.channel}; it is shown only now: store it in the "
           f"client's secrets)", file=sys.stderr)
@@ -252,16 +243,12 @@ def cmd_open311_key_create(config: Config, args) -> int:
 
 
 def cmd_open311_key_revoke(config: Config, args) -> int:
-    from integrations import open311_keys
-
-    count = open311_keys.revoke(_engine(config).store, args.client)
+    count = _engine(config).open311.revoke(args.client)
     print(f"revoked {count} key(s) of {args.client}")
     return 0
 
 
 def cmd_hook_add(config: Config, args) -> int:
-    from engine.outbox import SUBSCRIBABLE
-
     events = [e.strip() for e in args.events.split(",") if e.strip()]
     subscription = _engine(config).outbox.subscribe(args.department, args.url, events, args.secret_env)
     print(f"subscription {subscription}: {args.department} gets {', '.join(events)} at {args.url}")

@@ -20,9 +20,7 @@ from dataclasses import replace
 from datetime import timezone
 from pathlib import Path
 
-from engine import Config, Engine, clock
-from engine.jobs import Jobs
-from engine.ticker import Ticker
+from engine import DISTRICT_TZ, Config, Engine, Jobs, Ticker, clock
 from integrations import delivery
 
 log = logging.getLogger(__name__)
@@ -33,12 +31,11 @@ WEB_START_LOOKS = 200
 
 def seed_district(engine: Engine, seed: int) -> list[dict]:
     """Register the simulated district's devices (once) and return their registry rows."""
-    from engine.devices import import_devices, list_devices
     from sensors.district import devices
 
     rows = devices(seed)
-    if not list_devices(engine.store, limit=1):
-        import_devices(engine.store, rows)
+    if not engine.devices.listing(limit=1):
+        engine.devices.import_rows(rows)
     return rows
 
 
@@ -71,7 +68,7 @@ def run_demo(config: Config, args) -> int:
     database.parent.mkdir(parents=True, exist_ok=True)
     config = replace(config, database_url=f"sqlite:///{database}", redis_url=None)
     engine = Engine(config)
-    engine.store.upgrade()
+    engine.upgrade_schema()
     diagrams = Path(config.bpmn_dir)
     roster = json.loads(Path(config.roster_file).read_text(encoding="utf-8"))
     files = read_deployment(diagrams)
@@ -127,10 +124,8 @@ def seed_people(engine: Engine, seed: int, roster: list[dict]) -> list[tuple[str
 
     Returns (username, password, what they do) for printing; users that exist already are kept as they are.
     """
-    from engine import people
-
-    people.seed_teams(engine.store, roster)
-    existing = {u["username"] for u in people.users(engine.store)}
+    engine.people.seed_teams(roster)
+    existing = {u["username"] for u in engine.people.users()}
     wanted = [("admin", ["admin", "designer"], [], "admin, designer"),
               ("designer", ["designer"], [], "designer (the process designer only)"),
               ("dispatcher", ["dispatcher", "officer"], ["command_centre"], "dispatcher, command_centre")]
@@ -141,7 +136,7 @@ def seed_people(engine: Engine, seed: int, roster: list[dict]) -> list[tuple[str
     for username, roles, teams, what in wanted:
         password = demo_password(seed, username)
         if username not in existing:
-            people.add_user(engine.store, username, password, roles, teams)
+            engine.people.add_user(username, password, roles, teams)
         logins.append((username, password, what))
     return logins
 
@@ -178,10 +173,9 @@ def _start_web(config: Config, engine: Engine, host: str, port: int) -> str:
 
 def _simulate_over_http(engine: Engine, web_url: str, seed: int, rate: float) -> None:
     """No broker: the district posts heartbeats, alarms and clears to the web app's alert intake."""
-    from engine import people
     from sensors.simulate import Traffic, send_over_http
 
-    token = people.create_token(engine.store, "dispatcher", name="demo-district")
+    token = engine.people.create_token("dispatcher", name="demo-district")
     url = f"{web_url}api/v1/alerts"
     threading.Thread(target=send_over_http, args=(url, token, Traffic(seed), rate, threading.Event()),
                      daemon=True, name="district").start()
@@ -191,13 +185,11 @@ def _simulate_over_http(engine: Engine, web_url: str, seed: int, rate: float) ->
 def _report_over_http(engine: Engine, web_url: str, rows: list[dict], seed: int) -> None:
     """People report too: a 12345 hotline call over Open311, then a grid worker's patrol report with a photo, in
     turn every few seconds (jingzhi/demo_reports.py)."""
-    from engine.devices import open_alarms
-    from integrations import open311_keys
     from jingzhi.demo_reports import EVERY_S, send_reports
 
-    key = open311_keys.create_key(engine.store, "12345热线平台（演示）", "hotline")
+    key = engine.open311.create_key("12345热线平台（演示）", "hotline")
     officer = "grid_patrol-1"
-    alarming = {alarm["device_id"] for alarm in open_alarms(engine.store)}
+    alarming = {alarm["device_id"] for alarm in engine.devices.open_alarms()}
     threading.Thread(target=send_reports, args=(web_url, key, officer, demo_password(seed, officer), rows, seed,
                                                 threading.Event()), kwargs={"alarming": alarming}, daemon=True,
                      name="reports").start()
@@ -213,5 +205,5 @@ def _print_inbox(engine: Engine) -> None:
     for team, tasks in sorted(by_team.items()):
         print(f"  {team}:")
         for task in tasks:
-            due = task["due_at"].astimezone(clock.DISTRICT_TZ).strftime("%H:%M") if task["due_at"] else "--:--"
+            due = task["due_at"].astimezone(DISTRICT_TZ).strftime("%H:%M") if task["due_at"] else "--:--"
             print(f"    #{task['id']:<5} due {due}  {task['label'] or task['bpmn_id']}  (case {task['instance_id']})")

@@ -21,7 +21,7 @@ SWITCH_INTERVAL_S = 0.0005
 
 def _engine(config: Config) -> Engine:
     engine = Engine(config)
-    engine.store.upgrade()
+    engine.upgrade_schema()
     return engine
 
 
@@ -61,22 +61,18 @@ def cmd_simulate(config: Config, args) -> int:
 
 
 def cmd_devices_import(config: Config, args) -> int:
-    from engine.devices import import_devices
-
     from .registry_file import read_rows
 
-    count = import_devices(_engine(config).store, read_rows(Path(args.file)))
+    count = _engine(config).devices.import_rows(read_rows(Path(args.file)))
     print(f"imported {count} device(s) from {args.file}")
     return 0
 
 
 def cmd_devices_list(config: Config, args) -> int:
-    from engine.devices import list_devices
-
     inside = {"inside": True, "street": False}.get(args.where)
-    rows = list_devices(_engine(config).store, scenario=args.scenario, compound=args.compound,
-                        owner_team=args.team, status=args.status, inside=inside,
-                        with_open_alarms=args.open_alarms, limit=args.limit)
+    rows = _engine(config).devices.listing(scenario=args.scenario, compound=args.compound,
+                                           owner_team=args.team, status=args.status, inside=inside,
+                                           with_open_alarms=args.open_alarms, limit=args.limit)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
         return 0

@@ -42,8 +42,6 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from engine import alarms
-
 from .intake import ACCEPTED, DEAD_LETTER, DUPLICATE, Incoming, accept_batch
 
 log = logging.getLogger(__name__)
@@ -154,7 +152,7 @@ def _starter_main(config, alarm_ids, opened, seconds, stop, parent_pid: int) -> 
                 continue
             try:
                 started = time.perf_counter()
-                if alarms.open_case(engine, alarm_id) is not None:
+                if engine.alarms.after_commit([alarm_id], []).started:
                     with opened.get_lock():
                         opened.value += 1
                         seconds.value += time.perf_counter() - started
@@ -163,7 +161,7 @@ def _starter_main(config, alarm_ids, opened, seconds, stop, parent_pid: int) -> 
     except KeyboardInterrupt:
         pass
     finally:
-        engine.store.dispose()
+        engine.dispose()
 
 
 class Ingester:
@@ -383,11 +381,11 @@ class Ingester:
             try:
                 if alarm_id is not None:
                     started = time.perf_counter()
-                    if alarms.open_case(self.engine, alarm_id) is not None:
+                    if self.engine.alarms.after_commit([alarm_id], []).started:
                         self.stats.cases_opened += 1
                         self.stats.start_seconds += time.perf_counter() - started
                 while not self._clears.empty():
-                    alarms.deliver_clears(self.engine, self._clears.get_nowait())
+                    self.engine.alarms.after_commit([], self._clears.get_nowait())
             except Exception:  # a failed start stays pending in the database; the ticker's sweep retries it
                 log.exception("opening cases or delivering clears failed")
                 self._stop.wait(RETRY_S)

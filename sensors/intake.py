@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from engine import alarms, alerts, clock
-from engine.alerts import DeadLetterIn, SensorEvent
+from engine import DeadLetterIn, SensorEvent, clock
 
 from . import payload
 
@@ -55,10 +54,8 @@ def accept_alert(engine, raw: bytes | str | dict, source: str) -> AcceptResult:
     batch = accept_batch(engine, [Incoming(raw, source)])
     result = batch.results[0]
     instance_id = result.instance_id
-    for alarm_id in batch.new_alarms:
-        instance_id = alarms.open_case(engine, alarm_id) or instance_id
-    if batch.pending_clears:
-        alarms.deliver_clears(engine, batch.pending_clears)
+    done = engine.alarms.after_commit(batch.new_alarms, batch.pending_clears)
+    instance_id = next(iter(done.started.values()), instance_id)
     return AcceptResult(result.status, result.alert_id, instance_id, result.reason, result.detail)
 
 
@@ -71,7 +68,7 @@ def accept_batch(engine, items: list[Incoming]) -> Batch:
     when the database itself is away (:func:`engine.alerts.unavailable`), and then nothing of it was acknowledged.
     """
     now = clock.now()
-    registry = alerts.registry(engine)
+    registry = engine.alarms.registry()
     entries = [_Entry(item, *_verdict(engine, item, now, registry)) for item in items]
     batch = Batch([], [], [])
     _store(engine, entries, batch, now)
@@ -98,7 +95,7 @@ def _verdict(engine, item: Incoming, now, registry) -> tuple[SensorEvent | None,
         try:
             device = registry.get(parsed.device_id)     # a query on a miss
         except Exception as err:
-            if alerts.unavailable(engine, err):
+            if engine.alarms.unavailable(err):
                 raise
             log.exception("looking up device %r failed; the message is dead-lettered", parsed.device_id)
             rejection = payload.Rejection(payload.CHECK_FAILED, _first_line(err), "")
@@ -121,9 +118,9 @@ def _store(engine, entries: list[_Entry], batch: Batch, now) -> None:
     events = [entry.event for entry in entries if entry.event is not None]
     dead = [entry.dead for entry in entries if entry.dead is not None]
     try:
-        recorded = alerts.record(engine, events, dead)
+        recorded = engine.alarms.record(events, dead)
     except Exception as err:
-        if alerts.unavailable(engine, err):
+        if engine.alarms.unavailable(err):
             raise
         if len(entries) > 1:
             log.info("the database refused a batch of %d messages (%s); splitting it to find which",
@@ -158,7 +155,7 @@ def _refused(engine, entry: _Entry, err: Exception, now) -> None:
     if entry.dead is not None:
         log.error("the database refused a dead letter (%s); storing it ASCII-escaped", _first_line(err))
         dead = entry.dead
-        alerts.record(engine, [], [dead], plain=True)
+        engine.alarms.record([], [dead], plain=True)
     else:
         event = entry.event
         log.error("the database refused message %r of device %r (%s); dead-lettered", event.msg_id,
@@ -166,10 +163,10 @@ def _refused(engine, entry: _Entry, err: Exception, now) -> None:
         dead = DeadLetterIn(now, item.source, payload.STORE_REFUSED, f"the database refused it: {_first_line(err)}",
                             payload.printable(item.raw), item.topic, event.msg_id, event.device_id)
         try:
-            alerts.record(engine, [], [dead])
+            engine.alarms.record([], [dead])
         except Exception as again:  # noqa: BLE001 - any refusal: the ASCII-escaped row is the last resort
             log.error("the database refused its dead letter too (%s); storing it ASCII-escaped", _first_line(again))
-            alerts.record(engine, [], [dead], plain=True)
+            engine.alarms.record([], [dead], plain=True)
     entry.event, entry.dead = None, dead
     entry.result = AcceptResult(DEAD_LETTER, None, None, dead.reason, dead.detail)
 

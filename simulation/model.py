@@ -3,7 +3,7 @@
 One :class:`Simulation` replays a :class:`simulation.stream.Stream` through an :class:`engine.Engine`:
 
 - sensor messages go through the intake every ingester uses (``sensors.intake.accept_batch``, then
-  ``engine.alarms.open_case`` for new alarms and ``deliver_clears`` for clears), batched per virtual minute;
+  ``engine.alarms.after_commit`` for new alarms and clears, as HTTP and MQTT do), batched per virtual minute;
 - reports start the closed loop with the start data the Open311 path gives them (``integrations/open311.py``);
 - officers (:mod:`simulation.people`) take their inbox's tasks earliest-due first while on shift, ``claim`` and
   ``complete_task`` them after a drawn handling time;
@@ -27,13 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import simpy
-from sqlalchemy import select
 
-from engine import Engine, alarms, clock
+from engine import Engine, Jobs, Ticker, clock
 from engine.exceptions import FormInvalid, JingzhiError, NotAllowed
-from engine.jobs import Jobs
-from engine.models import Alarm
-from engine.ticker import Ticker
 from sensors.intake import Incoming, accept_batch
 
 from .people import Pool, Work, draw_minutes, form_data, roster
@@ -202,18 +198,16 @@ class Simulation:
             if e.body["event"] == "alarm" and e.truth in ("real", "false"):
                 truth_by_device[e.body["device_id"]] = e.truth
         if result.new_alarms:
-            with self.engine.store.read() as connection:
-                devices = dict(connection.execute(select(Alarm.id, Alarm.device_id)
-                                                  .where(Alarm.id.in_(result.new_alarms))).all())
+            devices = self.engine.alarms.devices_of(result.new_alarms)
             for alarm_id in result.new_alarms:
-                instance_id = alarms.open_case(self.engine, alarm_id, actor="sensor")
+                instance_id = self.engine.alarms.after_commit([alarm_id], []).started.get(alarm_id)
                 if instance_id is None:
                     continue
                 self.alarm_instances[alarm_id] = instance_id
                 self.truth[instance_id] = truth_by_device.get(devices.get(alarm_id), "real")
                 self.refresh(instance_id)
         if result.pending_clears:
-            self._delivered(alarms.deliver_clears(self.engine, result.pending_clears))
+            self._delivered(self.engine.alarms.after_commit([], result.pending_clears).cleared)
 
     def _delivered(self, alarm_ids: list[int]) -> None:
         for alarm_id in alarm_ids:
@@ -229,8 +223,8 @@ class Simulation:
                 self.refresh(instance_id)
             if self.env.now >= next_sweep:
                 next_sweep = self.env.now + sweep_s
-                self._delivered(alarms.deliver_clears(self.engine))
-                alarms.close_ended(self.engine)
+                self._delivered(self.engine.alarms.deliver_clears())
+                self.engine.alarms.close_ended()
             yield self.env.timeout(tick_s)
 
     def watcher(self, started: float):
@@ -249,10 +243,8 @@ class Simulation:
 
     def take_snapshot(self) -> None:
         """Per-inbox backlog and overdue at the end of the arrivals, from the engine's inbox table."""
-        from engine import indicators
-
         now = self._now()
-        self.snapshot = self.engine.query(indicators.team_indicators, self.start, now, now)
+        self.snapshot = self.engine.indicators.teams(self.start, now, now)
 
     def run(self) -> None:
         started = time.monotonic()

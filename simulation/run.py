@@ -12,12 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from engine import Config, Engine, clock, indicators, people
-from engine.clock import DISTRICT_TZ
-from engine.devices import import_devices
-from engine.models import ProcessInstance
+from engine import DISTRICT_TZ, Config, Engine, clock
 from sensors.district import devices
 
 from .model import Simulation
@@ -60,15 +55,14 @@ def _fmt(value) -> str:
 def prepare(database_url: str, config: Config, bpmn_files: dict[str, bytes]) -> Engine:
     """A migrated database with the roster, the district's devices and the diagrams; refuses one with instances."""
     engine = Engine(Config(**{**config.__dict__, "database_url": database_url, "redis_url": None}))
-    engine.store.upgrade()
-    with engine.store.read() as connection:
-        if connection.scalar(select(func.count()).select_from(ProcessInstance)):
-            engine.store.dispose()
-            raise SystemExit(f"{database_url} already holds cases: simulate into an empty database")
+    engine.upgrade_schema()
+    if engine.has_instances():
+        engine.dispose()
+        raise SystemExit(f"{database_url} already holds cases: simulate into an empty database")
     roster = json.loads(Path(config.roster_file).read_text(encoding="utf-8"))
-    people.seed_teams(engine.store, roster["teams"])
-    import_devices(engine.store, devices(7))
-    engine.deploy(bpmn_files, deployed_by="simulation", roster=engine.query(people.roster))
+    engine.people.seed_teams(roster["teams"])
+    engine.devices.import_rows(devices(7))
+    engine.deploy(bpmn_files, deployed_by="simulation", roster=engine.people.roster())
     return engine
 
 
@@ -86,9 +80,9 @@ def simulate(database_url: str, config: Config, bpmn_files: dict[str, bytes], pa
             simulation.clock = sim_clock
             simulation.run()
             end = stream.start + timedelta(days=stream.days)
-            result = engine.query(indicators.indicators, stream.start, end, sim_clock.now())
+            result = engine.indicators.district(stream.start, end, sim_clock.now())
         finally:
-            engine.store.dispose()
+            engine.dispose()
     finally:
         clock.use(previous)
     c = simulation.counters

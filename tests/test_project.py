@@ -1,7 +1,6 @@
 """Project-level contracts: layering, migrations matching the models, docker-compose, the CLI."""
 from __future__ import annotations
 
-import ast
 from datetime import timezone
 from pathlib import Path
 
@@ -16,26 +15,6 @@ from engine.store import Store
 from jingzhi.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
-EDGES = ("webui", "sensors", "integrations", "jingzhi", "simulation", "flask")
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_engine_imports_none_of_its_edges():
-    offenders = {str(p.relative_to(ROOT)): sorted(imported_modules(p) & set(EDGES))
-                 for p in (ROOT / "engine").rglob("*.py")}
-    assert {k: v for k, v in offenders.items() if v} == {}
-
-
 def test_migrations_match_the_models(database_url):
     store = Store(database_url)
     with store.engine.connect() as connection:

@@ -57,7 +57,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     Path(app.config["EVIDENCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if engine is None:
         engine = Engine(config)
-        engine.store.upgrade()
+        engine.upgrade_schema()
     app.extensions["jingzhi_engine"] = engine
 
     from . import database

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from engine import people
+from engine import DISTRICT_ROLES, LEAD_SUFFIX
 from engine.exceptions import NotFound
 
 DASHBOARD_ROLES = ("team_lead", "dispatcher", "admin")
@@ -24,7 +24,7 @@ def may_report_patrol(user: dict | None) -> bool:
 
 
 def is_district(user: dict) -> bool:
-    return bool(set(user["roles"]) & people.DISTRICT_ROLES)
+    return bool(set(user["roles"]) & DISTRICT_ROLES)
 
 
 def can_see_task(user: dict, task: dict) -> bool:
@@ -45,8 +45,8 @@ def is_lead_of(user: dict, team: str | None) -> bool:
     """Whether ``user`` leads the team that owns ``team``'s inbox (a team or its lead inbox)."""
     if not team or "team_lead" not in user["roles"]:
         return False
-    return team.removesuffix(people.LEAD_SUFFIX) in user["teams"]
+    return team.removesuffix(LEAD_SUFFIX) in user["teams"]
 
 
 def team_of(inbox: str | None) -> str:
-    return (inbox or "").removesuffix(people.LEAD_SUFFIX)
+    return (inbox or "").removesuffix(LEAD_SUFFIX)

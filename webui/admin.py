@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine import people, queries, teams as team_admin
+from engine import ROLES
 from engine.exceptions import Conflict, FormInvalid, InstanceFailed, TaskNotReady
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,10 +31,10 @@ def _page(errors=None, values=None, status=200):
     """The users page: one page of users (searched by name and team, 50 a page) and the add-user form."""
     text = (request.args.get("q") or "").strip()[:120].replace("\x00", "")
     team = (request.args.get("team") or "").strip()[:120].replace("\x00", "")
-    page = page_of(people.user_search(text or None, team or None), request.args)
+    page = page_of(engine().people.search_statement(text or None, team or None), request.args)
     search = {key: value for key, value in (("q", text), ("team", team)) if value}
-    return render_template("admin.html", users=people.described(engine().store, page.items), page=page,
-                           search=search, teams=engine().query(people.teams), roles=people.ROLES,
+    return render_template("admin.html", users=engine().people.described(page.items), page=page,
+                           search=search, teams=engine().people.teams(), roles=ROLES,
                            errors=errors or {}, values=values or {}), status
 
 
@@ -49,8 +49,8 @@ def users():
 def add_user():
     form = request.form
     try:
-        people.add_user(engine().store, form.get("username", ""), form.get("password", ""), form.getlist("roles"),
-                        form.getlist("teams"), form.get("display_name") or None)
+        engine().people.add_user(form.get("username", ""), form.get("password", ""), form.getlist("roles"),
+                                 form.getlist("teams"), form.get("display_name") or None)
     except (FormInvalid, Conflict) as refused:
         return _page(say(refused.details or {"username": refused.message}), form, status=422)
     flash(_('Saved'), "ok")
@@ -60,11 +60,11 @@ def add_user():
 def _user_page(user_id: int, errors=None, status=200):
     """One user's edit page: one form for name, roles, teams, enabled and a new password. Retired teams the user
     still belongs to are offered too (marked), so saving keeps them."""
-    user = people.user(engine().store, user_id)
-    active = engine().query(people.teams)
-    retired_kept = [t for t in engine().query(people.teams, retired=True)
+    user = engine().people.user(user_id)
+    active = engine().people.teams()
+    retired_kept = [t for t in engine().people.teams(retired=True)
                     if t["retired"] and t["code"] in user["teams"]]
-    return render_template("admin_user.html", u=user, teams=active + retired_kept, roles=people.ROLES,
+    return render_template("admin_user.html", u=user, teams=active + retired_kept, roles=ROLES,
                            errors=errors or {}), status
 
 
@@ -80,10 +80,10 @@ def update_user(user_id: int):
     form = request.form
     display_name = form.get("display_name")
     try:
-        updated = people.update_user(engine().store, user_id, roles=form.getlist("roles"),
-                                     team_codes=form.getlist("teams"), active=form.get("active") == "on",
-                                     password=form.get("password") or None,
-                                     display_name=display_name[:300] if display_name is not None else None)
+        updated = engine().people.update_user(user_id, roles=form.getlist("roles"),
+                                              team_codes=form.getlist("teams"), active=form.get("active") == "on",
+                                              password=form.get("password") or None,
+                                              display_name=display_name[:300] if display_name is not None else None)
     except FormInvalid as refused:
         return _user_page(user_id, say(refused.details or {"(form)": refused.message}), status=422)
     if form.get("password") and user_id == g.user["id"]:
@@ -93,7 +93,7 @@ def update_user(user_id: int):
 
 
 def _teams_page(errors=None, values=None, status=200):
-    return render_template("admin_teams.html", teams=engine().query(team_admin.overview), kinds=team_admin.KINDS,
+    return render_template("admin_teams.html", teams=engine().teams.overview(), kinds=engine().teams.KINDS,
                            errors=errors or {}, values=values or {}), status
 
 
@@ -113,7 +113,7 @@ def teams():
 def create_team():
     values = _team_form()
     try:
-        team_admin.create_team(engine().store, values["code"], values["name_zh"], values["name_en"], values["kind"])
+        engine().teams.create(values["code"], values["name_zh"], values["name_en"], values["kind"])
     except FormInvalid as refused:
         return _teams_page(_field_errors(refused), values, status=422)
     except Conflict:
@@ -127,7 +127,7 @@ def create_team():
 def rename_team(code: str):
     values = _team_form()
     try:
-        team_admin.rename_team(engine().store, code, values["name_zh"], values["name_en"], values["kind"])
+        engine().teams.rename(code, values["name_zh"], values["name_en"], values["kind"])
     except FormInvalid as refused:
         return _teams_page({f"{code}.{key}": text for key, text in _field_errors(refused).items()}, status=422)
     flash(_("Team %(code)s saved", code=code), "ok")
@@ -138,7 +138,7 @@ def rename_team(code: str):
 @requires("admin")
 def retire_team(code: str):
     try:
-        team_admin.retire_team(engine().store, code)
+        engine().teams.retire(code)
     except Conflict as refused:
         processes = ", ".join((refused.details or {}).get("processes", []))
         return _teams_page({f"{code}.retire": _("The newest version of %(processes)s still routes to this team: "
@@ -152,7 +152,7 @@ def retire_team(code: str):
 @bp.post("/teams/<code>/restore")
 @requires("admin")
 def restore_team(code: str):
-    team_admin.restore_team(engine().store, code)
+    engine().teams.restore(code)
     flash(_("Team %(code)s restored", code=code), "ok")
     return redirect(url_for("admin.teams"))
 
@@ -160,7 +160,7 @@ def restore_team(code: str):
 @bp.get("/failed")
 @requires("admin")
 def failed():
-    return render_template("admin_failed.html", instances=engine().query(queries.failed_instances),
+    return render_template("admin_failed.html", instances=engine().failed_instances(),
                            deliveries=engine().outbox.incidents(), hooks=engine().outbox.subscriptions())
 
 

@@ -6,10 +6,9 @@ People use it with their session (and the X-CSRF-Token header on writes); machin
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import text
 
-from engine import case_search, clock, worklist
-from engine.exceptions import FormInvalid
+from engine import clock
+from engine.exceptions import FormInvalid, SearchRefused
 from . import access, evidence, inputs, openapi, schema_form
 from .audit import rows as audit_rows, search_page as audit_page
 from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
@@ -40,7 +39,7 @@ def _task(task_id: int) -> dict:
 
 @bp.get("/healthz")
 def healthz():
-    engine().query(lambda connection: connection.execute(text("SELECT 1")).scalar())
+    engine().ping()
     return {"status": "ok", "time": clock.now().isoformat()}
 
 
@@ -55,8 +54,8 @@ def tasks():
     scope = request.args.get("scope", "all")
     if scope not in ("team", "mine", "all"):
         raise FormInvalid("scope is team, mine or all", {"scope": scope})
-    rows = engine().query(worklist.inbox, g.user["inbox_teams"], g.user["username"], scope,
-                          inbox_filters(request.args), _limit())
+    rows = engine().worklist.inbox(g.user["inbox_teams"], g.user["username"], scope,
+                                   inbox_filters(request.args), _limit())
     return {"tasks": rows, "count": len(rows)}
 
 
@@ -103,11 +102,11 @@ def complete(task_id: int):
 def cases():
     """The case search of the case list, paged (``page``, ``per_page``)."""
     try:
-        search = case_search.parse(request.args)
-    except case_search.SearchRefused as refused:
+        search = engine().search.parse_cases(request.args)
+    except SearchRefused as refused:
         raise FormInvalid(refused.message, {refused.field: refused.message}) from None
-    page = page_of(case_search.statement(search, **case_scope()), request.args, capped=True)
-    rows = [case_search.as_dict(case) for case in page.items]
+    page = page_of(engine().search.cases(search, **case_scope()), request.args, capped=True)
+    rows = [engine().search.case_row(case) for case in page.items]
     return {"cases": rows, "count": len(rows), "page": page.page, "per_page": page.per_page, "total": page.total,
             "pages": page.pages, "total_capped": page.total_capped}
 
@@ -138,7 +137,7 @@ def case(instance_id: int):
 @requires(*access.REPORT_ROLES)
 def report():
     instance_id = engine().start(MAIN_PROCESS, report_data(_json_body()), actor=g.user["username"])
-    return {"instance_id": instance_id, "case": engine().query(worklist.case_by_instance, instance_id)}, 201
+    return {"instance_id": instance_id, "case": engine().worklist.case_by_instance(instance_id)}, 201
 
 
 @bp.post("/alerts")

@@ -17,9 +17,7 @@ import json
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from engine import audit_search, people
-from engine.case_search import SearchRefused
-from engine.exceptions import FormInvalid
+from engine.exceptions import FormInvalid, SearchRefused
 from integrations.open311_keys import mask_values
 
 from .database import page_of
@@ -33,15 +31,15 @@ bp = Blueprint("audit", __name__, url_prefix="/admin")
 def search_page(args):
     """The query of ``args`` and its page of events; a refused parameter raises FormInvalid naming it."""
     try:
-        query = audit_search.parse(args)
+        query = engine().search.parse_audit(args)
     except SearchRefused as refused:
         raise FormInvalid(refused.message, {refused.field: refused.message}) from None
-    return query, page_of(audit_search.statement(query), args, capped=True)
+    return query, page_of(engine().search.audit(query), args, capped=True)
 
 
 def rows(events) -> list[dict]:
     """A page's events as plain data, their detail masked."""
-    return [dict(audit_search.as_dict(event), detail=mask_values(event.detail)) for event in events]
+    return [dict(engine().search.audit_row(event), detail=mask_values(event.detail)) for event in events]
 
 
 @bp.get("/audit")
@@ -51,10 +49,10 @@ def audit():
         query, page = search_page(request.args)
     except FormInvalid as refused:
         [(field, why)] = refused.details.items()
-        return render_template("audit.html", page=None, events=[], search=audit_search.AuditQuery(), names={},
+        return render_template("audit.html", page=None, events=[], search=engine().search.AuditQuery(), names={},
                                kinds=EVENTS, refused=_refusal(field, why)), 400
     events = rows(page.items)
-    names = engine().query(people.display_names, [event["actor"] for event in events])
+    names = engine().people.display_names([event["actor"] for event in events])
     return render_template("audit.html", page=page, events=events, search=query, names=names, kinds=EVENTS,
                            refused=None, shown=_shown)
 

@@ -16,7 +16,6 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
-from engine import people
 from flask_babel import gettext as _
 from .security import engine, login as start_session, logout as end_session
 
@@ -70,7 +69,7 @@ def login():
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], key_func=_name_key, deduct_when=_failed,
                error_message=_throttled_message)
 def login_post():
-    user = people.authenticate(engine().store, request.form.get("username", ""), request.form.get("password", ""))
+    user = engine().people.authenticate(request.form.get("username", ""), request.form.get("password", ""))
     if user is None:
         flash(_('Wrong user name or password'), "error")
         return render_template("login.html", next=request.form.get("next", ""),

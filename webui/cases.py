@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import case_search, clock, same_problem, worklist
-from engine.exceptions import FormInvalid, NotFound
+from engine import SAME_PROBLEM_CHANNELS, clock
+from engine.exceptions import FormInvalid, NotFound, SearchRefused
 from . import access, evidence
 from flask_babel import gettext as _
 
@@ -21,10 +21,10 @@ REPORT_CHANNELS = ("patrol", "hotline", "resident")
 def visible_case(instance_id: int) -> None:
     """Raise NotFound unless the user may look at the case (district roles, or they had a part in it)."""
     user = g.user
-    if engine().query(worklist.case_by_instance, instance_id) is None:
+    if engine().worklist.case_by_instance(instance_id) is None:
         raise NotFound(f"case {instance_id} does not exist")
-    if not access.is_district(user) and not engine().query(worklist.involved, instance_id, user["inbox_teams"],
-                                                           user["username"]):
+    if not access.is_district(user) and not engine().worklist.involved(instance_id, user["inbox_teams"],
+                                                                       user["username"]):
         raise NotFound(f"case {instance_id} does not exist")
 
 
@@ -39,15 +39,15 @@ def case_scope() -> dict:
 def cases():
     """Every case the user may see, searched and paged (Flask-SQLAlchemy pages the engine's search statement)."""
     try:
-        search = case_search.parse(request.args)
-    except case_search.SearchRefused as refused:
-        return render_template("cases.html", page=None, search=case_search.CaseQuery(), now=clock.now(),
+        search = engine().search.parse_cases(request.args)
+    except SearchRefused as refused:
+        return render_template("cases.html", page=None, search=engine().search.CaseQuery(), now=clock.now(),
                                refused=_refusal(refused)), 400
-    page = page_of(case_search.statement(search, **case_scope()), request.args, capped=True)
+    page = page_of(engine().search.cases(search, **case_scope()), request.args, capped=True)
     return render_template("cases.html", page=page, search=search, now=clock.now(), refused=None)
 
 
-def _refusal(refused: case_search.SearchRefused) -> dict:
+def _refusal(refused: SearchRefused) -> dict:
     """The search field refused and why, in the page's language."""
     fields = {"q": _("Search"), "scenario": _("Scenario"), "stage": _("Stage"), "channel": _("Channel"),
               "compound": _("Compound"), "team": _("Team"), "device": _("Device"),
@@ -66,22 +66,22 @@ def case(instance_id: int):
     return render_template(
         "case.html", view=view, case=view.case, history=engine().history(instance_id), now=clock.now(),
         files=evidence.listing(current_app.config["EVIDENCE_DIR"], instance_id), following=following,
-        just_done=request.args.get("done"), alerts=engine().query(worklist.attached_alerts, instance_id),
-        alarm_count=engine().query(worklist.alarm_count, instance_id),
+        just_done=request.args.get("done"), alerts=engine().worklist.attached_alerts(instance_id),
+        alarm_count=engine().worklist.alarm_count(instance_id),
         visible=lambda task: access.can_see_task(g.user, task), links=_links(view.case))
 
 
 def _links(case: dict) -> dict:
     """Where a dispatcher goes from a case: the "same problem?" decision of a report waiting for registration (with
     how many open cases are near), and the caller's contact for the call-back team."""
-    from integrations import open311_contacts, open311_keys   # the contact page's own rule of who may see it
+    from integrations import open311_contacts   # the contact page's own rule of who may see it
 
     links = {}
-    if (case["channel"] in same_problem.REPORT_CHANNELS and case["stage"] == "register"
-            and set(g.user["roles"]) & set(access.REPORT_ROLES)):
+    if (case["channel"] in SAME_PROBLEM_CHANNELS and case["stage"] == "register"
+        and set(g.user["roles"]) & set(access.REPORT_ROLES)):
         links["same_problem"] = len(engine().same_problem(case["instance_id"])[1])
     if (case["channel"] in ("hotline", "resident") and open311_contacts.may_see(g.user, case["instance_id"])
-            and open311_keys.request_for_instance(engine().store, case["instance_id"]) is not None):
+            and engine().open311.request_for_instance(case["instance_id"]) is not None):
         links["contact"] = True
     return links
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from engine import clock, map_reads
+from engine import OPEN_STAGES, clock
 from engine.exceptions import FormInvalid, NotFound
 from sensors import district
 from . import access
@@ -71,7 +71,7 @@ def _labels() -> dict:
     return {"online": _("Online"), "offline": _("Offline"), "alarming": _("Alarming"), "unknown": _("Not seen yet"),
             "overdue": _("Overdue"), "alarm": _("New alarm"), "case": _("New case"), "escalation": _("Escalation"),
             "device": _("Device"), "open_case": _("Open case"), "cases": _("cases"), "nothing": _("Nothing new yet"),
-            "stages": {s: name_of("stage", s) for s in map_reads.OPEN_STAGES},
+            "stages": {s: name_of("stage", s) for s in OPEN_STAGES},
             "scenarios": {code: name_of("scenario", code) for code in catalogue()["scenarios"]}}
 
 
@@ -83,7 +83,7 @@ def command():
     return render_template(
         "command.html", wall=request.args.get("wall") == "1", first=first.date().isoformat(),
         last=(last - timedelta(days=1)).date().isoformat(), scenarios=sorted(catalogue()["scenarios"]),
-        channels=catalogue()["channels"], labels=_labels(), stages=map_reads.OPEN_STAGES,
+        channels=catalogue()["channels"], labels=_labels(), stages=OPEN_STAGES,
         map_config={"tile_url": config["TILE_URL"], "tile_crs": config["TILE_CRS"],
                     "tile_attribution": config["TILE_ATTRIBUTION"], "centre": district.CENTRE,
                     "bounds": district.BOUNDS, "feed_seconds": FEED_SECONDS,
@@ -112,12 +112,12 @@ def _district() -> dict:
 def device_positions():
     """Where every device is: ``rows`` of ``[id, lat, lon, scenario, device_type]``. It changes only when the registry
     does, so the answer is kept (here and, by its ETag, in the browser) until the registry's version changes."""
-    version = engine().query(map_reads.registry_version)
+    version = engine().maps.registry_version()
     if request.if_none_match.contains(version):
         return current_app.response_class(status=304, headers={"ETag": f'"{version}"'})
     kept = current_app.extensions.setdefault("jingzhi_device_positions", {})
     if kept.get("version") != version:
-        answer = engine().query(map_reads.device_positions)
+        answer = engine().maps.device_positions()
         kept.update(version=answer["version"], body=current_app.json.dumps(answer))
     response = current_app.response_class(kept["body"], mimetype="application/json")
     response.set_etag(kept["version"])
@@ -134,7 +134,7 @@ def map_data():
     bbox = _bbox(request.args)
     scenario = _choice(request.args, "scenario", catalogue()["scenarios"])
     channel = _choice(request.args, "channel", catalogue()["channels"])
-    answer = engine().query(map_reads.map_state, clock.now(), bbox=bbox, scenario=scenario, channel=channel)
+    answer = engine().maps.map_state(clock.now(), bbox=bbox, scenario=scenario, channel=channel)
     return jsonify({"now": clock.now(), **answer})
 
 
@@ -143,10 +143,10 @@ def map_data():
 def heat():
     """Cases opened in ``?from=`` .. ``?to=`` (days, both included) per place: ``[[lat, lon, count], ...]``."""
     start, end = period(request.args)
-    if not map_reads.heat_period_ok(start, end):
-        raise FormInvalid(f"the heat map covers at most {map_reads.HEAT_MAX_DAYS} days", {"from": "too early"})
+    if not engine().maps.heat_period_ok(start, end):
+        raise FormInvalid(f"the heat map covers at most {engine().maps.HEAT_MAX_DAYS} days", {"from": "too early"})
     scenario = _choice(request.args, "scenario", catalogue()["scenarios"])
-    points = engine().query(map_reads.heat, start, end, scenario=scenario, bbox=_bbox(request.args))
+    points = engine().maps.heat(start, end, scenario=scenario, bbox=_bbox(request.args))
     return jsonify({"from": start, "to": end, "scenario": scenario, "points": points,
                     "max": max((p[2] for p in points), default=0)})
 
@@ -160,8 +160,8 @@ def feed():
     except ValueError as err:
         raise FormInvalid("the cursor is ids: alarm, case, task", {"cursor": str(err)}) from err
     if len(cursor) < 3:
-        cursor = {**engine().query(map_reads.feed_cursor), **cursor}
-    return jsonify(engine().query(map_reads.feed, cursor))
+        cursor = {**engine().maps.feed_cursor(), **cursor}
+    return jsonify(engine().maps.feed(cursor))
 
 
 def _page(args) -> int:
@@ -177,15 +177,15 @@ def devices():
     filters = {k: request.args.get(k) or None for k in ("device_type", "compound", "state")}
     if filters["state"] not in (None, "online", "offline", "unknown"):
         raise FormInvalid("state is online, offline or unknown", {"state": filters["state"]})
-    listing = engine().query(map_reads.devices, page=_page(request.args), **filters)
+    listing = engine().maps.devices(page=_page(request.args), **filters)
     return render_template("devices.html", listing=listing, filters=filters,
-                           choices=engine().query(map_reads.device_choices))
+                           choices=engine().maps.device_choices())
 
 
 @bp.get("/devices/<device_id>")
 @requires(*COMMAND_ROLES)
 def device(device_id: str):
-    found = engine().query(map_reads.device, device_id)
+    found = engine().maps.device(device_id)
     if found is None:
         raise NotFound(f"device {device_id} does not exist")
     return render_template("device.html", d=found, now=clock.now())
@@ -195,5 +195,5 @@ def device(device_id: str):
 @requires("admin")
 def dead_letters():
     reason = request.args.get("reason") or None
-    listing = engine().query(map_reads.dead_letters, reason=reason, page=_page(request.args))
+    listing = engine().maps.dead_letters(reason=reason, page=_page(request.args))
     return render_template("dead_letters.html", listing=listing, reason=reason)

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from engine import clock, indicators as kpi, map_reads
+from engine import DISTRICT_TZ, clock
 from engine.exceptions import FormInvalid
 from . import access
 from .i18n import catalogue, name_of
@@ -20,7 +20,7 @@ EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 def period(args) -> tuple[datetime, datetime]:
     """[start, end) from ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included), in the district's time zone."""
-    today = clock.now().astimezone(kpi.LOCAL).date()
+    today = clock.now().astimezone(DISTRICT_TZ).date()
     try:
         first = date.fromisoformat(args["from"]) if args.get("from") else today - timedelta(days=DEFAULT_DAYS - 1)
         last = date.fromisoformat(args["to"]) if args.get("to") else today
@@ -30,12 +30,13 @@ def period(args) -> tuple[datetime, datetime]:
         raise FormInvalid("the period ends before it starts", {"to": "after from"})
     if first < EARLIEST or last > LATEST:  # past these, moving a day to the district's zone leaves Python's dates
         raise FormInvalid(f"dates are from {EARLIEST} to {LATEST}", {"from": "out of range"})
-    return (datetime.combine(first, time(), kpi.LOCAL), datetime.combine(last + timedelta(days=1), time(), kpi.LOCAL))
+    return (datetime.combine(first, time(), DISTRICT_TZ),
+            datetime.combine(last + timedelta(days=1), time(), DISTRICT_TZ))
 
 
 def compute(args) -> dict:
     start, end = period(args)
-    return engine().query(kpi.indicators, start, end, clock.now())
+    return engine().indicators.district(start, end, clock.now())
 
 
 @bp.get("/dashboard")
@@ -100,8 +101,8 @@ def charts(args) -> dict:
     days = (end - start).days
     before = start - (end - start)
     now = clock.now()
-    current = engine().query(kpi.indicators, start, end, now)
-    previous = engine().query(kpi.indicators, before, start, now)
+    current = engine().indicators.district(start, end, now)
+    previous = engine().indicators.district(before, start, now)
     scenarios = sorted({s for counts in current["volume_by_scenario"].values() for s in counts})
     by_day = current["volume_by_scenario"]
     dates = [(start.date() + timedelta(days=n)).isoformat() for n in range(days)]
@@ -114,7 +115,7 @@ def charts(args) -> dict:
         "by_scenario": {s: [by_day.get(day, {}).get(s, 0) for day in dates] for s in scenarios},
         "headline": {k: {"current": current[k], "previous": previous[k]} for k in headline},
         "reference": REFERENCE,
-        "teams": engine().query(map_reads.team_backlog, now),
+        "teams": engine().maps.team_backlog(now),
     }
 
 

@@ -12,8 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
-from engine import Engine
-from engine.models import Base
+from engine import Engine, metadata
 
 #: Rows per page of a list, and the most a client may ask for.
 PER_PAGE = 50
@@ -28,14 +27,14 @@ COUNT_LIMIT = 10_000
 class _EngineBound(SQLAlchemy):
     def _make_engine(self, bind_key, options, app: Flask):
         """The engine's pool instead of a second one made from the URL."""
-        return app.extensions["jingzhi_engine"].store.engine
+        return app.extensions["jingzhi_engine"].sql_engine
 
 
-db = _EngineBound(metadata=Base.metadata, session_options={"autoflush": False})
+db = _EngineBound(metadata=metadata, session_options={"autoflush": False})
 
 
 def init_app(app: Flask, engine: Engine) -> None:
-    app.config["SQLALCHEMY_DATABASE_URI"] = engine.store.url
+    app.config["SQLALCHEMY_DATABASE_URI"] = engine.database_url
     db.init_app(app)
 
 

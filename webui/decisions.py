@@ -11,7 +11,6 @@ import io
 
 from flask import Blueprint, render_template, send_file
 
-from engine import catalogue
 from . import access
 from .security import engine, requires
 
@@ -21,14 +20,14 @@ bp = Blueprint("decisions", __name__)
 @bp.get("/designer/decisions/<decision_id>/<int:number>")
 @requires(*access.DESIGNER_ROLES)
 def version(decision_id: str, number: int):
-    found = engine().query(catalogue.decision, decision_id, number)
+    found = engine().designs.decision(decision_id, number)
     return render_template("decisions_version.html", d=found)
 
 
 @bp.get("/designer/decisions/<decision_id>/<int:number>/file")
 @requires(*access.DESIGNER_ROLES)
 def file(decision_id: str, number: int):
-    found = engine().query(catalogue.decision, decision_id, number)
+    found = engine().designs.decision(decision_id, number)
     return send_file(io.BytesIO(found["files"][found["file"]].encode("utf-8")), mimetype="application/xml",
                      as_attachment=True, download_name=found["file"])
 
@@ -37,4 +36,4 @@ def file(decision_id: str, number: int):
 @requires(*access.DESIGNER_ROLES)
 def edit(decision_id: str):
     """The dmn-js modeler on the newest deployed file holding the decision; the page posts the whole file set."""
-    return render_template("decisions_edit.html", d=engine().query(catalogue.decision, decision_id))
+    return render_template("decisions_edit.html", d=engine().designs.decision(decision_id))

@@ -15,10 +15,8 @@ from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
-from engine import catalogue, drafts, people
+from engine import check_schema, check_ui_schema, unicode_problems
 from engine.exceptions import Conflict, DeploymentRejected, NotFound, Problem
-from engine.forms import check_schema, check_ui_schema
-from engine.validation import unicode_problems
 from . import access, inputs, schema_form
 from flask_babel import gettext as _
 
@@ -38,16 +36,16 @@ MIME = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "applica
 @bp.get("/designer")
 @requires(*access.DESIGNER_ROLES)
 def processes():
-    return render_template("designer.html", processes=engine().query(catalogue.processes),
-                           decisions=engine().query(catalogue.decisions), drafts=engine().query(drafts.listing))
+    return render_template("designer.html", processes=engine().designs.processes(),
+                           decisions=engine().designs.decisions(), drafts=engine().designs.drafts())
 
 
 @bp.get("/designer/<process_id>/<int:number>")
 @requires(*access.DESIGNER_ROLES)
 def version(process_id: str, number: int):
-    found = engine().query(catalogue.version, process_id, number)
+    found = engine().designs.version(process_id, number)
     return render_template("designer_version.html", v=found,
-                           others=engine().query(catalogue.versions_of, process_id))
+                           others=engine().designs.versions_of(process_id))
 
 
 @bp.get("/designer/<process_id>/edit")
@@ -55,12 +53,12 @@ def version(process_id: str, number: int):
 def edit(process_id: str):
     """The bpmn-js modeler with the properties panel, on the designer's own draft of the process when there is one,
     else on the newest version; the page posts the whole file set back to validate, save as draft or deploy."""
-    versions = engine().query(catalogue.versions_of, process_id)
+    versions = engine().designs.versions_of(process_id)
     if not versions:
         raise NotFound(_("no process '%(process)s' is deployed", process=process_id))
-    v = engine().query(catalogue.version, process_id, versions[0]["version"])
-    draft = engine().query(drafts.mine, process_id, g.user["username"])
-    teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().query(people.teams)]
+    v = engine().designs.version(process_id, versions[0]["version"])
+    draft = engine().designs.draft(process_id, g.user["username"])
+    teams = [{"code": team["code"], "name": name_of("team", team["code"])} for team in engine().people.teams()]
     return render_template("designer_edit.html", v=v, draft=draft, files=draft["files"] if draft else v["files"],
                            editor={"teams": teams, "stages": choices("stage"), "labels": panel_labels(),
                                    "moddle": SPIFF_MODDLE})
@@ -69,7 +67,7 @@ def edit(process_id: str):
 @bp.get("/designer/<process_id>/<int:number>/files/<name>")
 @requires(*access.DESIGNER_ROLES)
 def file(process_id: str, number: int, name: str):
-    files = engine().query(catalogue.version, process_id, number)["files"]
+    files = engine().designs.version(process_id, number)["files"]
     if name not in files:
         raise NotFound(_("version %(number)s of %(process)s has no file %(name)s", number=number, process=process_id,
                          name=name))
@@ -84,7 +82,7 @@ def compare(process_id: str):
     old, new = inputs.id_arg(request.args, "from"), inputs.id_arg(request.args, "to")
     if old is None or new is None:
         raise NotFound(_("choose two versions to compare (?from=N&to=M)"))
-    result = engine().query(catalogue.compare_versions, process_id, old, new)
+    result = engine().designs.compare_versions(process_id, old, new)
     return render_template("designer_compare.html", process_id=process_id, result=result)
 
 
@@ -105,9 +103,9 @@ def _body(files_checked_by_validation: bool = False) -> dict:
     Content-Length before anything reads it, and one sent without a length (chunked) is read no further than one
     byte past the limit. Validate and deploy (``files_checked_by_validation``) leave the files' texts to validation,
     which names the file and line of a NUL or lone surrogate; everything else stored must be storable here."""
-    catalogue.check_request_size(request.content_length)
-    raw = request.stream.read(catalogue.request_limit() + 1)
-    catalogue.check_request_size(len(raw))
+    engine().designs.check_request_size(request.content_length)
+    raw = request.stream.read(engine().designs.request_limit() + 1)
+    engine().designs.check_request_size(len(raw))
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
@@ -132,7 +130,7 @@ def _not_unicode(body: dict) -> list[Problem]:
 def validate():
     body = _body(files_checked_by_validation=True)
     problems = [dict(p.__dict__) for p in _not_unicode(body)] or \
-        catalogue.check(catalogue.file_set(body), roster=engine().query(people.roster))
+        engine().designs.check(engine().designs.file_set(body), roster=engine().people.roster())
     return {"valid": not problems, "problems": say(problems)}
 
 
@@ -146,12 +144,12 @@ def deploy():
     body = _body(files_checked_by_validation=True)
     if _not_unicode(body):
         raise DeploymentRejected(_not_unicode(body))
-    files = catalogue.file_set(body)
+    files = engine().designs.file_set(body)
     if isinstance(body.get("draft"), str) and not body.get("force"):
         _refuse_if_overtaken(body["draft"], body.get("base_deployment_id"))
-    result = engine().deploy(files, deployed_by=g.user["username"], roster=engine().query(people.roster))
+    result = engine().deploy(files, deployed_by=g.user["username"], roster=engine().people.roster())
     if isinstance(body.get("draft"), str):
-        drafts.discard(engine().store, body["draft"], g.user["username"])
+        engine().designs.discard_draft(body["draft"], g.user["username"])
     response = {"created": result.created, "deployment_id": result.deployment_id, "versions": result.versions,
                 "message": (_("deployed as %(versions)s", versions=_versions(result.versions)) if result.created else
                             _("the same content is already deployment %(deployment)s (%(versions)s): no new version",
@@ -160,7 +158,7 @@ def deploy():
 
 
 def _refuse_if_overtaken(process_id: str, base: object) -> None:
-    newest = (engine().query(catalogue.versions_of, process_id) or [None])[0]
+    newest = (engine().designs.versions_of(process_id) or [None])[0]
     if newest is not None and isinstance(base, int) and newest["deployment_id"] != base:
         raise Conflict(_("%(process)s v%(version)s was deployed by %(user)s after you opened it; deploying now "
                          "would undo that change. Compare the versions first, or deploy anyway.", process=process_id,
@@ -177,15 +175,15 @@ def save_draft(process_id: str):
                                                        length=MAX_PROCESS_ID))
     body = _body()
     base = body.get("base_deployment_id")
-    saved = drafts.save(engine().store, process_id, g.user["username"], catalogue.file_set(body),
-                        inputs.row_id(base))
+    saved = engine().designs.save_draft(process_id, g.user["username"], engine().designs.file_set(body),
+                                        inputs.row_id(base))
     return {**saved, "message": _('Draft saved')}
 
 
 @bp.delete("/api/v1/designer/drafts/<process_id>")
 @requires(*access.DESIGNER_ROLES)
 def discard_draft(process_id: str):
-    return {"discarded": drafts.discard(engine().store, process_id, g.user["username"])}
+    return {"discarded": engine().designs.discard_draft(process_id, g.user["username"])}
 
 
 @bp.post("/api/v1/designer/form-preview")

@@ -21,7 +21,7 @@ from flask_babel import Babel, get_translations
 from flask_babel import gettext as _
 from lxml import etree
 
-from engine.config import packaged
+from engine import packaged
 from engine.exceptions import Message
 
 from . import vocabulary
@@ -117,11 +117,9 @@ def name_of(kind: str, code: str | None) -> str:
 def team_rows() -> dict[str, dict]:
     """The team table by code, read once a request: names given on the teams page win over the roster file's."""
     if "team_rows" not in g:
-        from engine import people
-
         from .security import engine
 
-        g.team_rows = {team["code"]: team for team in engine().query(people.teams, retired=True)}
+        g.team_rows = {team["code"]: team for team in engine().people.teams(retired=True)}
     return g.team_rows
 
 
@@ -140,16 +138,14 @@ def english_names() -> dict[str, str]:
     per deployment (a deployment never changes), the newest version's name winning."""
     if "english_names" in g:
         return g.english_names
-    from engine import catalogue
-
     from .security import engine
 
     names: dict[str, str] = {}
-    for process in engine().query(catalogue.processes):
+    for process in engine().designs.processes():
         for version in reversed(process["versions"]):
             key = version["deployment_id"]
             if key not in _ENGLISH_BY_DEPLOYMENT:
-                files = engine().query(catalogue.version, process["process_id"], version["version"])["files"]
+                files = engine().designs.version(process["process_id"], version["version"])["files"]
                 _ENGLISH_BY_DEPLOYMENT[key] = english_names_in(files)
             names.update(_ENGLISH_BY_DEPLOYMENT[key])
     g.english_names = names

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from engine import clock, people, worklist
+from engine import INBOX_FILTERS, clock
 from engine.exceptions import FormInvalid
 from . import access, evidence, schema_form
 from .i18n import say
@@ -31,12 +31,12 @@ def due_state(task: dict, now) -> str:
 
 
 def inbox_filters(args) -> dict:
-    return {name: args.get(name) for name in worklist.INBOX_FILTERS if args.get(name)}
+    return {name: args.get(name) for name in INBOX_FILTERS if args.get(name)}
 
 
 def _rows(scope: str = "all"):
-    return engine().query(worklist.inbox, g.user["inbox_teams"], g.user["username"], scope,
-                          inbox_filters(request.args))
+    return engine().worklist.inbox(g.user["inbox_teams"], g.user["username"], scope,
+                                   inbox_filters(request.args))
 
 
 @requires()
@@ -50,7 +50,7 @@ def index():
 @bp.get("/inbox")
 @requires()
 def inbox():
-    choices = engine().query(worklist.filter_choices, g.user["inbox_teams"])
+    choices = engine().worklist.filter_choices(g.user["inbox_teams"])
     # the dispatcher's "same problem?" decisions waiting (webui/same_problem.py), linked from the inbox
     same = len(engine().same_problem_waiting()) if set(g.user["roles"]) & set(access.REPORT_ROLES) else None
     return render_template("inbox.html", rows=_rows(), now=clock.now(), due_state=due_state, choices=choices,
@@ -94,7 +94,7 @@ def reassign(task_id: int):
     if not access.is_lead_of(g.user, task["team"]):
         raise Forbidden("only a lead of the task's team may reassign it")
     assignee = request.form.get("assignee", "")
-    if assignee not in people.members(engine().store, [access.team_of(task["team"])]):
+    if assignee not in engine().people.members([access.team_of(task["team"])]):
         raise FormInvalid(f"{assignee or 'nobody'} is not a member of the team", {"assignee": "not in the team"})
     engine().reassign(task_id, assignee, actor=g.user["username"])
     flash(_('Reassigned'), "ok")
@@ -104,8 +104,8 @@ def reassign(task_id: int):
 def _render_task(task_id: int, values=None, errors=None, status=200):
     form = engine().task_form(task_id)
     task = form["task"]
-    case = engine().query(worklist.case_by_instance, task["instance_id"]) or {}
-    members = people.members(engine().store, [access.team_of(task["team"])]) \
+    case = engine().worklist.case_by_instance(task["instance_id"]) or {}
+    members = engine().people.members([access.team_of(task["team"])]) \
         if access.is_lead_of(g.user, task["team"]) else []
     four_eyes = task["status"] == "ready" and engine().separation_refusal(task_id, g.user["username"]) is not None
     return render_template(
@@ -115,8 +115,8 @@ def _render_task(task_id: int, values=None, errors=None, status=200):
         errors=errors or {}, history=engine().history(task["instance_id"]), members=members, now=clock.now(),
         due_state=due_state, four_eyes=four_eyes,
         can_work=not four_eyes and task["status"] == "ready" and task["assignee"] in (None, g.user["username"]),
-        alerts=engine().query(worklist.attached_alerts, task["instance_id"]),
-        alarm_count=engine().query(worklist.alarm_count, task["instance_id"])), status
+        alerts=engine().worklist.attached_alerts(task["instance_id"]),
+        alarm_count=engine().worklist.alarm_count(task["instance_id"])), status
 
 
 @bp.get("/tasks/<int:task_id>")

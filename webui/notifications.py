@@ -14,9 +14,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import notify
+from engine import CHANNELS
 from engine.exceptions import Conflict, FormInvalid, NotFound
-from engine.operators import CHANNELS
 
 from .i18n import say
 from .security import engine, requires
@@ -39,7 +38,7 @@ def _contact_page(values: dict, errors: dict | None = None, status: int = 200):
 @bp.get("/me/contact")
 @requires()
 def contact():
-    return _contact_page(notify.contact(engine().store, g.user["id"]))
+    return _contact_page(engine().notify.contact(g.user["id"]))
 
 
 @bp.post("/me/contact")
@@ -49,7 +48,7 @@ def save_contact():
     values = {key: form.get(key, "")[:200] for key in ("phone", "email", "wecom_id", "dingtalk_id", "language")}
     values["channels"] = [c[:20] for c in form.getlist("channels")[:10]]
     try:
-        notify.save_contact(engine().store, g.user["id"], values)
+        engine().notify.save_contact(g.user["id"], values)
     except FormInvalid as refused:
         return _contact_page(values, refused.details or {}, 422)
     flash(_("Saved"), "ok")
@@ -60,15 +59,15 @@ def save_contact():
 @requires("admin")
 def sent():
     return render_template("notifications_admin.html", sent=engine().outbox.sent_log(limit=200),
-                           templates=engine().query(notify.templates), hooks=engine().outbox.subscriptions(),
-                           contacts=engine().query(notify.contacts))
+                           templates=engine().notify.templates(), hooks=engine().outbox.subscriptions(),
+                           contacts=engine().notify.contacts())
 
 
 @bp.get("/admin/notifications/templates/new")
 @requires("admin")
 def new_template():
     code = (request.args.get("code") or "").strip()
-    if not notify.TEMPLATE_CODE.fullmatch(code):
+    if not engine().notify.TEMPLATE_CODE.fullmatch(code):
         flash(_("A template code is 1-80 lower-case letters, digits or _"), "error")
         return redirect(url_for("notifications.sent"))
     return redirect(url_for("notifications.template", code=code))
@@ -78,8 +77,8 @@ def new_template():
 @requires("admin")
 def template(code: str):
     """Edit a template; a new code (from the page's "new template" field) starts empty."""
-    found = {t["code"]: t for t in engine().query(notify.templates)}
-    if code not in found and not notify.TEMPLATE_CODE.fullmatch(code):
+    found = {t["code"]: t for t in engine().notify.templates()}
+    if code not in found and not engine().notify.TEMPLATE_CODE.fullmatch(code):
         abort(404)
     return render_template("notification_template.html", template=found.get(code) or {"code": code}, errors={})
 
@@ -91,7 +90,7 @@ def save_template():
     texts = {key: form.get(key, "") for key in ("subject_zh", "body_zh", "subject_en", "body_en")}
     code = form.get("code", "")[:120]
     try:
-        notify.save_template(engine().store, code, texts, g.user["username"])
+        engine().notify.save_template(code, texts, g.user["username"])
     except FormInvalid as refused:
         return render_template("notification_template.html", template={"code": code, **texts},
                                errors=refused.details or {}), 422

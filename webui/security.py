@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import clock, people
+from engine import clock
 from engine.exceptions import JingzhiError, NotFound
 from . import inputs
 
@@ -89,7 +89,7 @@ def _load_user() -> None:
     g.user, g.via_token = None, False
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        g.user = people.user_for_token(engine().store, header[7:].strip())
+        g.user = engine().people.user_for_token(header[7:].strip())
         g.via_token = True
         if g.user is None:
             raise Unauthorized("the bearer token is unknown or revoked")
@@ -97,7 +97,7 @@ def _load_user() -> None:
     user_id = session.get("uid")
     if user_id is not None:
         try:
-            found = people.user(engine().store, user_id)
+            found = engine().people.user(user_id)
         except NotFound:
             found = None
         if _session_valid(found):
@@ -132,7 +132,7 @@ def logout() -> None:
     """End this session and every other session of the same user (another browser, a copied cookie)."""
     if g.get("user") and not g.get("via_token"):
         try:
-            people.end_sessions(engine().store, g.user["id"])
+            engine().people.end_sessions(g.user["id"])
         except NotFound:
             pass
     _forget()

@@ -105,7 +105,7 @@ def test_check_lists_problems_and_stores_nothing(engine):
     files["closed_loop.bpmn"] = replaced(files["closed_loop.bpmn"], 'value="dispatch_limit"', 'value="1 +"')
     [problem] = catalogue.check(files)
     assert problem["element_id"] == "register" and problem["file"] == "closed_loop.bpmn" and problem["line"]
-    assert engine.query(catalogue.processes) == []
+    assert engine.designs.processes() == []
 
 
 # -- versions, use and roll back -----------------------------------------------------------------------------------
@@ -119,15 +119,15 @@ def test_versions_with_who_when_and_running_instances_and_roll_back(engine):
     second = engine.deploy(changed, deployed_by="bob")
     assert second.created and second.versions["closed_loop"] == 2
 
-    [loop] = [p for p in engine.query(catalogue.processes) if p["process_id"] == "closed_loop"]
+    [loop] = [p for p in engine.designs.processes() if p["process_id"] == "closed_loop"]
     assert [(v["version"], v["deployed_by"], v["running"]) for v in loop["versions"]] == [(2, "bob", 0),
                                                                                           (1, "alice", 1)]
     assert loop["running"] == 1 and loop["versions"][0]["deployed_at"] is not None
-    one = engine.query(catalogue.version, "closed_loop", 1)
+    one = engine.designs.version("closed_loop", 1)
     assert one["diagram_file"] == "closed_loop.bpmn" and one["newest"] == 2 and one["running"] == 1
     assert one["files"]["closed_loop.bpmn"].encode() == files["closed_loop.bpmn"]
     with pytest.raises(NotFound):
-        engine.query(catalogue.version, "closed_loop", 7)
+        engine.designs.version("closed_loop", 7)
 
     # rolling back makes version 1's content the newest again, as version 3
     back = engine.roll_back(first.deployment_id, deployed_by="carol")
@@ -138,14 +138,14 @@ def test_versions_with_who_when_and_running_instances_and_roll_back(engine):
     # while version 2's content, older now, is a version again when deployed (a roll back by deploying)
     assert engine.deploy(changed, deployed_by="bob").versions["closed_loop"] == 4
     assert engine.roll_back(first.deployment_id, deployed_by="carol").versions["closed_loop"] == 5
-    assert engine.query(catalogue.version, "closed_loop", 3)["files"] == one["files"]
+    assert engine.designs.version("closed_loop", 3)["files"] == one["files"]
     new_case = engine.start("closed_loop", START)
     assert engine.get(new_case).version == 5 and engine.get(old_case).version == 1
     assert engine.roll_back(back.deployment_id, deployed_by="carol").created is False
     with pytest.raises(NotFound):
         engine.roll_back(999, deployed_by="carol")
 
-    diff = engine.query(catalogue.compare_versions, "closed_loop", 2, 3)
+    diff = engine.designs.compare_versions("closed_loop", 2, 3)
     assert [c["id"] for c in diff["elements"]["changed"]] == ["register"]
     assert diff["files"] == {"added": [], "removed": [], "changed": ["closed_loop.bpmn"]}
     assert diff["old"]["version"] == 2 and "files" not in diff["old"]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from engine import catalogue
 from engine.exceptions import NotFound
 from tests.conftest import read_files
 
@@ -30,7 +29,7 @@ def with_routing_team(files: dict[str, bytes], team: str) -> dict[str, bytes]:
 
 
 def by_id(engine) -> dict[str, dict]:
-    return {d["decision_id"]: d for d in engine.query(catalogue.decisions)}
+    return {d["decision_id"]: d for d in engine.designs.decisions()}
 
 
 def test_a_changed_decision_gets_version_2_and_the_other_stays_at_1(engine):
@@ -86,7 +85,7 @@ def test_one_version_with_its_file_set_and_table(engine):
     engine.deploy(district(), deployed_by="alice")
     engine.deploy(with_routing_team(district(), "grid_patrol"), deployed_by="bob")
 
-    newest = engine.query(catalogue.decision, "routing")
+    newest = engine.designs.decision("routing")
     assert (newest["version"], newest["newest"], newest["file"]) == (2, 2, "routing.dmn")
     assert set(newest["files"]) == set(district())                           # the whole set of its deployment
     table = newest["table"]
@@ -98,13 +97,13 @@ def test_one_version_with_its_file_set_and_table(engine):
     assert rule["outputs"][0] == {"id": "routing_fire_lane_compound_out_team", "text": '"grid_patrol"'}
     assert rule["description"].startswith("小区内消防通道占用")
 
-    old = engine.query(catalogue.decision, "routing", 1)
+    old = engine.designs.decision("routing", 1)
     assert '"property_company"' in old["files"]["routing.dmn"] and old["newest"] == 2
     for missing in (3, 0):
         with pytest.raises(NotFound):
-            engine.query(catalogue.decision, "routing", missing)
+            engine.designs.decision("routing", missing)
     with pytest.raises(NotFound):
-        engine.query(catalogue.decision, "no_such_decision")
+        engine.designs.decision("no_such_decision")
 
 
 def test_reformatting_a_file_is_no_new_version_of_its_decisions(engine):
@@ -124,4 +123,4 @@ def test_reformatting_a_file_is_no_new_version_of_its_decisions(engine):
 
 
 def test_nothing_deployed_no_decisions(engine):
-    assert engine.query(catalogue.decisions) == []
+    assert engine.designs.decisions() == []

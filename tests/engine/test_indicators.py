@@ -63,7 +63,7 @@ def stored(engine, cases, tasks=()):
 
 
 def counted(engine, now=T0, period=PERIOD):
-    return engine.query(indicators.indicators, *period, now)
+    return engine.indicators.district(*period, now)
 
 
 def test_rates_follow_the_rulebook_definitions(engine):
@@ -115,7 +115,7 @@ def test_team_indicators_count_each_inbox_on_time_and_its_backlog(engine):
                         task(3, "b", T0, team="sanitation"),                           # no deadline: on time
                         task(4, None, None, due_at=T0 - hour, team="police", status="ready"),      # overdue
                         task(5, None, None, due_at=T0 + hour, team="police.lead", status="ready")])
-    teams = engine.query(indicators.team_indicators, *PERIOD, T0)
+    teams = engine.indicators.teams(*PERIOD, T0)
     assert teams == {
         "police": {"completed": 2, "completed_on_time": 1, "backlog": 1, "overdue": 1, "on_time_rate": 50.0},
         "police.lead": {"completed": 0, "completed_on_time": 0, "backlog": 1, "overdue": 0, "on_time_rate": None},
@@ -217,7 +217,7 @@ def test_indicators_read_from_the_database(engine, manual_clock):
     [verify] = engine.ready_tasks(instance_id=instance_id)
     engine.complete_task(verify["id"], {"passed": True}, actor="inspector")
     start, end = manual_clock.now() - timedelta(days=1), manual_clock.now() + timedelta(days=1)
-    result = engine.query(indicators.indicators, start, end, manual_clock.now())
+    result = engine.indicators.district(start, end, manual_clock.now())
     assert (result["cases"], result["closed"], result["closed_on_time"]) == (1, 1, 0)
     assert result["avg_handling_hours"] == 0.75 and result["cases_per_officer_per_day"] == 1.0
     assert result["officers"] == 2

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import Engine, catalogue
+from engine import Engine
 from engine.exceptions import NotAllowed, NotFound
 from engine.models import ProcessInstance
 from tests.conftest import DIAGRAMS
@@ -259,7 +259,7 @@ def test_a_version_is_migrated_instance_by_instance(engine, deploy):
     assert [(o.instance_id, o.migrated) for o in outcomes] == [(at_register, True), (at_handle, False)]
     assert [(b.element_id, b.state) for b in outcomes[1].blockers] == [("handle", "READY")]
     assert outcomes[1].to_dict()["blockers"][0]["change"] == "changed: extensions"
-    [entry] = engine.query(catalogue.processes)
+    [entry] = engine.designs.processes()
     assert {v["version"]: v["running"] for v in entry["versions"]} == {2: 2, 1: 1}   # v1 is still in use
     assert [engine.get(i).version for i in (at_register, at_handle, done, newer)] == [2, 1, 1, 2]
     assert [o.migrated for o in engine.migrate_version("inspection", 1, actor="designer1")] == [False]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import catalogue, people
+from engine import catalogue
 from engine.exceptions import DeploymentRejected
 from engine.roster import unknown_teams as unknown_in_roots
 from engine.validation import parse_xml
@@ -74,7 +74,7 @@ def test_deploying_with_the_roster_refuses_and_stores_nothing(engine):
     with pytest.raises(DeploymentRejected) as refused:
         engine.deploy(files, deployed_by="test", roster=ROSTER)
     assert [p.element_id for p in refused.value.problems] == ["closed_loop_lane_grid_patrol"]
-    assert engine.query(catalogue.processes) == []
+    assert engine.designs.processes() == []
     assert engine.deploy(district(), deployed_by="test", roster=ROSTER).created      # the right names deploy
     assert engine.deploy(files, deployed_by="test").created                            # no roster: not checked
 
@@ -87,6 +87,6 @@ def test_validation_problems_come_with_the_roster_ones(engine):
 
 
 def test_the_roster_is_the_team_table(engine):
-    assert engine.query(people.roster) == set()
-    people.seed_teams(engine.store, [{"code": "grid_patrol", "name_zh": "网格", "name_en": "Grid"}])
-    assert engine.query(people.roster) == {"grid_patrol"}
+    assert engine.people.roster() == set()
+    engine.people.seed_teams([{"code": "grid_patrol", "name_zh": "网格", "name_en": "Grid"}])
+    assert engine.people.roster() == {"grid_patrol"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import people, teams
+from engine import teams
 from engine.exceptions import Conflict, DeploymentRejected, FormInvalid, NotFound
 from tests.conftest import DIAGRAMS, read_files
 
@@ -21,68 +21,68 @@ def inspection(lane: str = "field_team") -> dict[str, bytes]:
 
 
 def roster_of(engine):
-    return engine.query(people.roster)
+    return engine.people.roster()
 
 
 def test_create_rename_retire_and_restore(engine):
-    people.seed_teams(engine.store, ROSTER)
-    created = teams.create_team(engine.store, "night_watch", " 夜巡队 ", "Night watch", "partner")
+    engine.people.seed_teams(ROSTER)
+    created = engine.teams.create("night_watch", " 夜巡队 ", "Night watch", "partner")
     assert (created["name_zh"], created["retired"]) == ("夜巡队", False)
     with pytest.raises(Conflict):
-        teams.create_team(engine.store, "night_watch", "又一个", "Again", "other")
+        engine.teams.create("night_watch", "又一个", "Again", "other")
     for code in ("Night", "x", "night_watch.lead", "夜巡", "a" * 61):
         with pytest.raises(FormInvalid):
-            teams.create_team(engine.store, code, "名", "Name", "other")
+            engine.teams.create(code, "名", "Name", "other")
     with pytest.raises(FormInvalid) as unnamed:
-        teams.create_team(engine.store, "day_watch", "", "Day watch", "sideline")
+        engine.teams.create("day_watch", "", "Day watch", "sideline")
     assert set(unnamed.value.details) == {"name_zh", "kind"}
 
-    renamed = teams.rename_team(engine.store, "night_watch", "夜间巡逻队", "Night patrol", "in_house")
+    renamed = engine.teams.rename("night_watch", "夜间巡逻队", "Night patrol", "in_house")
     assert (renamed["name_zh"], renamed["name_en"], renamed["kind"]) == ("夜间巡逻队", "Night patrol", "in_house")
     with pytest.raises(NotFound):
-        teams.rename_team(engine.store, "nobody", "无", "None", "other")
+        engine.teams.rename("nobody", "无", "None", "other")
 
-    member = people.add_user(engine.store, "walker", "long enough", ["officer"], ["night_watch"])
-    assert teams.retire_team(engine.store, "night_watch")["retired"] is True
-    assert "night_watch" not in {t["code"] for t in engine.query(people.teams)}          # no longer a choice
-    assert "night_watch" in {t["code"] for t in engine.query(people.teams, retired=True)}
+    member = engine.people.add_user("walker", "long enough", ["officer"], ["night_watch"])
+    assert engine.teams.retire("night_watch")["retired"] is True
+    assert "night_watch" not in {t["code"] for t in engine.people.teams()}          # no longer a choice
+    assert "night_watch" in {t["code"] for t in engine.people.teams(retired=True)}
     assert "night_watch" not in roster_of(engine) and "night_watch" in roster_of(engine).retired
     with pytest.raises(FormInvalid):                                                    # takes no new members
-        people.add_user(engine.store, "runner", "long enough", ["officer"], ["night_watch"])
-    kept = people.update_user(engine.store, member["id"], roles=["officer"], team_codes=["night_watch", "field_team"],
-                              display_name="老王")
+        engine.people.add_user("runner", "long enough", ["officer"], ["night_watch"])
+    kept = engine.people.update_user(member["id"], roles=["officer"], team_codes=["night_watch", "field_team"],
+                                     display_name="老王")
     assert (kept["teams"], kept["display_name"]) == (["field_team", "night_watch"], "老王")   # its history stays
-    [row] = [t for t in engine.query(teams.overview) if t["code"] == "night_watch"]
+    [row] = [t for t in engine.teams.overview() if t["code"] == "night_watch"]
     assert (row["retired"], row["members"], row["open_tasks"]) == (True, 1, 0)
 
-    assert teams.restore_team(engine.store, "night_watch")["retired"] is False
+    assert engine.teams.restore("night_watch")["retired"] is False
     assert "night_watch" in roster_of(engine)
 
 
 def test_loading_the_roster_never_revives_a_team_and_setup_keeps_the_names_given_in_the_app(engine):
-    people.seed_teams(engine.store, ROSTER)
-    teams.rename_team(engine.store, "other_team", "改过的名字", "Renamed", "partner")
-    teams.retire_team(engine.store, "other_team")
-    assert people.seed_teams(engine.store, ROSTER, update_existing=False) == 0
+    engine.people.seed_teams(ROSTER)
+    engine.teams.rename("other_team", "改过的名字", "Renamed", "partner")
+    engine.teams.retire("other_team")
+    assert engine.people.seed_teams(ROSTER, update_existing=False) == 0
     assert teams.team(engine.store, "other_team")["name_zh"] == "改过的名字"
-    people.seed_teams(engine.store, ROSTER)                          # `jingzhi teams load`: the file's names win
+    engine.people.seed_teams(ROSTER)                          # `jingzhi teams load`: the file's names win
     found = teams.team(engine.store, "other_team")
     assert (found["name_zh"], found["retired"]) == ("另一队", True)
 
 
 def test_a_routed_team_cannot_be_retired_and_a_retired_one_cannot_be_deployed(engine):
-    people.seed_teams(engine.store, ROSTER)
+    engine.people.seed_teams(ROSTER)
     engine.deploy(inspection(), deployed_by="test", roster=roster_of(engine))
     instance_id = engine.start("inspection", {"device_id": "D-1"})          # waits at register, on version 1
     with pytest.raises(Conflict) as refused:
-        teams.retire_team(engine.store, "field_team")
+        engine.teams.retire("field_team")
     assert refused.value.details == {"processes": ["inspection"]}
     assert "newest version of inspection" in refused.value.message
-    routed = {t["code"]: t["routed_by"] for t in engine.query(teams.overview)}
+    routed = {t["code"]: t["routed_by"] for t in engine.teams.overview()}
     assert routed == {"command_centre": ["inspection"], "field_team": ["inspection"], "other_team": []}
 
     engine.deploy(inspection("other_team"), deployed_by="test", roster=roster_of(engine))   # version 2 routes away
-    assert teams.retire_team(engine.store, "field_team")["retired"]
+    assert engine.teams.retire("field_team")["retired"]
 
     with pytest.raises(DeploymentRejected) as rejected:
         engine.deploy(inspection("field_team"), deployed_by="test", roster=roster_of(engine))
@@ -96,5 +96,5 @@ def test_a_routed_team_cannot_be_retired_and_a_retired_one_cannot_be_deployed(en
     assert (handle["bpmn_id"], handle["team"]) == ("handle", "field_team")
     flagged = [e for e in engine.history(instance_id) if e["kind"] == "task.team_retired"]
     assert [(e["detail"]["bpmn_id"], e["detail"]["team"]) for e in flagged] == [("handle", "field_team")]
-    [row] = [t for t in engine.query(teams.overview) if t["code"] == "field_team"]
+    [row] = [t for t in engine.teams.overview() if t["code"] == "field_team"]
     assert row["open_tasks"] == 1

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import Engine, people
-from engine.devices import import_devices
+from engine import Engine
 from engine.models import Case
 from tests.webui.conftest import JPEG, fire_lane_alert, png
 
@@ -38,7 +37,8 @@ def test_a_patrol_report_becomes_a_case_with_its_photo_as_evidence(app, seeded, 
     assert 'capture="environment"' in page and 'accept="image/*"' in page and "patrol-map" in page
     sent = patrol(worker)
     assert sent.status_code == 302, sent.get_data(as_text=True)[:400]
-    [case] = seeded.query(lambda connection: [dict(r) for r in connection.execute(select(Case.__table__)).mappings()])
+    with seeded.store.read() as connection:
+        [case] = [dict(r) for r in connection.execute(select(Case.__table__)).mappings()]
     assert (case["channel"], case["scenario"], case["stage"]) == ("patrol", "fire_lane", "register")
     assert (round(case["lat"], 5), round(case["lon"], 5)) == (31.27015, 121.4812)
     view = seeded.get(case["instance_id"])
@@ -83,12 +83,12 @@ def test_patrol_reports_are_checked_field_by_field_and_only_patrol_teams_report(
 
 @pytest.fixture
 def video(seeded, app):
-    token = people.create_token(seeded.store, "dispatcher", "video-platform")
+    token = seeded.people.create_token("dispatcher", "video-platform")
     client = app.test_client()
-    import_devices(seeded.store, [{"id": "CAM-00001", "device_type": "dumping_camera", "scenario": "illegal_dumping",
-                                   "lat": 31.2712, "lon": 121.4801, "address": "水电路 120号 附近",
-                                   "compound": "", "inside_compound": False, "owner_team": "urban_management",
-                                   "heartbeat_interval_s": 300}])
+    seeded.devices.import_rows([{"id": "CAM-00001", "device_type": "dumping_camera", "scenario": "illegal_dumping",
+                                 "lat": 31.2712, "lon": 121.4801, "address": "水电路 120号 附近",
+                                 "compound": "", "inside_compound": False, "owner_team": "urban_management",
+                                 "heartbeat_interval_s": 300}])
 
     def post(**fields):
         return client.post("/api/v1/video/events", json=fields, headers={"Authorization": f"Bearer {token}"})

@@ -6,9 +6,7 @@ import threading
 
 from sqlalchemy import select
 
-from engine import people
 from engine.models import Case
-from integrations import open311_keys
 from jingzhi.demo_reports import reports, send_reports
 from tests.webui.conftest import PASSWORD, fire_lane_alert
 from tests.webui.test_browser import server  # noqa: F401  (fixture)
@@ -30,12 +28,13 @@ def test_reports_alternate_channels_and_stay_beside_their_devices():
 
 def test_the_demo_posts_a_hotline_call_and_a_patrol_report(seeded, app, server):  # noqa: F811
     sensor_case = seeded.start("closed_loop", fire_lane_alert())
-    people.add_user(seeded.store, "grid_patrol-1", PASSWORD, ["officer"], ["grid_patrol"])
-    key = open311_keys.create_key(seeded.store, "12345-demo", "hotline")
+    seeded.people.add_user("grid_patrol-1", PASSWORD, ["officer"], ["grid_patrol"])
+    key = seeded.open311.create_key("12345-demo", "hotline")
     answers = send_reports(f"{server}/", key, "grid_patrol-1", PASSWORD, ROWS, 7, threading.Event(), every_s=0,
                            limit=4)
     assert answers == {"hotline": [201, 201], "patrol": [200, 200]}   # 200: the patrol page after its redirect
-    cases = seeded.query(lambda c: [dict(r) for r in c.execute(select(Case.__table__).order_by(Case.id)).mappings()])
+    with seeded.store.read() as connection:
+        cases = [dict(r) for r in connection.execute(select(Case.__table__).order_by(Case.id)).mappings()]
     assert sorted(c["channel"] for c in cases) == ["hotline", "hotline", "patrol", "patrol", "sensor"]
     waiting = seeded.same_problem_waiting()
     # each fire-lane report is offered the sensor case (and the other report); the dumping reports each other

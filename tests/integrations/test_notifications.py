@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from engine import notify, people
 from engine.config import Channels
 from engine.jobs import Jobs
 from engine.ticker import Ticker
@@ -19,9 +18,9 @@ from .receivers import SmtpReceiver
 @pytest.fixture
 def lead(seeded):
     """The command centre's duty chief, who wants notifications by e-mail."""
-    people.add_user(seeded.store, "duty_chief", PASSWORD, ["officer", "team_lead"], ["command_centre"], "值班长")
-    user = next(u for u in people.users(seeded.store) if u["username"] == "duty_chief")
-    notify.save_contact(seeded.store, user["id"], {"email": "chief@district.example", "channels": ["email"]})
+    seeded.people.add_user("duty_chief", PASSWORD, ["officer", "team_lead"], ["command_centre"], "值班长")
+    user = next(u for u in seeded.people.users() if u["username"] == "duty_chief")
+    seeded.notify.save_contact(user["id"], {"email": "chief@district.example", "channels": ["email"]})
     return user
 
 
@@ -92,8 +91,8 @@ def test_contact_details_are_self_service_checked_and_visible_to_admins(seeded, 
     good = officer.post("/me/contact", {"phone": "+86 138 0000 0001", "email": "p1@district.example",
                                         "channels": ["sms", "email"], "language": "en"})
     assert good.status_code == 302
-    user = next(u for u in people.users(seeded.store) if u["username"] == "patrol1")
-    saved = notify.contact(seeded.store, user["id"])
+    user = next(u for u in seeded.people.users() if u["username"] == "patrol1")
+    saved = seeded.notify.contact(user["id"])
     assert saved["channels"] == ["sms", "email"] and saved["language"] == "en"
     assert officer.get("/admin/notifications").status_code == 403
     assert "p1@district.example" in login("admin").get("/admin/notifications").get_data(as_text=True)
@@ -134,9 +133,9 @@ def test_wecom_dingtalk_and_sms_reach_their_loopback_gateways(seeded, lead, manu
 
     from .receivers import HttpReceiver
 
-    notify.save_contact(seeded.store, lead["id"], {"phone": "13800000001", "wecom_id": "ZhangWei",
-                                                   "dingtalk_id": "dt-0731",
-                                                   "channels": ["wecom", "dingtalk", "sms"]})
+    seeded.notify.save_contact(lead["id"], {"phone": "13800000001", "wecom_id": "ZhangWei",
+                                            "dingtalk_id": "dt-0731",
+                                            "channels": ["wecom", "dingtalk", "sms"]})
     wecom, dingtalk, sms = (HttpReceiver(answer={"errcode": 0}).up() for _ in range(3))
     try:
         settings = Channels(wecom_webhook_url=wecom.url + "?key=robot-key", dingtalk_webhook_url=dingtalk.url
@@ -189,8 +188,8 @@ def test_secrets_stay_out_of_the_database_audit_logs_and_config(seeded, lead, ma
     receiver = HttpReceiver().up()
     try:
         seeded.outbox.subscribe("water_company", receiver.url, ["*"], "JINGZHI_TEST_HOOK_SECRET")
-        notify.save_contact(seeded.store, lead["id"], {"email": "chief@district.example", "wecom_id": "ZW",
-                                                       "channels": ["email", "wecom"]})
+        seeded.notify.save_contact(lead["id"], {"email": "chief@district.example", "wecom_id": "ZW",
+                                                "channels": ["email", "wecom"]})
         caplog.set_level(logging.DEBUG)
         instance_id = overdue_registration(seeded, manual_clock)
         with SmtpReceiver() as smtp:   # SMTP without AUTH: the login with the password fails, and is retried
@@ -262,7 +261,7 @@ def test_an_admin_adds_a_template_and_skips_a_delivery_no_receiver_will_take(see
     assert admin.post("/admin/notifications/templates", {
         "code": "water_cut", "subject_zh": "停水通知 #{case_id}", "body_zh": "{address} 停水",
         "subject_en": "Water cut #{case_id}", "body_en": "No water at {address}"}).status_code == 302
-    assert "water_cut" in [t["code"] for t in seeded.query(notify.templates)]
+    assert "water_cut" in [t["code"] for t in seeded.notify.templates()]
     assert admin.post("/me/contact", {"email": "x" * 190 + "@example.com"}).status_code == 422  # past the column
 
     monkeypatch.setenv("JINGZHI_TEST_HOOK_SECRET", "s")

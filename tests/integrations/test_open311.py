@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from integrations import open311_keys
 from jingzhi.cli import main
 from tests.bpmn.conftest import Case
 
@@ -15,7 +14,7 @@ FORM = "application/x-www-form-urlencoded"
 
 @pytest.fixture
 def hotline_key(seeded):
-    return open311_keys.create_key(seeded.store, "12345热线平台", "hotline")
+    return seeded.open311.create_key("12345热线平台", "hotline")
 
 
 def post(client, fmt="json", **fields):
@@ -84,7 +83,7 @@ def test_errors_use_the_specifications_document_and_4xx_codes(app, hotline_key):
         response = client.get(f"/open311/v2/requests.json?{query}")
         assert response.status_code == 400, query
         assert response.get_json()[0]["code"] == 400
-    assert open311_keys.requests(app.extensions["jingzhi_engine"].store) == []   # nothing refused was kept
+    assert app.extensions["jingzhi_engine"].open311.requests() == []   # nothing refused was kept
 
 
 def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_contact(app, seeded, hotline_key,
@@ -97,7 +96,7 @@ def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_c
     assert response.status_code == 201, response.data
     request_id = ET.fromstring(response.data).find("request").findtext("service_request_id")
 
-    [row] = open311_keys.requests(seeded.store, ids=[int(request_id)])
+    [row] = seeded.open311.requests(ids=[int(request_id)])
     instance_id = row["instance_id"]
     view = seeded.get(instance_id)
     assert (view.case["channel"], view.case["scenario"], view.case["address"]) == ("hotline", "street_trading",
@@ -146,13 +145,13 @@ def test_a_hotline_request_becomes_a_case_and_only_the_call_back_team_sees_the_c
 
 def test_get_requests_filters_by_id_code_dates_and_status(app, seeded, hotline_key, manual_clock):
     client = app.test_client()
-    resident = open311_keys.create_key(seeded.store, "居民小程序", "resident")
+    resident = seeded.open311.create_key("居民小程序", "resident")
     first = post(client, api_key=hotline_key, service_code="door_open", address_string="1号楼").get_json()
     manual_clock.advance(hours=2)
     second = post(client, api_key=resident, service_code="group_renting", address_string="2号楼",
                   **{"attribute[room]": "2-301", "attribute[occupants]": "12"}).get_json()
     ids = [first[0]["service_request_id"], second[0]["service_request_id"]]
-    [row] = open311_keys.requests(seeded.store, ids=[int(ids[1])])
+    [row] = seeded.open311.requests(ids=[int(ids[1])])
     assert seeded.get(row["instance_id"]).case["channel"] == "resident"
     assert seeded.get(row["instance_id"]).data["attributes"] == {"room": "2-301", "occupants": 12.0}
 
@@ -203,7 +202,7 @@ def test_a_hotline_report_near_an_open_sensor_case_is_merged_into_it_in_one_clic
         [answer] = post(client, api_key=hotline_key, service_code="fire_lane", lat=lat, long=lon,
                         address_string="何家宅小区 3号楼", description="消防通道被车堵了", phone="13900000000",
                         **{"attribute[blocked]": "yes"}).get_json()
-        [row] = open311_keys.requests(seeded.store, ids=[int(answer["service_request_id"])])
+        [row] = seeded.open311.requests(ids=[int(answer["service_request_id"])])
         return answer["service_request_id"], row["instance_id"]
 
     near_id, near_case = report("31.27015", "121.4812")      # about 6 m away

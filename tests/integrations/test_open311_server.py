@@ -17,7 +17,6 @@ from civicbot.open311 import Open311Client
 from civicbot.registry import Endpoint
 from georeport import GeoReport
 
-from integrations import open311_keys
 from tests.bpmn.conftest import Case
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -64,7 +63,7 @@ def filer(root: str) -> Open311Client:
 
 def test_a_hotline_report_filed_with_a_pypi_client_is_read_back_closed_with_status_notes(server, seeded,
                                                                                           manual_clock):
-    key = open311_keys.create_key(seeded.store, "12345热线平台", "hotline")
+    key = seeded.open311.create_key("12345热线平台", "hotline")
     client = filer(server)
     services = client.list_services()
     assert {"service_code": "street_trading", "service_name": "占道经营/跨门营业"}.items() <= \
@@ -85,7 +84,7 @@ def test_a_hotline_report_filed_with_a_pypi_client_is_read_back_closed_with_stat
     request_id = answer["service_request_id"]
     assert answer["service_notice"]
 
-    [row] = open311_keys.requests(seeded.store, ids=[int(request_id)])
+    [row] = seeded.open311.requests(ids=[int(request_id)])
     [register] = seeded.ready_tasks(teams=["command_centre"], instance_id=row["instance_id"])
     assert register["bpmn_id"] == "register"                 # in the dispatcher's inbox
     assert seeded.get(row["instance_id"]).case["channel"] == "hotline"

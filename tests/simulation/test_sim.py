@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text, update
 
-from engine import Config, Engine, indicators
+from engine import Config, Engine
 from engine.models import Case
 from jingzhi.cli import main, read_deployment
 from simulation.run import load_params, make_stream, period_start, simulate
@@ -62,7 +62,7 @@ def test_the_result_is_the_engines_indicators_read_from_its_tables(database_url)
     end = start + timedelta(days=0.5)
     engine = Engine(config)
     try:
-        read = engine.query(indicators.indicators, start, end, start + timedelta(days=1.5))
+        read = engine.indicators.district(start, end, start + timedelta(days=1.5))
         assert {k: read[k] for k in ("cases", "on_time_closure_rate", "avg_handling_hours",
                                      "cases_per_officer_per_day", "rework_rate")} == \
                {k: result.indicators[k] for k in ("cases", "on_time_closure_rate", "avg_handling_hours",
@@ -79,7 +79,7 @@ def test_the_result_is_the_engines_indicators_read_from_its_tables(database_url)
                 Case.opened_at >= start, Case.opened_at < end, Case.resolved_at.is_not(None),
                 Case.late.is_(False)).order_by(Case.instance_id).limit(1)).one()
             connection.execute(update(Case).where(Case.instance_id == on_time).values(late=True))
-        again = engine.query(indicators.indicators, start, end, start + timedelta(days=1.5))
+        again = engine.indicators.district(start, end, start + timedelta(days=1.5))
         assert again["closed_on_time"] == read["closed_on_time"] - 1
     finally:
         engine.store.dispose()

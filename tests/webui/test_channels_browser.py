@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-from integrations import open311_keys
 from tests.webui.conftest import PASSWORD, fire_lane_alert, png
 from tests.webui.test_browser import WAIT_MS, browser, open_as, server, shot  # noqa: F401  (fixtures)
 
@@ -59,7 +58,7 @@ def test_the_dispatcher_merges_a_hotline_report_into_the_open_sensor_case(seeded
                                                                           database_url):  # noqa: F811
     backend = "pg" if database_url.startswith("postgresql") else "sqlite"
     sensor_case = seeded.start("closed_loop", fire_lane_alert(), business_key="FIR-0042/fire_lane")
-    key = open311_keys.create_key(seeded.store, "12345热线平台", "hotline")
+    key = seeded.open311.create_key("12345热线平台", "hotline")
     filed = app.test_client().post("/open311/v2/requests.json", data={
         "api_key": key, "service_code": "fire_lane", "lat": "31.27015", "long": "121.4812",
         "address_string": "何家宅小区 3号楼", "description": "消防通道被车堵了", "phone": "13900000000",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import clock, map_reads
+from engine import clock
 from engine.devices import import_devices
 from sensors import district
 from tests.sensors.conftest import DEVICES, message
@@ -16,7 +16,7 @@ ROUTES = ["/command", "/command/map.json", "/command/heat.json", "/command/feed.
 
 @pytest.fixture
 def with_devices(seeded, app):
-    import_devices(seeded.store, DEVICES)
+    seeded.devices.import_rows(DEVICES)
     return seeded
 
 
@@ -120,7 +120,7 @@ def test_a_device_page_shows_state_last_seen_open_alarm_alerts_and_cases(with_de
     assert dispatcher.api("POST", "/api/v1/alerts", message("GEO-1", "fire_lane", "alarm")).status_code in (200, 202)
     page = dispatcher.get("/devices/GEO-1").get_data(as_text=True)
     assert 'data-state="alarming"' in page and "open-alarm" in page
-    [case] = with_devices.query(map_reads.device, "GEO-1")["cases"]
+    [case] = with_devices.maps.device("GEO-1")["cases"]
     assert f"#{case['instance_id']}" in page
     listing = dispatcher.get("/devices?compound=何家宅小区").get_data(as_text=True)
     assert 'data-device="GEO-1"' in listing and 'data-device="SMK-1"' not in listing

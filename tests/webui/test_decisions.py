@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from engine import catalogue
 from tests.conftest import read_files
 from tests.webui.conftest import ROOT, fire_lane_alert
 
@@ -82,7 +81,7 @@ def test_the_editor_page_holds_the_newest_file_set_and_posts_to_the_designer_end
     assert "vendor/dmn/dmn-js-decision-table.css" in html
     files = json.loads(re.search(r'<script type="application/json" id="file-set">(.*?)</script>', html, re.S)
                        .group(1))
-    assert files == seeded.query(catalogue.decision, "routing")["files"]
+    assert files == seeded.designs.decision("routing")["files"]
     assert f"#{result.deployment_id}" in html and '"grid_patrol"' in files["routing.dmn"]
     assert designer.get("/designer/decisions/nothing/edit").status_code == 404
 

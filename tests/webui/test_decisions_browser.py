@@ -7,7 +7,6 @@ added without flows is found by bpmnlint in the browser, marked and listed, and 
 Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
-from engine import catalogue
 from tests.webui.conftest import fire_lane_alert
 from tests.webui.test_browser import browser, open_as, server, shot  # noqa: F401  (fixtures)
 
@@ -69,11 +68,11 @@ def test_edit_a_routing_cell_in_dmn_js_deploy_and_new_cases_follow_it(seeded, ap
     assert "closed_loop v2" in page.inner_text("#designer-status")
     shot(page, "decision-deployed", backend)
 
-    newest = seeded.query(catalogue.decision, "routing")
+    newest = seeded.designs.decision("routing")
     assert (newest["version"], newest["deployed_by"]) == (2, "designer")
     rule = next(r for r in newest["table"]["rules"] if r["id"] == "routing_fire_lane_compound")
     assert [c["text"] for c in rule["outputs"]][:3] == ['"grid_patrol"', "True", '"PT30M"']
-    assert [v["version"] for v in next(d for d in seeded.query(catalogue.decisions)
+    assert [v["version"] for v in next(d for d in seeded.designs.decisions()
                                        if d["decision_id"] == "auto_registration")["versions"]] == [1]
 
     new_case = seeded.start("closed_loop", fire_lane_alert("FIR-0043"), business_key="FIR-0043/fire_lane")

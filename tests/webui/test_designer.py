@@ -8,7 +8,7 @@ import re
 import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from engine import catalogue, defaults
+from engine import defaults
 from engine.models import Deployment
 from tests.conftest import read_files
 from tests.webui.conftest import ROOT, fire_lane_alert
@@ -123,7 +123,7 @@ def test_a_refused_deployment_answers_422_with_the_same_problems_and_stores_noth
     assert error["code"] == "deployment_rejected" and error["details"] == checked and checked
     assert all(p["element_id"] and p["line"] for p in checked)
     assert deployments(seeded) == before
-    assert seeded.query(catalogue.processes)[0]["versions"][0]["version"] == 1
+    assert seeded.designs.processes()[0]["versions"][0]["version"] == 1
 
 
 def test_the_same_content_again_makes_no_new_version_and_says_so(designer, seeded):
@@ -138,14 +138,14 @@ def test_roll_back_makes_the_older_content_the_newest_version(designer, seeded, 
     instance_id, _ = registered_case
     changed = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="&quot;PT2H&quot;"/>')
     assert designer.api("POST", "/api/v1/designer/deploy", {"files": changed}).status_code == 201
-    first = seeded.query(catalogue.version, "closed_loop", 1)
+    first = seeded.designs.version("closed_loop", 1)
 
     page = designer.get("/designer/closed_loop/1").get_data(as_text=True)
     assert 'id="roll-back"' in page
     response = designer.post(f"/designer/deployments/{first['deployment_id']}/roll-back",
                              {"process_id": "closed_loop"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/designer/closed_loop/3")
-    third = seeded.query(catalogue.version, "closed_loop", 3)
+    third = seeded.designs.version("closed_loop", 3)
     assert third["files"] == first["files"] and third["deployed_by"] == "designer"
     newer = seeded.start("closed_loop", fire_lane_alert("FIR-0043"), business_key="FIR-0043/fire_lane")
     assert seeded.get(newer).version == 3 and seeded.get(instance_id).version == 1

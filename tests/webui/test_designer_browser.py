@@ -3,7 +3,6 @@ the bpmn-js modeler, break a script, see the engine's error marked on its elemen
 a case started before stays on version 1, a new one follows version 2. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
-from engine import catalogue
 from tests.webui.conftest import fire_lane_alert
 from tests.webui.test_browser import browser, open_as, server, shot  # noqa: F401  (fixtures)
 
@@ -42,7 +41,7 @@ def test_break_see_the_error_on_its_element_fix_and_deploy(seeded, app, server, 
     page.click("#deploy")                                        # refused with the same problem: nothing stored
     page.wait_for_selector('#designer-status[data-state="refused"]')
     assert page.locator('g.djs-element.problem[data-element-id="intake"]').count() == 1
-    assert [v["version"] for p in seeded.query(catalogue.processes) if p["process_id"] == "closed_loop"
+    assert [v["version"] for p in seeded.designs.processes() if p["process_id"] == "closed_loop"
             for v in p["versions"]] == [1]
 
     page.evaluate(BREAK, original)
@@ -55,7 +54,7 @@ def test_break_see_the_error_on_its_element_fix_and_deploy(seeded, app, server, 
     assert "closed_loop v2" in page.inner_text("#designer-status")
     shot(page, "designer-deployed", backend)
 
-    second = seeded.query(catalogue.version, "closed_loop", 2)
+    second = seeded.designs.version("closed_loop", 2)
     assert second["deployed_by"] == "designer" and "立案审核（新） Register" in second["files"]["closed_loop.bpmn"]
     new_case = seeded.start("closed_loop", fire_lane_alert("FIR-0043"), business_key="FIR-0043/fire_lane")
     assert seeded.get(new_case).version == 2 and seeded.get(old_case).version == 1

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from engine import catalogue, drafts
 from tests.webui.test_designer import REGISTER_DUE, TINY, district_files, edited
 
 BROKEN = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="dispatch_limit +"/>')
@@ -23,7 +22,7 @@ def file_set_on_page(page: str) -> dict:
 
 
 def test_a_draft_is_kept_unvalidated_and_reopens_in_the_editor(designer, seeded):
-    base = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
+    base = seeded.designs.version("closed_loop", 1)["deployment_id"]
     saved = designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": BROKEN, "base_deployment_id": base})
     assert saved.status_code == 200, saved.get_json()
     assert saved.get_json()["base_deployment_id"] == base
@@ -37,7 +36,7 @@ def test_a_draft_is_kept_unvalidated_and_reopens_in_the_editor(designer, seeded)
 
     # saving again replaces the draft: still one per designer and process
     designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": district_files(), "base_deployment_id": base})
-    assert [d["author"] for d in seeded.query(drafts.listing)] == ["designer"]
+    assert [d["author"] for d in seeded.designs.drafts()] == ["designer"]
     assert 'value="dispatch_limit +"' not in file_set_on_page(
         designer.get("/designer/closed_loop/edit").get_data(as_text=True))["closed_loop.bpmn"]
 
@@ -53,7 +52,7 @@ def test_a_draft_is_the_designers_own(designer, login, seeded):
 
 
 def test_a_draft_based_on_an_older_version_says_so(designer, seeded):
-    base = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
+    base = seeded.designs.version("closed_loop", 1)["deployment_id"]
     designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": BROKEN, "base_deployment_id": base})
     newer = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="&quot;PT2H&quot;"/>')
     assert designer.api("POST", "/api/v1/designer/deploy", {"files": newer}).status_code == 201   # no "draft" key
@@ -65,12 +64,12 @@ def test_deploying_the_draft_removes_it_and_a_refused_one_keeps_it(designer, see
     designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": BROKEN})
     refused = designer.api("POST", "/api/v1/designer/deploy", {"files": BROKEN, "draft": "closed_loop"})
     assert refused.status_code == 422
-    assert seeded.query(drafts.mine, "closed_loop", "designer") is not None
+    assert seeded.designs.draft("closed_loop", "designer") is not None
 
     fixed = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="&quot;PT45M&quot;"/>')
     deployed = designer.api("POST", "/api/v1/designer/deploy", {"files": fixed, "draft": "closed_loop"})
     assert deployed.status_code == 201
-    assert seeded.query(drafts.mine, "closed_loop", "designer") is None
+    assert seeded.designs.draft("closed_loop", "designer") is None
     assert 'id="draft-notice"' not in designer.get("/designer/closed_loop/edit").get_data(as_text=True)
 
 
@@ -78,7 +77,7 @@ def test_discarding_a_draft(designer, seeded):
     designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": BROKEN})
     assert designer.api("DELETE", "/api/v1/designer/drafts/closed_loop").get_json() == {"discarded": True}
     assert designer.api("DELETE", "/api/v1/designer/drafts/closed_loop").get_json() == {"discarded": False}
-    assert seeded.query(drafts.listing) == []
+    assert seeded.designs.drafts() == []
 
 
 @pytest.mark.parametrize("body, status", [
@@ -90,7 +89,7 @@ def test_discarding_a_draft(designer, seeded):
 def test_a_draft_must_be_a_file_set(designer, seeded, body, status):
     response = designer.api("PUT", "/api/v1/designer/drafts/closed_loop", body)
     assert response.status_code == status
-    assert seeded.query(drafts.listing) == []
+    assert seeded.designs.drafts() == []
 
 
 def test_a_draft_over_the_size_limit_is_refused(designer, seeded, monkeypatch):
@@ -99,7 +98,7 @@ def test_a_draft_over_the_size_limit_is_refused(designer, seeded, monkeypatch):
     monkeypatch.setattr(defaults, "MAX_DEPLOY_SET_BYTES", 2000)
     response = designer.api("PUT", "/api/v1/designer/drafts/closed_loop", {"files": {"tiny.bpmn": TINY * 3}})
     assert response.status_code == 413
-    assert seeded.query(drafts.listing) == []
+    assert seeded.designs.drafts() == []
 
 
 def test_the_form_preview_renders_the_task_page_fields(designer, seeded):
@@ -126,18 +125,18 @@ def test_a_broken_form_schema_says_where(designer, seeded, text, detail):
 
 
 def test_drafts_store_on_both_backends(engine):
-    first = drafts.save(engine.store, "p", "ann", {"p.bpmn": b"<x/>"}, base_deployment_id=999)
+    first = engine.designs.save_draft("p", "ann", {"p.bpmn": b"<x/>"}, base_deployment_id=999)
     assert first["base_deployment_id"] is None                 # a deployment that does not exist is not kept
-    drafts.save(engine.store, "p", "ann", {"p.bpmn": b"<y/>"}, None)
-    drafts.save(engine.store, "p", "bob", {"p.bpmn": b"<z/>"}, None)
-    assert engine.query(drafts.mine, "p", "ann")["files"] == {"p.bpmn": "<y/>"}
-    assert sorted(d["author"] for d in engine.query(drafts.listing)) == ["ann", "bob"]
-    assert drafts.discard(engine.store, "p", "ann") and not drafts.discard(engine.store, "p", "ann")
-    assert engine.query(drafts.mine, "p", "ann") is None and engine.query(drafts.mine, "p", "bob")
+    engine.designs.save_draft("p", "ann", {"p.bpmn": b"<y/>"}, None)
+    engine.designs.save_draft("p", "bob", {"p.bpmn": b"<z/>"}, None)
+    assert engine.designs.draft("p", "ann")["files"] == {"p.bpmn": "<y/>"}
+    assert sorted(d["author"] for d in engine.designs.drafts()) == ["ann", "bob"]
+    assert engine.designs.discard_draft("p", "ann") and not engine.designs.discard_draft("p", "ann")
+    assert engine.designs.draft("p", "ann") is None and engine.designs.draft("p", "bob")
 
 
 def test_deploying_over_a_newer_version_someone_else_made_is_refused_unless_forced(designer, login, seeded):
-    base = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
+    base = seeded.designs.version("closed_loop", 1)["deployment_id"]
     theirs = edited(REGISTER_DUE, '<spiffworkflow:property name="dueIn" value="&quot;PT2H&quot;"/>')
     assert login("admin").api("POST", "/api/v1/designer/deploy", {"files": theirs}).status_code == 201
 
@@ -147,13 +146,13 @@ def test_deploying_over_a_newer_version_someone_else_made_is_refused_unless_forc
     assert refused.status_code == 409
     error = refused.get_json()["error"]
     assert error["code"] == "conflict" and "v2" in error["message"] and error["details"]["deployed_by"] == "admin"
-    assert [v["version"] for p in seeded.query(catalogue.processes) if p["process_id"] == "closed_loop"
+    assert [v["version"] for p in seeded.designs.processes() if p["process_id"] == "closed_loop"
             for v in p["versions"]] == [2, 1]
 
     forced = designer.api("POST", "/api/v1/designer/deploy",
                           {"files": mine, "draft": "closed_loop", "base_deployment_id": base, "force": True})
     assert forced.status_code == 201 and forced.get_json()["versions"]["closed_loop"] == 3
-    newest = seeded.query(catalogue.version, "closed_loop", 3)
+    newest = seeded.designs.version("closed_loop", 3)
     current = designer.api("POST", "/api/v1/designer/deploy",   # based on the newest: no question asked
                            {"files": theirs, "draft": "closed_loop", "base_deployment_id": newest["deployment_id"]})
     assert current.status_code == 201

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from engine import catalogue, drafts
 from tests.webui.conftest import ROOT, fire_lane_alert
 from tests.webui.test_browser import browser, open_as, server, shot  # noqa: F401  (fixtures)
 
@@ -108,7 +107,7 @@ def test_edit_a_form_beside_the_diagram_with_live_preview_keep_a_draft_and_deplo
 
     page.click("#save-draft")
     page.wait_for_selector('#designer-status[data-state="draft"]')
-    draft = seeded.query(drafts.mine, "closed_loop", "designer")
+    draft = seeded.designs.draft("closed_loop", "designer")
     assert "witness" in draft["files"]["register.schema.json"]
 
     page.reload()                                               # the draft opens again where it was left
@@ -120,10 +119,10 @@ def test_edit_a_form_beside_the_diagram_with_live_preview_keep_a_draft_and_deplo
 
     page.click("#deploy")
     page.wait_for_selector('#designer-status[data-state="deployed"]')
-    deployed = seeded.query(catalogue.version, "closed_loop", 2)["files"]
+    deployed = seeded.designs.version("closed_loop", 2)["files"]
     assert "witness" in deployed["register.schema.json"] and "ui:order" in deployed["register.ui.json"]
     assert 'name="formUiSchemaFilename" value="register.ui.json"' in deployed["closed_loop.bpmn"]
-    assert seeded.query(drafts.mine, "closed_loop", "designer") is None
+    assert seeded.designs.draft("closed_loop", "designer") is None
 
 
 SELECT = """(id) => {
@@ -229,12 +228,12 @@ def test_deploying_over_a_version_someone_deployed_meanwhile_asks_first(seeded, 
     page.click("#deploy")
     page.wait_for_selector('#designer-status[data-state="overtaken"]')
     assert "v2" in questions[0] and "admin" in questions[0]
-    assert max(v["version"] for v in seeded.query(catalogue.versions_of, "closed_loop")) == 2
+    assert max(v["version"] for v in seeded.designs.versions_of("closed_loop")) == 2
 
     page.once("dialog", lambda dialog: dialog.accept())       # deploy anyway
     page.click("#deploy")
     page.wait_for_selector('#designer-status[data-state="deployed"]')
-    assert '"PT45M"' in seeded.query(catalogue.version, "closed_loop", 3)["files"]["closed_loop.bpmn"].replace(
+    assert '"PT45M"' in seeded.designs.version("closed_loop", 3)["files"]["closed_loop.bpmn"].replace(
         "&#34;", '"').replace("&quot;", '"')
 
 
@@ -274,7 +273,7 @@ def test_switch_between_the_sets_diagrams_and_add_a_new_process(seeded, app, ser
     page.click("#deploy")
     page.wait_for_selector('#designer-status[data-state="deployed"]')
     assert "playbook_noise v1" in page.inner_text("#designer-status")
-    assert '"PT40M"' in seeded.query(catalogue.version, "closed_loop", 2)["files"]["closed_loop.bpmn"].replace(
+    assert '"PT40M"' in seeded.designs.version("closed_loop", 2)["files"]["closed_loop.bpmn"].replace(
         "&#34;", '"').replace("&quot;", '"')
     instance_id = seeded.start("playbook_noise", {})
     [task] = seeded.ready_tasks(instance_id=instance_id)

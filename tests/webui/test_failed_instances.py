@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
 from engine.jobs import Jobs
 from engine.ticker import Ticker
 from jingzhi.cli import main
@@ -25,7 +24,7 @@ def parked(seeded, manual_clock):
 
 
 def test_the_operator_sees_why_and_retries(login, seeded, parked):
-    [row] = seeded.query(queries.failed_instances)
+    [row] = seeded.failed_instances()
     assert (row["id"], row["process_id"], row["business_key"]) == (parked, "timer_failure", "FAIL-1")
     assert "ZeroDivisionError" in row["error"]
 
@@ -45,7 +44,7 @@ def test_cancelling_needs_a_reason_and_ends_the_case(login, seeded, parked):
     admin.post(f"/admin/failed/{parked}/cancel", {"reason": "误报，已现场确认 false alarm"})
     view = seeded.get(parked)
     assert view.status == "cancelled" and all(t["status"] != "ready" for t in view.tasks)
-    assert seeded.query(queries.failed_instances) == []
+    assert seeded.failed_instances() == []
     kinds = [e["kind"] for e in seeded.history(parked)]
     assert kinds.index("instance.failed") < kinds.index("instance.resumed") < kinds.index("instance.cancelled")
 

@@ -15,7 +15,8 @@ REPORT = {"scenario": "fire_lane", "channel": "hotline", "address": "何家宅�
 
 
 def cases_count(seeded) -> int:
-    return seeded.query(lambda connection: connection.scalar(select(func.count()).select_from(Case)))
+    with seeded.store.read() as connection:
+        return connection.scalar(select(func.count()).select_from(Case))
 
 
 def assert_json_error(response, status: int, code: str | None = None) -> dict:

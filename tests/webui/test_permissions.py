@@ -11,7 +11,6 @@ import io
 
 import pytest
 
-from engine import catalogue
 from tests.webui.conftest import JPEG
 from tests.webui.test_designer import TINY
 
@@ -42,18 +41,17 @@ def alarm(ctx):
 
 def hotline_case_at_call_back(engine, ctx):
     """An Open311 hotline report walked to its call-back task (command_centre); it becomes the context's case."""
-    from integrations import open311_keys
     from tests.bpmn.conftest import Case
 
-    key = open311_keys.create_key(engine.store, "12345", "hotline")
-    client_id = open311_keys.client_for_key(engine.store, key)["id"]
-    request_id = open311_keys.record_request(engine.store, client_id, {
+    key = engine.open311.create_key("12345", "hotline")
+    client_id = engine.open311.client_for_key(key)["id"]
+    request_id = engine.open311.record_request(client_id, {
         "service_code": "street_trading", "address": "广中路 88号", "attributes": {},
         "contact": {"phone": "13812345678"}})
     instance_id = engine.start("closed_loop", {"scenario": "street_trading", "channel": "hotline",
                                                "severity": "medium", "address": "广中路 88号",
                                                "reported_at": "2026-01-05T09:00:00+00:00"})
-    open311_keys.link_instance(engine.store, request_id, instance_id)
+    engine.open311.link_instance(request_id, instance_id)
     case = Case(engine, instance_id, None)
     case.complete("register", "command_centre", actor="dispatcher")
     case.complete("persuade", "urban_management", actor="officer-7")
@@ -88,12 +86,11 @@ def dead_delivery(engine, ctx):
 
 def hydrant_waiting_for_the_water_company(engine, ctx):
     """A hydrant case waiting at its repair step for the water company's answer, and a water company officer."""
-    from engine import people
     from tests.integrations.test_department_answers import hydrant_case
     from tests.webui.conftest import PASSWORD
 
     hydrant_case(engine)
-    people.add_user(engine.store, "water1", PASSWORD, ["officer"], ["water_company"])
+    engine.people.add_user("water1", PASSWORD, ["officer"], ["water_company"])
 
 
 def claim_first(engine, ctx):
@@ -297,8 +294,8 @@ def context(seeded, registered_case, app, tmp_path):
     folder = tmp_path / "evidence" / str(instance_id)
     folder.mkdir(parents=True)
     (folder / ("a" * 32 + ".jpg")).write_bytes(JPEG)
-    users = {u["username"]: u["id"] for u in __import__("engine").people.users(seeded.store)}
-    deployment = seeded.query(catalogue.version, "closed_loop", 1)["deployment_id"]
+    users = {u["username"]: u["id"] for u in seeded.people.users()}
+    deployment = seeded.designs.version("closed_loop", 1)["deployment_id"]
     return {"task": move["id"], "instance": instance_id, "evidence": "a" * 32 + ".jpg", "user": users["patrol1"],
             "deployment": deployment, "into": instance_id}
 

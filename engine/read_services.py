@@ -1,0 +1,81 @@
+"""Read-only service objects ``Engine`` hands out: the inbox and case facts, the map, the indicators, the searches.
+
+Each method runs one read function of the module that owns the query (``engine.worklist``, ``engine.map_reads``,
+``engine.indicators``) on a read connection, so the edges call ``engine.worklist.inbox(...)`` rather than passing a
+module function to a generic runner (issue 10: one face). The method keeps the function's name, signature after the
+connection, and docstring. The searches hand out SQLAlchemy statements, which the web app pages with
+Flask-SQLAlchemy (``webui.database.page_of``); they read nothing themselves.
+"""
+from __future__ import annotations
+
+import functools
+
+from . import audit_search, case_search, indicators, map_reads, worklist
+from .store import Store
+
+
+def _on_read_connection(read):
+    """A method running ``read(connection, *args, **kwargs)`` on a read connection of the service's store."""
+    @functools.wraps(read)
+    def method(self, *args, **kwargs):
+        with self._store.read() as connection:
+            return read(connection, *args, **kwargs)
+    return method
+
+
+class _Reads:
+    def __init__(self, store: Store):
+        self._store = store
+
+
+class Worklist(_Reads):
+    """Inboxes and what a task or case page shows beside the task (:mod:`engine.worklist`)."""
+
+    INBOX_FILTERS = worklist.INBOX_FILTERS
+    inbox = _on_read_connection(worklist.inbox)
+    filter_choices = _on_read_connection(worklist.filter_choices)
+    involved = _on_read_connection(worklist.involved)
+    case_by_instance = _on_read_connection(worklist.case_by_instance)
+    alarm_count = _on_read_connection(worklist.alarm_count)
+    attached_alerts = _on_read_connection(worklist.attached_alerts)
+
+
+class Maps(_Reads):
+    """The command centre's map, feed, device list and dead letters (:mod:`engine.map_reads`)."""
+
+    OPEN_STAGES = map_reads.OPEN_STAGES
+    HEAT_MAX_DAYS = map_reads.HEAT_MAX_DAYS
+    heat_period_ok = staticmethod(map_reads.heat_period_ok)
+    registry_version = _on_read_connection(map_reads.registry_version)
+    device_positions = _on_read_connection(map_reads.device_positions)
+    map_state = _on_read_connection(map_reads.map_state)
+    heat = _on_read_connection(map_reads.heat)
+    feed_cursor = _on_read_connection(map_reads.feed_cursor)
+    feed = _on_read_connection(map_reads.feed)
+    devices = _on_read_connection(map_reads.devices)
+    device_choices = _on_read_connection(map_reads.device_choices)
+    device = _on_read_connection(map_reads.device)
+    dead_letters = _on_read_connection(map_reads.dead_letters)
+    team_backlog = _on_read_connection(map_reads.team_backlog)
+
+
+class Indicators(_Reads):
+    """The district's and the teams' indicators over a period (:mod:`engine.indicators`)."""
+
+    LOCAL = indicators.LOCAL
+    district = _on_read_connection(indicators.indicators)
+    teams = _on_read_connection(indicators.team_indicators)
+
+
+class Search:
+    """Case and audit searches: request parameters in, a statement to page out (:mod:`engine.case_search`,
+    :mod:`engine.audit_search`). A parameter that cannot be used raises ``engine.exceptions.SearchRefused``."""
+
+    CaseQuery = case_search.CaseQuery
+    AuditQuery = audit_search.AuditQuery
+    parse_cases = staticmethod(case_search.parse)
+    cases = staticmethod(case_search.statement)
+    case_row = staticmethod(case_search.as_dict)
+    parse_audit = staticmethod(audit_search.parse)
+    audit = staticmethod(audit_search.statement)
+    audit_row = staticmethod(audit_search.as_dict)
