@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, defaults, queries, same_problem
+from . import clock, defaults, queries, recorded, same_problem
 from .assignment import assign, holder
 from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
@@ -34,6 +34,7 @@ from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state
 from .store import Store
+from .whatif_runs import WhatifRuns
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class Engine:
         #: case events and notifications for the edges to deliver (engine/outbox.py)
         self.outbox = Outbox(self.store, OutboxSettings(backoff_s=config.delivery_backoff_s,
                                                         max_attempts=config.delivery_max_attempts))
+        #: the designer's what-if runs (engine/whatif_runs.py)
+        self.whatif_runs = WhatifRuns(self.store)
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",
@@ -345,6 +348,20 @@ class Engine:
     def history(self, instance_id: int) -> list[dict]:
         with self.store.read() as connection:
             return queries.history(connection, instance_id)
+
+    def recorded_arrivals(self, since: datetime, until: datetime, heartbeats: bool = True) -> dict:
+        """What [since, until) brought in, for replaying it (``engine.recorded``): ``sensor`` messages as they came,
+        in the order received, ``reports`` as their cases were opened, and the ``devices`` the messages name."""
+        with self.store.read() as connection:
+            sensor = list(recorded.sensor_messages(connection, since, until, heartbeats))
+            found = recorded.reports(connection, since, until)
+            rows = recorded.devices(connection, {m["message"]["device_id"] for m in sensor})
+        return {"sensor": sensor, "reports": found, "devices": rows}
+
+    def recorded_counts(self, since: datetime, until: datetime) -> dict:
+        """How many sensor messages (by event) and reports (by channel) [since, until) recorded."""
+        with self.store.read() as connection:
+            return recorded.counts(connection, since, until)
 
     def query(self, read, *args, **kwargs):
         """Run a read function of ``engine.worklist``, ``engine.indicators`` or ``engine.queries`` on a connection."""

@@ -143,6 +143,10 @@ def cmd_whatif(config: Config, args) -> int:
               Setup(args.label_b, files_b, parse_staffing(args.staff_b)))
     seeds = [int(s) for s in args.seeds.split(",")]
     stream = load_stream(Path(args.stream)) if args.stream else None
+    if args.from_database:
+        from .cli import recorded_stream
+
+        stream = recorded_stream(args.from_database, config, args.since, args.days, heartbeats=False)
     report = compare(config, params, setups, seeds, stream.days if stream else args.days, Path(args.workdir),
                      args.scale, scenarios_arg(args.scenarios), args.drain_days, stream,
                      None if args.quiet else stderr_progress)
@@ -162,6 +166,10 @@ def add_command(commands) -> None:
     whatif.add_argument("--drain-days", type=float, default=0,
                         help="days after the last arrival for officers to finish (default 0: backlog as it stands)")
     whatif.add_argument("--stream", help="a recorded stream (jingzhi sim --record) instead of generated ones")
+    whatif.add_argument("--from-database", metavar="URL",
+                        help="replay what this database recorded in the period (--since, --days) instead")
+    whatif.add_argument("--since", help="with --from-database: first day (2026-03-01) or time with zone; "
+                                        "default: the --days up to now")
     whatif.add_argument("--label-a", default="current")
     whatif.add_argument("--label-b", default="proposed")
     whatif.add_argument("--bpmn-a", help="files deployed over the district's diagrams in setup A")
