@@ -85,6 +85,17 @@ class WhatifRuns:
         with self.store.read() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
+    def choices(self, process_id: str | None, author: str) -> dict:
+        """What B may be, for the form: the process's versions (NotFound when it is not deployed), ``author``'s
+        draft of it (without files) and every decision table's versions."""
+        with self.store.read() as connection:
+            versions = catalogue.versions_of(connection, process_id) if process_id else []
+            if process_id and not versions:
+                raise NotFound(Message("no process '{process}' is deployed", process=process_id))
+            draft = drafts.mine(connection, process_id, author) if process_id else None
+            return {"versions": versions, "draft": draft and {k: v for k, v in draft.items() if k != "files"},
+                    "decisions": catalogue.decisions(connection)}
+
     def files_in_force(self) -> dict[str, str]:
         with self.store.read() as connection:
             return files_in_force(connection)
