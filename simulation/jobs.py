@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from engine import catalogue
-from engine.exceptions import DeploymentRejected
+from engine.exceptions import DeploymentRejected, Message
 from engine.jobs import current_engine
 
 from .recorded import last_days
@@ -37,9 +37,19 @@ def _files(texts: dict[str, str]) -> dict[str, bytes]:
     return {name: text.encode("utf-8") for name, text in texts.items()}
 
 
+def plain_problem(problem: dict) -> dict:
+    """A deploy problem as JSON: its fields as text, and its message's template and params as well when it is an
+    engine Message, so the page can say it in the reader's language (``webui.whatif``)."""
+    out = {key: str(value) if value is not None else None for key, value in problem.items()}
+    message = problem.get("message")
+    if isinstance(message, Message):
+        out["template"] = message.template
+        out["params"] = {key: str(value) for key, value in message.params.items()}
+    return out
+
+
 def _problems(rejected: DeploymentRejected) -> list[dict]:
-    return [{key: str(value) if value is not None else None for key, value in problem.__dict__.items()}
-            for problem in rejected.problems]
+    return [plain_problem(dict(problem.__dict__)) for problem in rejected.problems]
 
 
 def run_whatif(run_id: int) -> None:
@@ -92,5 +102,4 @@ class _Refused(Exception):
 
     def __init__(self, problems: list[dict]):
         super().__init__(f"{len(problems)} problem(s)")
-        self.problems = [{key: str(value) if value is not None else None for key, value in problem.items()}
-                         for problem in problems]
+        self.problems = [plain_problem(problem) for problem in problems]

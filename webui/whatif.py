@@ -19,12 +19,13 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from engine import clock
+from engine.exceptions import Message
 from engine.jobs import Jobs
 from simulation.jobs import run_whatif
 from simulation.run import load_params
 from simulation.whatif import BETTER, INDICATORS, SCENARIO_FIGURES, TEAM_FIGURES
 from . import access, inputs
-from .i18n import catalogue as names
+from .i18n import catalogue as names, say
 from .security import engine, requires
 
 bp = Blueprint("whatif", __name__)
@@ -174,4 +175,12 @@ def _failure(error: str | None) -> dict | None:
         found = json.loads(error)
     except ValueError:
         found = None
-    return found if isinstance(found, dict) else {"kind": "failed", "detail": error}
+    if not isinstance(found, dict):
+        return {"kind": "failed", "detail": error}
+    for problem in found.get("problems") or []:
+        if isinstance(problem.get("template"), str) and isinstance(problem.get("params"), dict):
+            try:
+                problem["message"] = say(Message(problem["template"], **problem["params"]))
+            except (KeyError, IndexError, ValueError):
+                pass   # the English it was stored with
+    return found
