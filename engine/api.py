@@ -359,7 +359,7 @@ class Engine:
         return {"sensor": sensor, "reports": found, "devices": rows}
 
     def recorded_counts(self, since: datetime, until: datetime) -> dict:
-        """How many sensor messages (by event) and reports (by channel) [since, until) recorded."""
+        """How many cases [since, until)'s arrivals opened: ``sensor`` (alarms) and ``reports`` by channel."""
         with self.store.read() as connection:
             return recorded.counts(connection, since, until)
 

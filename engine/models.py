@@ -302,7 +302,8 @@ class Alert(Base):
     scenario: Mapped[str] = mapped_column(String(80))
     event: Mapped[str] = mapped_column(String(20))
     reported_at: Mapped[datetime]
-    received_at: Mapped[datetime]
+    #: indexed for reading a period back in the order received (engine/recorded.py: the what-if's replay)
+    received_at: Mapped[datetime] = mapped_column(index=True)
     source: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict | None]
     alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm.id"), index=True)

@@ -35,7 +35,8 @@ MAX_DAYS, MIN_SIM_DAYS, DEFAULT_DAYS = 31, 0.01, 30
 MIN_SCALE, MAX_SCALE = 0.01, 1.0
 MAX_SEEDS = 5
 MIN_FACTOR, MAX_FACTOR = 0.1, 5.0
-#: Fewer alarms and reports than this in the last DEFAULT_DAYS and the form proposes a simulated period instead.
+#: Fewer cases than this opened by alarms and reports in the last DEFAULT_DAYS, and the form proposes a simulated
+#: period instead.
 MIN_RECORDED = 20
 
 
@@ -119,7 +120,7 @@ def setup_from(form, process_id: str | None) -> tuple[dict, dict]:
 def _form(process_id: str | None, values, errors: dict, status: int = 200):
     now = clock.now()
     recorded = engine().recorded_counts(now - timedelta(days=DEFAULT_DAYS), now)
-    arrivals = sum(v for k, v in recorded["sensor"].items() if k != "heartbeat") + sum(recorded["reports"].values())
+    arrivals = recorded["sensor"] + sum(recorded["reports"].values())
     return render_template(
         "whatif.html", process_id=process_id, **engine().whatif_runs.choices(process_id, g.user["username"]),
         teams=_staffed_teams(), scenarios=sorted(names()["scenarios"]),

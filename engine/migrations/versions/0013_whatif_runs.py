@@ -1,4 +1,5 @@
-"""The designer's what-if runs: who asked when, the setups compared, status, progress and the comparison.
+"""The designer's what-if runs: who asked when, the setups compared, status, progress and the comparison; and an
+index on when each alert was received, so a period's alerts are read back in order without scanning the table.
 
 Revision ID: 0013_whatif_runs
 Revises: 0012_channels
@@ -35,7 +36,9 @@ def upgrade() -> None:
     op.create_index("ix_whatif_run_requested_by", "whatif_run", ["requested_by"])
     op.create_index("ix_whatif_run_requested_at", "whatif_run", ["requested_at"])
     op.create_index("ix_whatif_run_process_id", "whatif_run", ["process_id"])
+    op.create_index("ix_alert_received_at", "alert", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alert_received_at", "alert")
     op.drop_table("whatif_run")
