@@ -4,6 +4,7 @@ case was opened with the facts it was opened with, and the devices they came fro
 --stream`, it opens the same cases again."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta, timezone
 
@@ -78,3 +79,11 @@ def test_a_database_exports_exactly_what_it_recorded(sensor_engine, manual_clock
                  "--database", f"sqlite:///{tmp_path / 'replay.db'}"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.match(r"^cases=4 ", line), line
+    # and `jingzhi whatif --from-database` compares two setups on it (heartbeats left out: nothing uses them)
+    assert main(["whatif", "--quiet", "--from-database", engine.config.database_url, "--since", START.isoformat(),
+                 "--days", "1", "--seeds", "1", "--staff-b", "police=0.5", "--workdir", str(tmp_path / "w"),
+                 "--json", str(tmp_path / "w.json")]) == 0
+    assert "A = current, B = proposed" in capsys.readouterr().out
+    report = json.loads((tmp_path / "w.json").read_text())
+    assert report["replayed"]["1"]["current"] == {"reports": 2, "sensor_messages": 4}
+    assert report["indicators"]["cases"]["a"] == 4

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 
 from engine import drafts
+from engine.devices import import_devices
+from sensors.intake import accept_alert
+from tests.sensors.conftest import DEVICES, message
 from tests.webui.conftest import ROOT
 
 #: A tiny simulated period: a quarter day of open doors at a third of the traffic, one seed.
@@ -116,3 +120,27 @@ def test_a_recorded_period_with_nothing_in_it_says_so(login, seeded):
     run = finished(seeded, run_id)
     assert run["status"] == "failed" and json.loads(run["error"]) == {"kind": "nothing"}
     assert "no alarm and no report" in designer.get(f"/designer/whatif/{run_id}?lang=en").get_data(as_text=True)
+
+
+def test_a_run_replays_what_this_database_recorded(login, seeded, manual_clock):
+    """Two alarms and a hotline report of the last day, replayed on the devices they came from."""
+    import_devices(seeded.store, DEVICES)
+    start = manual_clock.now()
+    for minutes, device, scenario in ((5, "GEO-1", "fire_lane"), (20, "DCM-1", "door_open")):
+        manual_clock.set(start + timedelta(minutes=minutes))
+        assert accept_alert(seeded, message(device, scenario, "alarm"), "test").status == "accepted"
+    manual_clock.set(start + timedelta(minutes=30))
+    seeded.start("closed_loop", {"scenario": "illegal_dumping", "channel": "hotline", "severity": "medium",
+                                 "address": "广中路 100号", "reported_at": manual_clock.now().isoformat()})
+    manual_clock.set(start + timedelta(hours=2))
+    designer = login("designer")
+    form = designer.get("/designer/whatif?lang=en").get_data(as_text=True)
+    assert "opened 2 case(s)" in form and "and reports 1" in form
+    run_id = run_id_of(designer.post("/designer/whatif", data={"source": "recorded", "days": "1", "seeds": "1",
+                                                              "staff_police": "0.5"}))
+    run = finished(seeded, run_id)
+    assert run["status"] == "done", run["error"]
+    assert run["result"]["period"]["events"] == 3 and run["result"]["period"]["counts"] == {"alarm": 2, "hotline": 1}
+    assert run["result"]["indicators"]["cases"]["a"] == 3
+    assert "3 alarms, clears and reports replayed" in designer.get(f"/designer/whatif/{run_id}?lang=en").get_data(
+        as_text=True)
