@@ -68,7 +68,12 @@ def compare(config: Config, params: dict, setups: tuple[Setup, Setup], seeds: li
         runs[seed] = {}
         for n, setup in enumerate(setups):
             url = fresh_sqlite(workdir / f"whatif-{seed}-{'ab'[n]}.db")
-            result = simulate(url, config, setup.files, params, this, seed, drain_days, setup.staffing_scale)
+            daily = None
+            if step:   # each simulated day of this run, as the run's current line
+                def daily(line, _done=done, _where=f"seed {seed} {setup.label}"):
+                    step(_done, total, f"{_where}: {line}")
+            result = simulate(url, config, setup.files, params, this, seed, drain_days, setup.staffing_scale,
+                              progress=daily)
             runs[seed][setup.label] = result
             done += 1
             if progress:
