@@ -121,14 +121,13 @@ def _form(process_id: str | None, values, errors: dict, status: int = 200):
     now = clock.now()
     recorded = engine().recorded_counts(now - timedelta(days=DEFAULT_DAYS), now)
     arrivals = recorded["sensor"] + sum(recorded["reports"].values())
+    chosen = values.getlist("scenarios") if hasattr(values, "getlist") else []
+    limits = {"days": MAX_DAYS, "seeds": MAX_SEEDS, "factor": (MIN_FACTOR, MAX_FACTOR), "scale": (MIN_SCALE, MAX_SCALE)}
     return render_template(
         "whatif.html", process_id=process_id, **engine().whatif_runs.choices(process_id, g.user["username"]),
-        teams=_staffed_teams(), scenarios=sorted(names()["scenarios"]),
-        recorded=recorded, arrivals=arrivals, chosen_scenarios=values.getlist("scenarios") if hasattr(values, "getlist") else [], enough=arrivals >= MIN_RECORDED, values=values, errors=errors,
-        runs=engine().whatif_runs.recent(process_id), limits={"days": MAX_DAYS, "seeds": MAX_SEEDS,
-                                                               "factor": (MIN_FACTOR, MAX_FACTOR),
-                                                               "scale": (MIN_SCALE, MAX_SCALE)},
-        default_days=DEFAULT_DAYS), status
+        teams=_staffed_teams(), scenarios=sorted(names()["scenarios"]), chosen_scenarios=chosen,
+        recorded=recorded, enough=arrivals >= MIN_RECORDED, values=values, errors=errors,
+        runs=engine().whatif_runs.recent(process_id), limits=limits, default_days=DEFAULT_DAYS), status
 
 
 def _process_arg(source) -> str | None:
