@@ -41,11 +41,16 @@ def plain_problem(problem: dict) -> dict:
     """A deploy problem as JSON: its fields as text, and its message's template and params as well when it is an
     engine Message, so the page can say it in the reader's language (``webui.whatif``)."""
     out = {key: str(value) if value is not None else None for key, value in problem.items()}
-    message = problem.get("message")
-    if isinstance(message, Message):
-        out["template"] = message.template
-        out["params"] = {key: str(value) for key, value in message.params.items()}
+    if isinstance(problem.get("message"), Message):
+        out["said"] = plain_message(problem["message"])
     return out
+
+
+def plain_message(message: Message) -> dict:
+    """An engine Message as JSON: its template and params, a param that is a Message itself the same way."""
+    return {"template": message.template,
+            "params": {key: plain_message(value) if isinstance(value, Message) else str(value)
+                       for key, value in message.params.items()}}
 
 
 def _problems(rejected: DeploymentRejected) -> list[dict]:

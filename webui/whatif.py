@@ -178,9 +178,14 @@ def _failure(error: str | None) -> dict | None:
     if not isinstance(found, dict):
         return {"kind": "failed", "detail": error}
     for problem in found.get("problems") or []:
-        if isinstance(problem.get("template"), str) and isinstance(problem.get("params"), dict):
-            try:
-                problem["message"] = say(Message(problem["template"], **problem["params"]))
-            except (KeyError, IndexError, ValueError):
-                pass   # the English it was stored with
+        try:
+            problem["message"] = say(_revived(problem["said"]))
+        except (KeyError, IndexError, ValueError, TypeError):
+            pass   # the English it was stored with
     return found
+
+
+def _revived(said: dict) -> Message:
+    """A Message back from simulation.jobs.plain_message, so ``say`` can say it in the reader's language."""
+    return Message(said["template"], **{key: _revived(value) if isinstance(value, dict) else value
+                                        for key, value in said["params"].items()})

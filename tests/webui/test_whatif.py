@@ -110,6 +110,8 @@ def test_a_draft_that_will_not_deploy_fails_with_its_problems(login, seeded):
     assert failure["kind"] == "deploy" and any(p["element_id"] == "intake" for p in failure["problems"])
     page = designer.get(f"/designer/whatif/{run_id}?lang=en").get_data(as_text=True)
     assert "would not deploy" in page and "intake" in page and "Traceback" not in page
+    chinese = designer.get(f"/designer/whatif/{run_id}?lang=zh").get_data(as_text=True)
+    assert "无法部署" in chinese and "脚本无法编译" in chinese and "script无法" not in chinese        # the engine's sentence, in the reader's language
 
 
 def test_a_recorded_period_with_nothing_in_it_says_so(login, seeded):
