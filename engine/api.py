@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, defaults, queries, same_problem
+from . import clock, defaults, queries, recorded, same_problem
 from .assignment import assign, holder
 from .config import Config
 from .definitions import DeployDecision, Definitions, DeployResult
@@ -38,6 +38,7 @@ from .serialization import load_state
 from .services import Alarms, Designs, Devices, Notify, People, Teams
 from .store import Store
 from .video_events import VideoEvents
+from .whatif_runs import WhatifRuns
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,8 @@ class Engine:
     def sql_engine(self):
         """The SQLAlchemy engine and its connection pool, for a web app's Flask-SQLAlchemy to share."""
         return self.store.engine
+        #: the designer's what-if runs (engine/whatif_runs.py)
+        self.whatif_runs = WhatifRuns(self.store)
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",
@@ -388,6 +391,20 @@ class Engine:
     def history(self, instance_id: int) -> list[dict]:
         with self.store.read() as connection:
             return queries.history(connection, instance_id)
+
+    def recorded_arrivals(self, since: datetime, until: datetime, heartbeats: bool = True) -> dict:
+        """What [since, until) brought in, for replaying it (``engine.recorded``): ``sensor`` messages as they came,
+        in the order received, ``reports`` as their cases were opened, and the ``devices`` the messages name."""
+        with self.store.read() as connection:
+            sensor = list(recorded.sensor_messages(connection, since, until, heartbeats))
+            found = recorded.reports(connection, since, until)
+            rows = recorded.devices(connection, {m["message"]["device_id"] for m in sensor})
+        return {"sensor": sensor, "reports": found, "devices": rows}
+
+    def recorded_counts(self, since: datetime, until: datetime) -> dict:
+        """How many cases [since, until)'s arrivals opened: ``sensor`` (alarms) and ``reports`` by channel."""
+        with self.store.read() as connection:
+            return recorded.counts(connection, since, until)
 
     def has_instances(self) -> bool:
         """Whether any case was ever started in this database (a simulation wants an empty one)."""

@@ -69,6 +69,11 @@ def version(connection, process_id: str, number: int) -> dict:
             "newest": newest, "diagram_file": diagram_file(files, process_id)[0]}
 
 
+def deployment_files(connection, deployment_id: int) -> dict[str, str]:
+    """One deployment's whole file set (name -> text)."""
+    return dict(connection.scalar(select(_deployments.c.files).where(_deployments.c.id == deployment_id)) or {})
+
+
 def diagram_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
     """(name, text) of the .bpmn file of ``files`` that defines ``process_id``."""
     pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid=\"" + re.escape(process_id) + "\"")

@@ -2,10 +2,14 @@
 
 SpiffWorkflow's timer events call ``datetime.now(timezone.utc)`` from their own module. That module's ``datetime`` is
 replaced once, at import, by a subclass whose ``now`` asks the current clock; with the default system clock nothing
-changes. A clock is process-wide by nature: the engine, its timers and its audit stamps must agree on it.
+changes. A clock is process-wide by nature: the engine, its timers and its audit stamps must agree on it. The one
+exception is a thread that runs a world of its own (a what-if simulation in the web process's background thread,
+:func:`in_this_thread`): its virtual clock must not move the time of the requests served beside it.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -38,11 +42,24 @@ class ManualClock:
 
 
 _current: SystemClock | ManualClock = SystemClock()
+_here = threading.local()
 
 
 def now() -> datetime:
-    """Current UTC time of the engine's clock (timezone-aware)."""
-    return _current.now()
+    """Current UTC time of the engine's clock (timezone-aware): this thread's own, else the process's."""
+    return (getattr(_here, "clock", None) or _current).now()
+
+
+@contextmanager
+def in_this_thread(clock):
+    """Make ``clock`` the clock of this thread only while the block runs (engine stamps and SpiffWorkflow timers
+    of the work done in this thread); other threads keep the process's clock."""
+    previous = getattr(_here, "clock", None)
+    _here.clock = clock
+    try:
+        yield clock
+    finally:
+        _here.clock = previous
 
 
 def use(clock) -> None:
@@ -58,7 +75,7 @@ def system() -> None:
 class _ClockedDatetime(datetime):
     @classmethod
     def now(cls, tz=None):
-        moment = _current.now()
+        moment = now()
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 

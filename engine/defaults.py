@@ -18,6 +18,10 @@ SCRIPT_MEMORY_LIMIT_MB = 256
 #: Upper bound of one RQ job (a whole engine step); the sandbox's own limit normally fires first.
 JOB_TIMEOUT_S = 60
 
+#: Time limit of a long job of an edge on an RQ worker (``Jobs.background``): a what-if of a month, two setups over
+#: five seeds, is ten simulated months of the district (each under ten minutes on two cores).
+BACKGROUND_JOB_TIMEOUT_S = 4 * 3600
+
 #: How many times a job that lost a race for an instance (ConcurrentUpdate) is retried.
 JOB_RETRIES = 3
 

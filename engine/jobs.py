@@ -17,6 +17,8 @@ step is saved only onto the row version it was loaded from.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -32,6 +34,9 @@ QUEUE_NAME = "jingzhi"
 VERBS = frozenset({"start", "complete_task", "send_message", "tick", "cancel", "claim", "unclaim", "retry"})
 
 _worker_engine: Engine | None = None
+_here = threading.local()
+_background: queue.Queue | None = None
+_background_lock = threading.Lock()
 
 
 def use_engine(engine: Engine | None) -> None:
@@ -41,8 +46,9 @@ def use_engine(engine: Engine | None) -> None:
 
 
 def current_engine() -> Engine:
-    """This process's engine for job functions of the edges (made from the environment on first use)."""
-    return _engine()
+    """This process's engine for job functions of the edges (made from the environment on first use); in the
+    background thread, the engine of the :class:`Jobs` that handed it the job."""
+    return getattr(_here, "engine", None) or _engine()
 
 
 def _engine() -> Engine:
@@ -134,6 +140,21 @@ class Jobs:
                                  failure_ttl=24 * 3600, retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
+    def background(self, func, *args, job_id: str | None = None,
+                   timeout_s: int = defaults.BACKGROUND_JOB_TIMEOUT_S) -> Submitted:
+        """Run a long job of an edge (minutes or hours: a what-if) away from the request that asked for it: queued
+        on RQ when Redis is configured, else on this process's one background thread, one job after the other in
+        the order asked. The job reports its own progress and failure (it is told nothing here); ``func`` finds
+        this engine with :func:`current_engine`."""
+        if self.queue is None:
+            _background_queue().put((self.engine, func, args))
+            return Submitted(False, job_id=job_id)
+        from rq import Retry
+
+        job = self.queue.enqueue(func, *args, job_id=job_id, job_timeout=timeout_s, result_ttl=3600,
+                                 failure_ttl=7 * 24 * 3600, retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
+        return Submitted(False, job_id=job.id)
+
     def pending(self, job_id: str) -> bool:
         """Whether a queued job with this id is still waiting or running (so the ticker does not pile up ticks)."""
         if self.queue is None:
@@ -176,6 +197,28 @@ class Jobs:
         use_engine(self.engine)
         _worker_class()([self.queue], connection=self.redis, maintenance_interval=defaults.JOB_MAINTENANCE_S,
                         worker_ttl=defaults.WORKER_TTL_S).work(burst=burst, with_scheduler=False)
+
+
+def _background_queue() -> queue.Queue:
+    """The in-process jobs' queue, and its daemon thread (a daemon: a job never holds up the process's exit)."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = queue.Queue()
+            threading.Thread(target=_serve, args=(_background,), daemon=True, name="jingzhi-background").start()
+    return _background
+
+
+def _serve(jobs: queue.Queue) -> None:
+    while True:
+        engine, func, args = jobs.get()
+        _here.engine = engine
+        try:
+            func(*args)
+        except BaseException:   # the job's own failure is its business; the thread serves the next one
+            log.exception("background job %s%r failed", getattr(func, "__name__", func), args)
+        finally:
+            _here.engine = None
 
 
 def _worker_class():

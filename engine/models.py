@@ -323,7 +323,8 @@ class Alert(Base):
     scenario: Mapped[str] = mapped_column(String(80))
     event: Mapped[str] = mapped_column(String(20))
     reported_at: Mapped[datetime]
-    received_at: Mapped[datetime]
+    #: indexed for reading a period back in the order received (engine/recorded.py: the what-if's replay)
+    received_at: Mapped[datetime] = mapped_column(index=True)
     source: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict | None]
     alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm.id"), index=True)
@@ -476,3 +477,25 @@ class VideoEvent(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     occurred_at: Mapped[datetime]
     received_at: Mapped[datetime]
+
+
+# -- the designer's what-if runs (engine/whatif_runs.py; simulation/jobs.py runs them) ------------------------------
+class WhatifRun(Base):
+    """A what-if a designer asked for: the same period through the setup in force (A) and a proposed one (B).
+    ``setup`` is what was asked (B's process version, draft, routing table or staffing plan; the period; seeds),
+    ``files`` B's own files when they were a draft (as it stood when the run was asked for), ``progress`` how far a
+    running one is, ``result`` the comparison (simulation.whatif.compare), ``error`` why a failed one failed."""
+
+    __tablename__ = "whatif_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(120), index=True)
+    requested_at: Mapped[datetime] = mapped_column(index=True)
+    process_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    setup: Mapped[dict]
+    files: Mapped[dict | None]
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    progress: Mapped[dict]
+    result: Mapped[dict | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from engine import Config
+from engine import Config, Engine
+from engine.clock import DISTRICT_TZ
 
 from .model import stderr_progress
 from .run import load_params, make_stream, simulate
@@ -65,6 +67,48 @@ def cmd_sim(config: Config, args) -> int:
     return 0
 
 
+def period(since: str | None, days: float, now: datetime) -> tuple[datetime, datetime]:
+    """[since, until) of ``--since`` (a date, midnight in the district, or a time with its zone) and ``--days``;
+    without ``--since`` the ``days`` up to ``now``."""
+    if not since:
+        return now - timedelta(days=days), now
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise SystemExit(f"--since {since!r}: not a date such as 2026-03-01 or a time such as "
+                         "2026-03-01T00:00:00+08:00") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=DISTRICT_TZ)
+    return start, start + timedelta(days=days)
+
+
+def recorded_stream(database_url: str, config: Config, since: str | None, days: float,
+                    heartbeats: bool = True):
+    """The stream a database recorded in the period (:mod:`simulation.recorded`)."""
+    from engine import clock
+
+    from .recorded import from_database
+
+    engine = Engine(Config(**{**config.__dict__, "database_url": database_url, "redis_url": None}))
+    try:
+        if not engine.has_schema():
+            raise SystemExit(f"{make_url(database_url).render_as_string(hide_password=True)} holds no Jingzhi tables")
+        start, until = period(since, days, clock.now())
+        return from_database(engine, start, until, heartbeats)
+    finally:
+        engine.dispose()
+
+
+def cmd_export(config: Config, args) -> int:
+    stream = recorded_stream(args.database or config.database_url, config, args.since, args.days,
+                             not args.no_heartbeats)
+    save_stream(stream, Path(args.out))
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(stream.counts().items())) or "nothing"
+    print(f"exported {stream.days:g} day(s) from {stream.start.isoformat()}: {len(stream.events)} events ({counts}), "
+          f"{len(stream.devices or [])} devices -> {args.out}")
+    return 0
+
+
 def add_commands(commands) -> None:
     sim = commands.add_parser("sim", help="simulate days of the district through the engine on a virtual clock")
     sim.add_argument("--days", type=float, default=30, help="days of arrivals (default 30)")
@@ -82,6 +126,16 @@ def add_commands(commands) -> None:
     sim.add_argument("--stream", help="replay this recorded stream instead of generating one")
     sim.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     sim.set_defaults(func=cmd_sim)
+    export = sim.add_subparsers(dest="sim_command", required=False).add_parser(
+        "export", help="write the alerts and reports a database recorded as a stream `sim --stream` replays")
+    export.add_argument("--database", help="database URL to read (default: DATABASE_URL)")
+    export.add_argument("--days", type=float, default=30, help="days of the period (default 30)")
+    export.add_argument("--since", help="first day (2026-03-01, midnight in the district) or time with zone; "
+                                        "default: the days up to now")
+    export.add_argument("--no-heartbeats", action="store_true",
+                        help="leave heartbeats out (the simulation never marks devices offline)")
+    export.add_argument("--out", required=True, help="the JSON-lines file to write")
+    export.set_defaults(func=cmd_export)
     from .whatif import add_command
 
     add_command(commands)

@@ -15,7 +15,8 @@ call, so every stamp the engine writes (opened, due, ended, stage times) is the 
 from its tables afterwards (:func:`engine.indicators.indicators`) are the simulated month's. The simulator counts
 nothing that ends up in the result line.
 
-Not simulated: heartbeats (devices are never marked offline, so no maintenance cases), malformed messages.
+Not simulated: heartbeats (generated streams have none; a stream exported from a database may, and they go through
+the intake like the others, but no device is ever marked offline, so no maintenance cases), malformed messages.
 """
 from __future__ import annotations
 

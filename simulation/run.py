@@ -52,8 +52,10 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def prepare(database_url: str, config: Config, bpmn_files: dict[str, bytes]) -> Engine:
-    """A migrated database with the roster, the district's devices and the diagrams; refuses one with instances."""
+def prepare(database_url: str, config: Config, bpmn_files: dict[str, bytes],
+            device_rows: list[dict] | None = None) -> Engine:
+    """A migrated database with the roster, the devices (the district's, or ``device_rows``: those of a recorded
+    stream) and the diagrams; refuses one with instances."""
     engine = Engine(Config(**{**config.__dict__, "database_url": database_url, "redis_url": None}))
     engine.upgrade_schema()
     if engine.has_instances():
@@ -61,7 +63,7 @@ def prepare(database_url: str, config: Config, bpmn_files: dict[str, bytes]) -> 
         raise SystemExit(f"{database_url} already holds cases: simulate into an empty database")
     roster = json.loads(Path(config.roster_file).read_text(encoding="utf-8"))
     engine.people.seed_teams(roster["teams"])
-    engine.devices.import_rows(devices(7))
+    engine.devices.import_rows(device_rows or devices(7))
     engine.deploy(bpmn_files, deployed_by="simulation", roster=engine.people.roster())
     return engine
 
@@ -70,11 +72,9 @@ def simulate(database_url: str, config: Config, bpmn_files: dict[str, bytes], pa
              seed: int, drain_days: float = 0.0, staffing_scale: dict[str, float] | None = None,
              progress=None) -> Result:
     started = time.monotonic()
-    previous = clock._current
-    sim_clock = clock.ManualClock(stream.start)
-    clock.use(sim_clock)
-    try:
-        engine = prepare(database_url, config, bpmn_files)
+    # the virtual clock is this thread's only: a what-if may run in a web process's background thread
+    with clock.in_this_thread(clock.ManualClock(stream.start)) as sim_clock:
+        engine = prepare(database_url, config, bpmn_files, stream.devices)
         try:
             simulation = Simulation(engine, params, stream, seed, drain_days, staffing_scale, progress)
             simulation.clock = sim_clock
@@ -83,8 +83,6 @@ def simulate(database_url: str, config: Config, bpmn_files: dict[str, bytes], pa
             result = engine.indicators.district(stream.start, end, sim_clock.now())
         finally:
             engine.dispose()
-    finally:
-        clock.use(previous)
     c = simulation.counters
     return Result(result, simulation.snapshot or {}, c.engine_steps, c.completions, time.monotonic() - started,
                   database_url, {"reports": c.reports, "sensor_messages": c.sensor_messages, "claims": c.claims,

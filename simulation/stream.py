@@ -47,6 +47,9 @@ class Stream:
     days: float
     seed: int
     events: list[Event]
+    #: registry rows of the devices the messages name, for a stream exported from a database
+    #: (:mod:`simulation.recorded`); None: the generated district's devices
+    devices: list[dict] | None = None
 
     def counts(self) -> dict:
         out: dict[str, int] = {}
@@ -153,7 +156,10 @@ def generate(params: dict, days: float, seed: int, start: datetime, scale: float
 
 def save(stream: Stream, path: Path) -> None:
     with open(path, "w", encoding="utf-8") as out:
-        out.write(json.dumps({"start": stream.start.isoformat(), "days": stream.days, "seed": stream.seed}) + "\n")
+        head = {"start": stream.start.isoformat(), "days": stream.days, "seed": stream.seed}
+        if stream.devices is not None:
+            head["devices"] = stream.devices
+        out.write(json.dumps(head, ensure_ascii=False) + "\n")
         for event in stream.events:
             out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
 
@@ -162,4 +168,4 @@ def load(path: Path) -> Stream:
     with open(path, encoding="utf-8") as lines:
         head = json.loads(next(lines))
         events = [Event(**json.loads(line)) for line in lines if line.strip()]
-    return Stream(datetime.fromisoformat(head["start"]), head["days"], head["seed"], events)
+    return Stream(datetime.fromisoformat(head["start"]), head["days"], head["seed"], events, head.get("devices"))

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 INDICATORS = ("cases", "on_time_closure_rate", "avg_handling_hours", "cases_per_officer_per_day", "rework_rate")
 #: The per-inbox figures compared.
 TEAM_FIGURES = ("on_time_rate", "backlog", "overdue")
+#: The per-scenario figures compared: cases opened, and cases past their deadline and not closed at the end.
+SCENARIO_FIGURES = ("cases", "overdue")
+#: Which way is better for each figure (+1: more is better, -1: less is better), for colouring differences.
+BETTER = {"cases": 0, "on_time_closure_rate": 1, "avg_handling_hours": -1, "cases_per_officer_per_day": 1,
+          "rework_rate": -1, "on_time_rate": 1, "backlog": -1, "overdue": -1}
 
 
 @dataclass
@@ -51,20 +56,30 @@ def _diff(a, b):
 
 def compare(config: Config, params: dict, setups: tuple[Setup, Setup], seeds: list[int], days: float,
             workdir: Path, scale: float = 1.0, scenarios: set[str] | None = None, drain_days: float = 0.0,
-            stream: Stream | None = None, progress=None) -> dict:
-    """Run both setups on each seed's stream; returns the runs and the comparison as plain data."""
+            stream: Stream | None = None, progress=None, step=None) -> dict:
+    """Run both setups on each seed's stream; returns the runs and the comparison as plain data. ``progress`` gets
+    a line per run; ``step(done, total, line)`` is told after each run (the designer's page shows it)."""
     from .cli import fresh_sqlite
 
     runs: dict[int, dict[str, Result]] = {}
+    total, done = len(seeds) * len(setups), 0
     for seed in seeds:
         this = stream or make_stream(params, days, seed, scale, scenarios)
         runs[seed] = {}
         for n, setup in enumerate(setups):
             url = fresh_sqlite(workdir / f"whatif-{seed}-{'ab'[n]}.db")
-            result = simulate(url, config, setup.files, params, this, seed, drain_days, setup.staffing_scale)
+            daily = None
+            if step:   # each simulated day of this run, as the run's current line
+                def daily(line, _done=done, _where=f"seed {seed} {setup.label}"):
+                    step(_done, total, f"{_where}: {line}")
+            result = simulate(url, config, setup.files, params, this, seed, drain_days, setup.staffing_scale,
+                              progress=daily)
             runs[seed][setup.label] = result
+            done += 1
             if progress:
                 progress(f"seed {seed} {setup.label}: {result.line()}")
+            if step:
+                step(done, total, f"seed {seed} {setup.label}: {result.line()}")
     a, b = (s.label for s in setups)
     indicators = {}
     for name in INDICATORS:
@@ -85,9 +100,36 @@ def compare(config: Config, params: dict, setups: tuple[Setup, Setup], seeds: li
                            "diff": mean, "spread": spread}
         per_team[team] = row
     return {"setups": [a, b], "seeds": seeds, "days": days, "indicators": indicators, "teams": per_team,
+            "scenarios": by_scenario(runs, seeds, a, b),
             "lines": {s: {label: runs[s][label].line() for label in (a, b)} for s in seeds},
             "replayed": {s: {label: {k: runs[s][label].counts[k] for k in ("reports", "sensor_messages")}
                              for label in (a, b)} for s in seeds}}
+
+
+def _overdue_by_scenario(result: Result) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for case in result.indicators.get("overdue") or []:
+        counts[case["scenario"] or "-"] = counts.get(case["scenario"] or "-", 0) + 1
+    return counts
+
+
+def by_scenario(runs: dict[int, dict[str, Result]], seeds: list[int], a: str, b: str) -> dict:
+    """Per scenario: cases opened and cases overdue (past their deadline, not closed) at the end of each run."""
+    figures = {seed: {label: {"cases": runs[seed][label].indicators.get("by_scenario") or {},
+                              "overdue": _overdue_by_scenario(runs[seed][label])} for label in (a, b)}
+               for seed in seeds}
+    scenarios = sorted({name for seed in seeds for label in (a, b) for kind in ("cases", "overdue")
+                        for name in figures[seed][label][kind]})
+    out = {}
+    for name in scenarios:
+        row = {}
+        for figure in SCENARIO_FIGURES:
+            pairs = [(figures[s][a][figure].get(name, 0), figures[s][b][figure].get(name, 0)) for s in seeds]
+            mean, spread = _spread([_diff(x, y) for x, y in pairs])
+            row[figure] = {"a": _spread([x for x, _ in pairs])[0], "b": _spread([y for _, y in pairs])[0],
+                           "diff": mean, "spread": spread}
+        out[name] = row
+    return out
 
 
 def render(report: dict) -> str:
@@ -102,6 +144,10 @@ def render(report: dict) -> str:
     for team, row in report["teams"].items():
         out.append(f"{team:<28}{_cell(row['on_time_rate']['a'])}{_cell(row['on_time_rate']['b'])}"
                    f"{_cell(row['backlog']['a'])}{_cell(row['backlog']['b'])}"
+                   f"{_cell(row['overdue']['a'])}{_cell(row['overdue']['b'])}")
+    out.append(f"{'scenario':<28}{'cases A':>10}{'cases B':>10}{'overdue A':>10}{'overdue B':>10}")
+    for name, row in report["scenarios"].items():
+        out.append(f"{name:<28}{_cell(row['cases']['a'])}{_cell(row['cases']['b'])}"
                    f"{_cell(row['overdue']['a'])}{_cell(row['overdue']['b'])}")
     return "\n".join(out)
 
@@ -143,6 +189,10 @@ def cmd_whatif(config: Config, args) -> int:
               Setup(args.label_b, files_b, parse_staffing(args.staff_b)))
     seeds = [int(s) for s in args.seeds.split(",")]
     stream = load_stream(Path(args.stream)) if args.stream else None
+    if args.from_database:
+        from .cli import recorded_stream
+
+        stream = recorded_stream(args.from_database, config, args.since, args.days, heartbeats=False)
     report = compare(config, params, setups, seeds, stream.days if stream else args.days, Path(args.workdir),
                      args.scale, scenarios_arg(args.scenarios), args.drain_days, stream,
                      None if args.quiet else stderr_progress)
@@ -162,6 +212,10 @@ def add_command(commands) -> None:
     whatif.add_argument("--drain-days", type=float, default=0,
                         help="days after the last arrival for officers to finish (default 0: backlog as it stands)")
     whatif.add_argument("--stream", help="a recorded stream (jingzhi sim --record) instead of generated ones")
+    whatif.add_argument("--from-database", metavar="URL",
+                        help="replay what this database recorded in the period (--since, --days) instead")
+    whatif.add_argument("--since", help="with --from-database: first day (2026-03-01) or time with zone; "
+                                        "default: the --days up to now")
     whatif.add_argument("--label-a", default="current")
     whatif.add_argument("--label-b", default="proposed")
     whatif.add_argument("--bpmn-a", help="files deployed over the district's diagrams in setup A")

@@ -84,5 +84,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None, setti
     app.register_blueprint(command_bp)
     from .audit import bp as audit_bp  # the audit search (admins; webui/audit.py)
     app.register_blueprint(audit_bp)
+    from .whatif import bp as whatif_bp  # the designer's what-if runs (webui/whatif.py)
+    app.register_blueprint(whatif_bp)
     app.add_url_rule("/", endpoint="index", view_func=inbox.index)
     return app

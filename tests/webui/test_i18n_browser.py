@@ -75,7 +75,8 @@ def test_every_page_as_every_role_speaks_one_language(seeded, registered_case, s
     ARTIFACTS.mkdir(exist_ok=True)
     patrol = next(u["id"] for u in people.users(seeded.store) if u["username"] == "patrol1")
     designer_pages = ["/designer", "/designer/closed_loop/1", "/designer/closed_loop/edit",
-                      "/designer/decisions/routing/1", "/designer/decisions/routing/edit"]
+                      "/designer/decisions/routing/1", "/designer/decisions/routing/edit",
+                      "/designer/whatif?process=closed_loop"]
     pages = {
         "property1": ["/inbox", "/cases", f"/cases/{instance_id}", f"/tasks/{move['id']}", "/me/contact",
                       "/me/notifications"],

@@ -68,6 +68,12 @@ def hotline_report_near(engine, ctx):
                                                                   inside_compound=False, alert_count=None))
 
 
+def queued_whatif(engine, ctx):
+    """A what-if run asked for and waiting (nothing runs it here)."""
+    ctx["whatif"] = engine.whatif_runs.ask("designer", {"b": None, "routing": None, "staffing": {"police": 0.5},
+                                                        "period": {"source": "recorded", "days": 1}, "seeds": [1]})
+
+
 def dead_delivery(engine, ctx):
     """A department subscription and one of its deliveries whose retries ran out (an incident on /admin/failed)."""
     from engine import clock
@@ -275,6 +281,13 @@ ROUTES = {
                                     wrong_team=("property_lead", 403), wrong_role=("designer", 403)),
     ("video.post_event", "POST"): dict(url="/api/v1/video/events", json={}, allowed=("dispatcher", 422),
                                        wrong_role=("patrol1", 403)),
+    ("whatif.form", "GET"): dict(url="/designer/whatif?process=closed_loop", allowed=("designer", 200),
+                                 wrong_role=("dispatcher", 403)),
+    ("whatif.start", "POST"): dict(url="/designer/whatif", body={"b": "deployed", "staff_police": "0.5",
+                                                                 "source": "recorded", "days": "1", "seeds": "1"},
+                                   allowed=("admin", 302), wrong_role=("property_lead", 403)),
+    ("whatif.run", "GET"): dict(url="/designer/whatif/{whatif}", setup=queued_whatif, allowed=("designer", 200),
+                                wrong_role=("patrol1", 403)),
     ("designer.form_preview", "POST"): dict(url="/api/v1/designer/form-preview",
                                             json={"schema": '{"type": "object"}'}, allowed=("designer", 200),
                                             wrong_role=("property_lead", 403)),

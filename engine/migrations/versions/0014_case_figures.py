@@ -18,7 +18,7 @@ from engine import case_figures
 from engine.models import FIGURES_INCLUDED, OPEN_WITH_SLA, UTCDateTime
 
 revision = "0014_case_figures"
-down_revision = "0012_channels"
+down_revision = "0013_whatif_runs"
 branch_labels = None
 depends_on = None
 
