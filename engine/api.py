@@ -128,6 +128,7 @@ class Engine:
         self.search = Search()
         self.open311 = Open311(self.store)
         self.video = VideoEvents(self.store)
+        self.whatif_runs = WhatifRuns(self.store)   # the designer's what-if runs
 
     # -- the database ---------------------------------------------------------------------------------------------
     def upgrade_schema(self) -> None:
@@ -154,8 +155,6 @@ class Engine:
     def sql_engine(self):
         """The SQLAlchemy engine and its connection pool, for a web app's Flask-SQLAlchemy to share."""
         return self.store.engine
-        #: the designer's what-if runs (engine/whatif_runs.py)
-        self.whatif_runs = WhatifRuns(self.store)
 
     # -- definitions ----------------------------------------------------------------------------------------------
     def deploy(self, files: dict[str, bytes], deployed_by: str = "system",

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from engine import Config, Engine
-from engine.clock import DISTRICT_TZ
+from engine import DISTRICT_TZ, Config, Engine, clock
 
 from .model import stderr_progress
 from .run import load_params, make_stream, simulate
@@ -85,8 +84,6 @@ def period(since: str | None, days: float, now: datetime) -> tuple[datetime, dat
 def recorded_stream(database_url: str, config: Config, since: str | None, days: float,
                     heartbeats: bool = True):
     """The stream a database recorded in the period (:mod:`simulation.recorded`)."""
-    from engine import clock
-
     from .recorded import from_database
 
     engine = Engine(Config(**{**config.__dict__, "database_url": database_url, "redis_url": None}))

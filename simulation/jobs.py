@@ -20,9 +20,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine import catalogue
+from engine import current_engine
 from engine.exceptions import DeploymentRejected, Message
-from engine.jobs import current_engine
 
 from .recorded import last_days
 from .run import load_params
@@ -69,7 +68,7 @@ def run_whatif(run_id: int) -> None:
         runs.started(run_id, len(seeds) * len(LABELS))
         files_a = _files(runs.files_in_force())
         files_b = {**files_a, **_files(run["files"] or {})}
-        problems = catalogue.check(files_b)
+        problems = engine.designs.check(files_b)
         if problems:   # said now, not after A's first run of minutes
             raise _Refused(problems)
         stream, scenarios = None, None

@@ -18,9 +18,8 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import clock
+from engine import Jobs, clock
 from engine.exceptions import Message
-from engine.jobs import Jobs
 from simulation.jobs import run_whatif
 from simulation.run import load_params
 from simulation.whatif import BETTER, INDICATORS, SCENARIO_FIGURES, TEAM_FIGURES
