@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -37,6 +37,12 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+# Reads of every claim and completion, built once (building a statement per call cost more than running it).
+_HANDLERS = select(HumanTask.completed_by).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
+    HumanTask.status == "completed")
+_DEFINITION_OF = select(ProcessInstance.definition_id).where(ProcessInstance.id == bindparam("instance_id"))
+
 
 @dataclass
 class InstanceView:
@@ -61,9 +67,7 @@ def check_separation(connection, human: dict, props: dict, actor: str) -> None:
     separate = [i.strip() for i in (props.get(defaults.PROP_SEPARATE_FROM) or "").split(",") if i.strip()]
     if not separate:
         return
-    handlers = set(connection.scalars(select(HumanTask.completed_by).where(
-        HumanTask.instance_id == human["instance_id"], HumanTask.bpmn_id.in_(separate),
-        HumanTask.status == "completed")))
+    handlers = set(connection.scalars(_HANDLERS, {"instance_id": human["instance_id"], "bpmn_ids": separate}))
     if actor in handlers:
         raise NotAllowed(Message("{task} must be done by someone other than who did {before}",
                                  task=human["label"] or human["bpmn_id"], before=", ".join(separate)),
@@ -390,8 +394,8 @@ class Engine:
 
     def _definition_of(self, connection, human: dict):
         """The parsed definition a task's instance runs on (cached), without loading the instance."""
-        return self.definitions.load(connection, connection.scalar(
-            select(ProcessInstance.definition_id).where(ProcessInstance.id == human["instance_id"])))
+        return self.definitions.load(connection, connection.scalar(_DEFINITION_OF,
+                                                                   {"instance_id": human["instance_id"]}))
 
     def task_schema(self, task_id: int) -> dict | None:
         """A task's form schema, from its deployed definition: no instance is deserialized."""

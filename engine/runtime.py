@@ -43,6 +43,7 @@ _LOCK_INSTANCE = select(*_LOCK_COLUMNS).where(_instances.c.id == bindparam("inst
 _LOCK_BY_TASK = (select(*_LOCK_COLUMNS, *(c.label(f"task_{c.name}") for c in _tasks.c))
                  .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
                  .where(_tasks.c.id == bindparam("task_id")).with_for_update(of=_instances))
+_SET_TIMER = update(_instances).where(_instances.c.id == bindparam("b_id"))
 
 
 @dataclass
@@ -233,7 +234,7 @@ class Runtime:
         """A step that changed nothing (a tick before anything was due) still corrects a stale timer index."""
         due = next_timer(workflow)
         if due != row.next_timer_at:
-            connection.execute(update(_instances).where(_instances.c.id == row.id).values(next_timer_at=due))
+            connection.execute(_SET_TIMER, {"b_id": row.id, "next_timer_at": due})
 
     def mark_failed(self, instance_id: int, failed: InstanceFailed, actor: str) -> None:
         """Park an instance whose automatic step failed, so the ticker stops retrying it and an admin sees why."""
