@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from .exceptions import NotFound
 from .models import AuditEvent, Case, HumanTask, ProcessDefinition, ProcessInstance
@@ -22,6 +22,7 @@ _READY_OF_INSTANCE = (_TASK_SELECT.where(_tasks.c.status == "ready", _tasks.c.in
 _DUE_INSTANCES = (select(_instances.c.id).where(_instances.c.next_timer_at < bindparam("now"),
                                                 _instances.c.status == RUNNING)
                   .order_by(_instances.c.next_timer_at).limit(bindparam("limit")))
+_NEXT_DUE = select(func.min(_instances.c.next_timer_at)).where(_instances.c.status == RUNNING)
 
 
 def task(connection, task_id: int) -> dict:
@@ -71,6 +72,11 @@ def due_instances(connection, now: datetime, limit: int) -> list[int]:
     """Running instances whose next timer is due: one range scan of the next_timer_at index."""
     # Strictly before now: SpiffWorkflow fires a timer only once its moment has passed.
     return list(connection.scalars(_DUE_INSTANCES, {"now": now, "limit": limit}))
+
+
+def next_timer_due(connection) -> datetime | None:
+    """When the earliest timer of a running instance is due (the low end of the next_timer_at index), or None."""
+    return connection.scalar(_NEXT_DUE)
 
 
 def task_uuid(connection, task_id: int) -> str:
