@@ -333,11 +333,13 @@ _CHEAP_STATEMENTS = 4
 
 
 @lru_cache(maxsize=4096)
-def _parse_error(expression: str) -> SyntaxError | None:
+def _parse_error(expression: str) -> tuple | None:
+    """The arguments of the SyntaxError parsing ``expression`` raises, or None. Only the arguments are kept: the
+    exception's traceback would keep every frame of the caller's stack alive (workflows, connections)."""
     try:
         ast.parse(expression)
     except SyntaxError as err:
-        return err
+        return err.args
     return None
 
 
@@ -398,4 +400,4 @@ class SandboxScriptEngine(PythonScriptEngine):
         # cell of every evaluation: the parse is cached, as compile_source's is.
         error = _parse_error(expression)
         if error is not None:
-            raise SyntaxError(*error.args)
+            raise SyntaxError(*error)
