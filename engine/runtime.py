@@ -173,7 +173,8 @@ class Runtime:
                        business_key=business_key)
             memo = write_projection(connection, instance_id, workflow, projection, memo_of_new_case(case),
                                     step, status, now)
-        self.hot.put(instance_id, 1, workflow, memo)
+        if not workflow.completed:
+            self.hot.put(instance_id, 1, workflow, memo)
         return instance_id
 
     def step(self, instance_id: int | None, actor: str, change, task_id: int | None = None) -> Step:
@@ -200,8 +201,10 @@ class Runtime:
             else:
                 self._refresh_timer_index(connection, row, workflow)
         # Reached only after the commit: a step that raised left its entry taken, and so dropped. A step that
-        # saved nothing may have touched the workflow in memory (timers refreshed): it is not put back either.
-        if step.changed:
+        # saved nothing may have touched the workflow in memory (timers refreshed): it is not put back either, nor
+        # is a finished workflow: no step runs on an instance that is not running, and the cache would otherwise
+        # be mostly closed cases (a simulated month has at most 246 open at once and 11,534 in all).
+        if step.changed and not workflow.completed:
             self.hot.put(instance_id, row.row_version + 1, workflow, memo)
         return step
 

@@ -94,7 +94,7 @@ def test_the_hot_cache_off_lifecycles_complete(jingzhi, url):
     assert set(rates) == {"cold"}                              # the floor is PostgreSQL's
     assert len(rates["cold"].outputs) == LIFECYCLES
     assert all(jingzhi.status(instance_id) == "completed" for instance_id in rates["cold"].outputs)
-    jingzhi.lifecycle()
+    jingzhi.start()
     assert len(jingzhi.engine.runtime.hot) == 1                # the hot cache is back on afterwards
 
 
