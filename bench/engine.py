@@ -5,6 +5,9 @@ start to the first user task, complete one user task, and a whole six-task lifec
 every step. Plain SpiffWorkflow (spec embedded, the library's JSON in memory) is the baseline; Jingzhi runs through
 its verbs on PostgreSQL. Both are measured on an empty database, then with 1,000 and with 100,000 instances stored
 (each size in a fresh database, filled by bulk copy), with "where the time goes" for the largest size.
+Two more lifecycle figures put Jingzhi's in context: with the hot cache off (every step loads the state and reads the
+inbox, subscription and case rows back, as a step on an instance another worker saved last does), and the floor: a
+raw psycopg loop doing the same writes per step with no engine work (bench/floor.py; PostgreSQL only).
 The last line, ``lifecycle_ratio=``, is Jingzhi's lifecycles per second over the baseline's at the largest size.
 """
 from __future__ import annotations
@@ -23,8 +26,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from engine.runtime import HotInstances
 from engine.store import Store
 
+from .floor import Floor
 from .breakdown import DUMP, LOAD, PROJECT, RUN, SQL, TRANSACTION, Breakdown, jingzhi_seams, spiff_seams
 from .populate import populate
 from .workload import DIAGRAM, TASK_DATA, Jingzhi, PlainSpiff
@@ -34,6 +39,8 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jingzhi_bench"
 ADMIN_DATABASE = "test"
 STATEMENTS_SHOWN = 16
 LABELS = {"start": "start to first task", "complete": "complete one task", "lifecycle": "6-task lifecycle"}
+#: Lifecycle figures beside Jingzhi's, each against the plain lifecycle.
+CONTEXT = {"cold": "  hot cache off", "floor": "  floor: raw psycopg"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,26 @@ def bench_jingzhi(jingzhi: Jingzhi, plan: Plan) -> dict[str, Rate]:
     return {"start": start, "complete": complete, "lifecycle": lifecycle}
 
 
+def bench_context(jingzhi: Jingzhi, url: str, plan: Plan) -> dict[str, Rate]:
+    """The lifecycle with the hot cache off, and the floor's (on PostgreSQL)."""
+    runtime = jingzhi.engine.runtime
+    hot, runtime.hot = runtime.hot, HotInstances(0)
+    try:
+        cold = measure(jingzhi.lifecycle, plan.lifecycle_warmup, plan.lifecycle_rounds, plan.lifecycle_per_round)
+    finally:
+        runtime.hot = hot
+    rates = {"cold": cold}
+    if not url.startswith("sqlite"):
+        instance_id = jingzhi.lifecycle()
+        floor = Floor(url, jingzhi.definition_id(), jingzhi.state_size(instance_id), *jingzhi.rows_written(instance_id))
+        try:
+            rates["floor"] = measure(floor.lifecycle, plan.lifecycle_warmup, plan.lifecycle_rounds,
+                                     plan.lifecycle_per_round)
+        finally:
+            floor.close()
+    return rates
+
+
 @dataclass
 class Profile:
     """Per lifecycle: milliseconds and calls by category, and (calls, milliseconds) by kind of SQL statement."""
@@ -128,6 +155,7 @@ class Level:
     plain: dict[str, Rate]
     jingzhi: dict[str, Rate]
     profiles: dict[str, Profile] = field(default_factory=dict)
+    context: dict[str, Rate] = field(default_factory=dict)
 
 
 def run_level(url: str, admin_url: str, size: int, plan: Plan, plain: PlainSpiff, with_profile: bool) -> Level:
@@ -143,6 +171,7 @@ def run_level(url: str, admin_url: str, size: int, plan: Plan, plain: PlainSpiff
         stored_before = jingzhi.stored()
         level = Level(size, stored_before, 0, fill_seconds, bench_plain(plain, plan), bench_jingzhi(jingzhi, plan))
         level.stored_after = jingzhi.stored()
+        level.context = bench_context(jingzhi, url, plan)
         if with_profile:
             level.profiles = {
                 "plain": profile(plain.lifecycle, plan.breakdown_lifecycles,
@@ -219,12 +248,20 @@ def print_levels(levels: list[Level]) -> None:
             print(f"{stored:<22} {label:<20} {_rate(plain):>19} {_rate(jingzhi):>19} "
                   f"{jingzhi.per_second / plain.per_second:>14.2f}")
             stored = ""
+        for key, label in CONTEXT.items():
+            if key in level.context:
+                rate, plain = level.context[key], level.plain["lifecycle"]
+                print(f"{'':<22} {label:<20} {'':>19} {_rate(rate):>19} {rate.per_second / plain.per_second:>14.2f}")
         if level.size:
             print(f"{'':<22} (filled in {level.fill_seconds:.1f} s by bulk copy)")
     small, large = levels[-2], levels[-1]
     changes = ", ".join(f"{LABELS[op]} {large.jingzhi[op].per_second / small.jingzhi[op].per_second - 1:+.1%}"
                         for op in LABELS)
     print(f"Jingzhi from {small.size:,} to {large.size:,} stored: {changes}")
+    if "floor" in large.context:
+        floor, lifecycle = large.context["floor"].per_second, large.jingzhi["lifecycle"].per_second
+        print(f"Jingzhi's lifecycle at {large.size:,} stored: {1000 / lifecycle:.1f} ms, the floor's "
+              f"{1000 / floor:.1f} ms (Jingzhi/floor {lifecycle / floor:.2f})")
 
 
 def print_profile(level: Level, lifecycles: int) -> None:

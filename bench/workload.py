@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine import Config, Engine, runtime
-from engine.models import ProcessInstance
+from engine.models import AuditEvent, OutboxEvent, ProcessInstance
 from engine.sandbox import SandboxScriptEngine
 from engine.serialization import attach_script_engine, embedded_serializer
 from engine.validation import validate_files
@@ -124,6 +124,18 @@ class Jingzhi:
     def state_size(self, instance_id: int) -> int:
         with self.engine.store.session() as session:
             return len(session.get(ProcessInstance, instance_id).state)
+
+    def rows_written(self, instance_id: int) -> tuple[int, int]:
+        """How many audit and outbox rows the instance's steps wrote (what the floor writes too)."""
+        with self.engine.store.read() as connection:
+            audit, outbox = (connection.scalar(select(func.count()).select_from(table)
+                                               .where(table.c.instance_id == instance_id))
+                             for table in (AuditEvent.__table__, OutboxEvent.__table__))
+        return audit, outbox
+
+    def definition_id(self) -> int:
+        with self.engine.store.read() as connection:
+            return self.engine.definitions.latest_id(connection, PROCESS_ID)
 
     def close(self) -> None:
         self.engine.store.dispose()

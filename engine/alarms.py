@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 
 from . import clock
 from .alerts import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, START_LEASE_S, SWEEP_BATCH, alarm_key,
@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 
 _alerts, _alarms, _devices = Alert.__table__, Alarm.__table__, Device.__table__
 _instances, _subscriptions = ProcessInstance.__table__, MessageSubscription.__table__
+# The sweep's reads run every few seconds (every virtual five minutes in a simulation): built once.
+_DELIVERABLE = (select(_alarms.c.id, _alarms.c.device_id, _alarms.c.clear_message, _alarms.c.cleared_at,
+                       _alarms.c.instance_id)
+                .join(_subscriptions, and_(_subscriptions.c.instance_id == _alarms.c.instance_id,
+                                           _subscriptions.c.message_name == _alarms.c.clear_message))
+                .where(_alarms.c.clear_pending.is_(True), _alarms.c.status == "open").distinct()
+                .order_by(_alarms.c.id).limit(SWEEP_BATCH))
+_DELIVERABLE_OF = _DELIVERABLE.where(_alarms.c.id.in_(bindparam("alarm_ids", expanding=True)))
+_CLEAR_DELIVERED = (update(_alarms).where(_alarms.c.id == bindparam("alarm_id"),
+                                          _alarms.c.cleared_at.is_not_distinct_from(bindparam("b_cleared_at")))
+                    .values(clear_pending=False))
+_ENDED = (select(_alarms.c.id).join(_instances, _instances.c.id == _alarms.c.instance_id)
+          .where(_alarms.c.status == "open", _instances.c.status != "running").limit(SWEEP_BATCH))
 
 
 def open_case(engine, alarm_id: int, retry: bool = False, actor: str = "sensor") -> int | None:
@@ -101,18 +114,13 @@ def after_commit(engine, new_alarms: list[int], pending_clears: list[int], actor
 
 def deliver_clears(engine, alarm_ids: list[int] | None = None, actor: str = "sensor") -> list[int]:
     """Deliver pending clears to the cases that wait for them now; returns the alarms delivered."""
-    query = (select(_alarms.c.id, _alarms.c.device_id, _alarms.c.clear_message, _alarms.c.cleared_at,
-                    _alarms.c.instance_id)
-             .join(_subscriptions, and_(_subscriptions.c.instance_id == _alarms.c.instance_id,
-                                        _subscriptions.c.message_name == _alarms.c.clear_message))
-             .where(_alarms.c.clear_pending.is_(True), _alarms.c.status == "open").distinct()
-             .order_by(_alarms.c.id).limit(SWEEP_BATCH))
-    if alarm_ids is not None:
-        if not alarm_ids:
-            return []
-        query = query.where(_alarms.c.id.in_(alarm_ids))
+    if alarm_ids is not None and not alarm_ids:
+        return []
     with engine.store.read() as connection:
-        pending = connection.execute(query).all()
+        if alarm_ids is None:
+            pending = connection.execute(_DELIVERABLE).all()
+        else:
+            pending = connection.execute(_DELIVERABLE_OF, {"alarm_ids": alarm_ids}).all()
     delivered = []
     for alarm_id, device_id, message, cleared_at, instance_id in pending:
         try:
@@ -122,8 +130,7 @@ def deliver_clears(engine, alarm_ids: list[int] | None = None, actor: str = "sen
         except MessageNotCorrelated:
             continue
         with engine.store.begin() as connection:
-            connection.execute(update(_alarms).where(_alarms.c.id == alarm_id, _alarms.c.cleared_at == cleared_at)
-                               .values(clear_pending=False))
+            connection.execute(_CLEAR_DELIVERED, {"alarm_id": alarm_id, "b_cleared_at": cleared_at})
         delivered.append(alarm_id)
     if delivered:
         close_ended(engine)
@@ -140,9 +147,7 @@ def devices_of(engine, alarm_ids: list[int]) -> dict[int, str]:
 def close_ended(engine) -> int:
     """Close the open alarms whose case has ended (completed, cancelled, failed)."""
     with engine.store.begin() as connection:
-        ended = list(connection.scalars(
-            select(_alarms.c.id).join(_instances, _instances.c.id == _alarms.c.instance_id)
-            .where(_alarms.c.status == "open", _instances.c.status != "running").limit(SWEEP_BATCH)))
+        ended = list(connection.scalars(_ENDED))
         if ended:
             close_alarms(connection, ended)
     return len(ended)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -42,6 +42,12 @@ from .whatif_runs import WhatifRuns
 
 log = logging.getLogger(__name__)
 
+# Reads of every claim and completion, built once (building a statement per call cost more than running it).
+_HANDLERS = select(HumanTask.completed_by).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
+    HumanTask.status == "completed")
+_DEFINITION_OF = select(ProcessInstance.definition_id).where(ProcessInstance.id == bindparam("instance_id"))
+
 
 @dataclass
 class InstanceView:
@@ -66,9 +72,7 @@ def check_separation(connection, human: dict, props: dict, actor: str) -> None:
     separate = [i.strip() for i in (props.get(defaults.PROP_SEPARATE_FROM) or "").split(",") if i.strip()]
     if not separate:
         return
-    handlers = set(connection.scalars(select(HumanTask.completed_by).where(
-        HumanTask.instance_id == human["instance_id"], HumanTask.bpmn_id.in_(separate),
-        HumanTask.status == "completed")))
+    handlers = set(connection.scalars(_HANDLERS, {"instance_id": human["instance_id"], "bpmn_ids": separate}))
     if actor in handlers:
         raise NotAllowed(Message("{task} must be done by someone other than who did {before}",
                                  task=human["label"] or human["bpmn_id"], before=", ".join(separate)),
@@ -410,6 +414,11 @@ class Engine:
         with self.store.read() as connection:
             return connection.scalar(select(ProcessInstance.id).limit(1)) is not None
 
+    def next_timer_due(self) -> datetime | None:
+        """When the earliest timer still waiting falls due (None: no timer waits)."""
+        with self.store.read() as connection:
+            return queries.next_timer_due(connection)
+
     def failed_instances(self, limit: int = 500) -> list[dict]:
         """Instances parked by a failed automatic step, newest first (the admin page, ``jingzhi failed``)."""
         with self.store.read() as connection:
@@ -454,8 +463,8 @@ class Engine:
 
     def _definition_of(self, connection, human: dict):
         """The parsed definition a task's instance runs on (cached), without loading the instance."""
-        return self.definitions.load(connection, connection.scalar(
-            select(ProcessInstance.definition_id).where(ProcessInstance.id == human["instance_id"])))
+        return self.definitions.load(connection, connection.scalar(_DEFINITION_OF,
+                                                                   {"instance_id": human["instance_id"]}))
 
     def task_schema(self, task_id: int) -> dict | None:
         """A task's form schema, from its deployed definition: no instance is deserialized."""

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _events, _deliveries, _hooks = OutboxEvent.__table__, Delivery.__table__, WebhookSubscription.__table__
 _audit = AuditEvent.__table__
+_INSERT_EVENT = insert(_events)   # built once: every engine step writes through it
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 #: An admin skipped it (or its department was unsubscribed): never sent, and no longer holding later ones back.
 DISCARDED = "discarded"
@@ -72,7 +73,7 @@ def record(connection, instance_id: int | None, events: list[tuple[str, dict]], 
     for request in notifications:
         rows.append(_row(instance_id, NOTIFY_KIND, {"case": summary, "request": request}, now))
     if rows:
-        connection.execute(insert(_events), rows[0] if len(rows) == 1 else rows)
+        connection.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
 
 
 def _row(instance_id, kind: str, payload: dict, now: datetime) -> dict:

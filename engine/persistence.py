@@ -35,6 +35,20 @@ _UPDATE_STATE = update(_instances).where(_instances.c.id == bindparam("b_id"),
 _COMPLETE_TASK = update(_tasks).where(_tasks.c.task_uuid == bindparam("b_uuid"))
 _UPDATE_CASE = update(_cases).where(_cases.c.instance_id == bindparam("b_instance"))
 _INSERT_TASK, _INSERT_AUDIT, _INSERT_SUBSCRIPTION = insert(_tasks), insert(_audit), insert(_subscriptions)
+_INSERT_INSTANCE, _INSERT_CASE = insert(_instances), insert(_cases)
+_END_TASKS = update(_tasks).where(_tasks.c.task_uuid.in_(bindparam("b_uuids", expanding=True))).values(
+    status=bindparam("b_status"), ended_at=bindparam("b_ended"))
+_DELETE_SUBSCRIPTIONS = delete(_subscriptions).where(
+    _subscriptions.c.instance_id == bindparam("b_instance"))
+_RETIRED_TEAMS = select(Team.code).where(Team.code.in_(bindparam("codes", expanding=True)),
+                                         Team.retired.is_(True))
+_MEMO_TASKS = select(_tasks.c.task_uuid, _tasks.c.due_at).where(
+    _tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == "ready")
+_MEMO_SUBSCRIPTIONS = select(_subscriptions.c.message_name, _subscriptions.c.correlation_key,
+                             _subscriptions.c.task_uuid).where(
+    _subscriptions.c.instance_id == bindparam("instance_id")).order_by(_subscriptions.c.id)
+_MEMO_CASE = select(*(_cases.c[name] for name in _CASE_COLUMNS)).where(
+    _cases.c.instance_id == bindparam("instance_id"))
 
 
 @dataclass
@@ -61,19 +75,15 @@ class StepRecord:
 
 
 def read_memo(connection, instance_id: int) -> Memo:
-    ready = dict(connection.execute(select(_tasks.c.task_uuid, _tasks.c.due_at).where(
-        _tasks.c.instance_id == instance_id, _tasks.c.status == "ready")).all())
-    subscriptions = tuple(tuple(r) for r in connection.execute(select(
-        _subscriptions.c.message_name, _subscriptions.c.correlation_key, _subscriptions.c.task_uuid)
-        .where(_subscriptions.c.instance_id == instance_id).order_by(_subscriptions.c.id)))
-    case = connection.execute(select(*(_cases.c[name] for name in _CASE_COLUMNS))
-                              .where(_cases.c.instance_id == instance_id)).mappings().one()
+    ready = dict(connection.execute(_MEMO_TASKS, {"instance_id": instance_id}).all())
+    subscriptions = tuple(tuple(r) for r in connection.execute(_MEMO_SUBSCRIPTIONS, {"instance_id": instance_id}))
+    case = connection.execute(_MEMO_CASE, {"instance_id": instance_id}).mappings().one()
     return Memo(ready, subscriptions, dict(case))
 
 
 def insert_instance(connection, values: dict, case: dict) -> int:
-    instance_id = connection.execute(insert(_instances).values(**values)).inserted_primary_key[0]
-    connection.execute(insert(_cases).values(instance_id=instance_id, **case))
+    instance_id = connection.execute(_INSERT_INSTANCE, values).inserted_primary_key[0]
+    connection.execute(_INSERT_CASE, {"instance_id": instance_id, **case})
     return instance_id
 
 
@@ -102,7 +112,7 @@ def write_projection(connection, instance_id: int, workflow, projection: Project
     subscriptions = tuple((s.message_name, s.correlation_key, s.task_uuid) for s in projection.subscriptions)
     if subscriptions != memo.subscriptions:
         if memo.subscriptions:
-            connection.execute(delete(_subscriptions).where(_subscriptions.c.instance_id == instance_id))
+            connection.execute(_DELETE_SUBSCRIPTIONS, {"b_instance": instance_id})
         if subscriptions:
             _execute_rows(connection, _INSERT_SUBSCRIPTION, [
                 dict(instance_id=instance_id, message_name=m, correlation_key=k, task_uuid=t)
@@ -138,7 +148,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
             done = task is not None and task.state == TaskState.COMPLETED
             by_status.setdefault("completed" if done else "cancelled", []).append(uuid)
     for status, uuids in by_status.items():
-        connection.execute(update(_tasks).where(_tasks.c.task_uuid.in_(uuids)).values(status=status, ended_at=now))
+        connection.execute(_END_TASKS, {"b_uuids": uuids, "b_status": status, "b_ended": now})
     new = projection.new_tasks
     if new:
         _execute_rows(connection, _INSERT_TASK, [dict(
@@ -161,7 +171,7 @@ def _flag_retired_teams(connection, new, record: StepRecord) -> None:
     codes = {t.team.removesuffix(LEAD_SUFFIX) for t in new if t.team}
     if not codes:
         return
-    retired = set(connection.scalars(select(Team.code).where(Team.code.in_(codes), Team.retired.is_(True))))
+    retired = set(connection.scalars(_RETIRED_TEAMS, {"codes": sorted(codes)}))
     for t in new:
         if t.team and t.team.removesuffix(LEAD_SUFFIX) in retired:
             record.audit("task.team_retired", bpmn_id=t.bpmn_id, team=t.team)

@@ -107,7 +107,12 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
     """
     engine = workflow.script_engine
     result = Projection(completed=workflow.completed)
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+    # One walk of the task tree instead of one per question: SpiffWorkflow's iterator descends the same way for
+    # every filter of definite states, so each subset below keeps the order its own walk would have given.
+    tasks = workflow.get_tasks(state=ACTIVE | TaskState.COMPLETED)
+    for task in tasks:
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            continue
         uuid = str(task.id)
         result.ready_uuids.add(uuid)
         if uuid in known_tasks:
@@ -121,16 +126,18 @@ def project(workflow, now: datetime, known_tasks: set[str], since: float | None 
             uuid, task.task_spec.bpmn_id, task.task_spec.bpmn_name, task.workflow.spec.name,
             lane, str(team) if team else lane, due, props.get(defaults.PROP_FORM_SCHEMA)))
 
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in tasks:
+        if task.state != TaskState.WAITING:
+            continue
         for definition in _message_definitions(task.task_spec):
             values = {prop.name: _correlation_value(engine, prop.retrieval_expression, task.data)
                       for prop in definition.correlation_properties}
             result.subscriptions.append(Subscription(definition.name, correlation_key(values), str(task.id)))
 
     result.next_timer_at = next_timer(workflow)
-    result.stage = _stage(workflow)
+    result.stage = _stage(workflow, tasks)
     if since is not None:
-        result.passed_stages = _passed_stages(workflow, since)
+        result.passed_stages = _passed_stages(workflow, since, tasks)
     data = current_data(workflow)
     result.case_fields = {key: data[key] for key in defaults.CASE_FIELDS if key in data}
     return result
@@ -157,14 +164,15 @@ def next_timer(workflow) -> datetime | None:
     return min(dues) if dues else None
 
 
-def _passed_stages(workflow, since: float) -> list[str]:
+def _passed_stages(workflow, since: float, tasks=None) -> list[str]:
     """Stages of the elements that became active or completed at or after ``since``, oldest first.
 
     A script, decision or gateway carrying a stage runs and completes within one step; without this its stage
     would never be seen by :func:`_stage`, which looks only at what is active when the step ends.
     """
-    entered = [t for t in workflow.get_tasks(state=ACTIVE | TaskState.COMPLETED)
-               if t.last_state_change >= since and properties(t.task_spec).get(defaults.PROP_STAGE)]
+    if tasks is None:
+        tasks = workflow.get_tasks(state=ACTIVE | TaskState.COMPLETED)
+    entered = [t for t in tasks if t.last_state_change >= since and properties(t.task_spec).get(defaults.PROP_STAGE)]
     stages: list[str] = []
     for task in sorted(entered, key=lambda t: t.last_state_change):
         stage = properties(task.task_spec)[defaults.PROP_STAGE]
@@ -173,14 +181,17 @@ def _passed_stages(workflow, since: float) -> list[str]:
     return stages
 
 
-def _stage(workflow) -> str | None:
-    """The stage property of the most recently activated element carrying one (end events when finished)."""
+def _stage(workflow, tasks=None) -> str | None:
+    """The stage property of the most recently activated element carrying one (end events when finished).
+
+    ``tasks``: the workflow's active and completed tasks, when the caller has walked the tree already."""
+    if tasks is None:
+        tasks = workflow.get_tasks(state=ACTIVE | TaskState.COMPLETED)
     if workflow.completed:
-        candidates = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                      if isinstance(t.task_spec, EndEvent) and properties(t.task_spec).get(defaults.PROP_STAGE)]
+        candidates = [t for t in tasks if t.state == TaskState.COMPLETED
+                      and isinstance(t.task_spec, EndEvent) and properties(t.task_spec).get(defaults.PROP_STAGE)]
     else:
-        candidates = [t for t in workflow.get_tasks(state=ACTIVE)
-                      if properties(t.task_spec).get(defaults.PROP_STAGE)]
+        candidates = [t for t in tasks if t.state & ACTIVE and properties(t.task_spec).get(defaults.PROP_STAGE)]
     if not candidates:
         return None
     latest = max(candidates, key=lambda t: t.last_state_change)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from .exceptions import NotFound
 from .models import AuditEvent, Case, HumanTask, ProcessDefinition, ProcessInstance
@@ -14,10 +14,19 @@ _definitions, _audit = ProcessDefinition.__table__, AuditEvent.__table__
 TASK_COLUMNS = ("id", "instance_id", "bpmn_id", "label", "process_id", "lane", "team", "assignee", "status",
                 "due_at", "form_schema", "created_at", "ended_at", "completed_by")
 _TASK_SELECT = select(*(_tasks.c[name] for name in TASK_COLUMNS))
+# The reads every step of a client (and of the simulator) makes, built once: building and cache-keying a statement
+# per call cost more than running it on SQLite.
+_TASK_BY_ID = _TASK_SELECT.where(_tasks.c.id == bindparam("task_id"))
+_READY_OF_INSTANCE = (_TASK_SELECT.where(_tasks.c.status == "ready", _tasks.c.instance_id == bindparam("instance_id"))
+                      .order_by(_tasks.c.due_at, _tasks.c.id))
+_DUE_INSTANCES = (select(_instances.c.id).where(_instances.c.next_timer_at < bindparam("now"),
+                                                _instances.c.status == RUNNING)
+                  .order_by(_instances.c.next_timer_at).limit(bindparam("limit")))
+_NEXT_DUE = select(func.min(_instances.c.next_timer_at)).where(_instances.c.status == RUNNING)
 
 
 def task(connection, task_id: int) -> dict:
-    row = connection.execute(_TASK_SELECT.where(_tasks.c.id == task_id)).mappings().one_or_none()
+    row = connection.execute(_TASK_BY_ID, {"task_id": task_id}).mappings().one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
     return dict(row)
@@ -25,6 +34,8 @@ def task(connection, task_id: int) -> dict:
 
 def ready_tasks(connection, teams=None, assignee=None, instance_id=None) -> list[dict]:
     """Ready human tasks, soonest due first (the inbox index serves team and assignee filters)."""
+    if teams is None and assignee is None and instance_id is not None:
+        return [dict(r) for r in connection.execute(_READY_OF_INSTANCE, {"instance_id": instance_id}).mappings()]
     query = _TASK_SELECT.where(_tasks.c.status == "ready")
     if teams is not None:
         query = query.where(_tasks.c.team.in_(list(teams)))
@@ -60,9 +71,12 @@ def history(connection, instance_id: int) -> list[dict]:
 def due_instances(connection, now: datetime, limit: int) -> list[int]:
     """Running instances whose next timer is due: one range scan of the next_timer_at index."""
     # Strictly before now: SpiffWorkflow fires a timer only once its moment has passed.
-    return list(connection.scalars(select(_instances.c.id).where(
-        _instances.c.next_timer_at < now, _instances.c.status == RUNNING)
-        .order_by(_instances.c.next_timer_at).limit(limit)))
+    return list(connection.scalars(_DUE_INSTANCES, {"now": now, "limit": limit}))
+
+
+def next_timer_due(connection) -> datetime | None:
+    """When the earliest timer of a running instance is due (the low end of the next_timer_at index), or None."""
+    return connection.scalar(_NEXT_DUE)
 
 
 def task_uuid(connection, task_id: int) -> str:

@@ -333,6 +333,17 @@ _CHEAP_STATEMENTS = 4
 
 
 @lru_cache(maxsize=4096)
+def _parse_error(expression: str) -> tuple | None:
+    """The arguments of the SyntaxError parsing ``expression`` raises, or None. Only the arguments are kept: the
+    exception's traceback would keep every frame of the caller's stack alive (workflows, connections)."""
+    try:
+        ast.parse(expression)
+    except SyntaxError as err:
+        return err.args
+    return None
+
+
+@lru_cache(maxsize=4096)
 def is_cheap(source: str, mode: str) -> bool:
     """Whether a source surely runs in time and memory bounded by its task data, whatever that data is.
 
@@ -385,5 +396,8 @@ class SandboxScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(f"service call failed: {err}", task=task, exception=err) from err
 
     def validate(self, expression):
-        # Used by Spiff's DMN engine to decide how to read a cell; keep its SyntaxError contract.
-        ast.parse(expression)
+        # Used by Spiff's DMN engine to decide how to read a cell; keep its SyntaxError contract. Called for every
+        # cell of every evaluation: the parse is cached, as compile_source's is.
+        error = _parse_error(expression)
+        if error is not None:
+            raise SyntaxError(*error)

@@ -12,8 +12,10 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from .exceptions import JingzhiError
 
@@ -38,8 +40,37 @@ class _StateByReferenceConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _FinishedTaskConverter(TaskConverter):
+    """SpiffWorkflow's task converter, keeping the dict of a finished task whose parent is finished too.
+
+    Finished tasks are most of a long case's tree (every step passed, every rework round) and neither their data
+    nor their parent's is run again, yet every save converted them afresh: the largest part of a dump. The dict is
+    kept on the task with everything it was computed from (state, stamp, children, parent, the data dicts and the
+    identity of every value in them), so any change to those - a reset, a migration, a value set - converts the
+    task again. Workflows loaded from the database
+    have none kept and convert everything once.
+    """
+
+    def to_dict(self, task):
+        parent = task.parent
+        if not task.state & _FINISHED or (parent is not None and not parent.state & _FINISHED):
+            return super().to_dict(task)
+        key = (task.state, task.last_state_change, task.triggered, task._parent, tuple(task._children),
+               id(task.data), tuple(map(id, task.data.values())),
+               None if parent is None else (id(parent.data), tuple(map(id, parent.data.values()))))
+        kept = task.__dict__.get(_KEPT)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        dct = super().to_dict(task)
+        setattr(task, _KEPT, (key, dct))
+        return dct
+
+
+_FINISHED = TaskState.FINISHED_MASK
+_KEPT = "_jingzhi_dumped"
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _StateByReferenceConverter
+_config[Task] = _FinishedTaskConverter
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 
 

@@ -25,6 +25,14 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Durability stays what WAL with synchronous=NORMAL gives (every commit survives the application crashing; a
+    # power loss can lose the last commits, never corrupt the file). These three only save work: pages are read
+    # through a memory map instead of a read() each, the page cache holds a busy district's hot pages (16 MB per
+    # connection, the default is 2 MB), and a checkpoint runs every 16 MB of WAL instead of every 4 MB, so a page
+    # written by many steps in between (an index page, the instance table's) is copied into the database once.
+    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute("PRAGMA cache_size=-16384")
+    cursor.execute("PRAGMA wal_autocheckpoint=4000")
     cursor.close()
 
 

@@ -479,7 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # SpiffWorkflow logs every task state change at INFO
-        logging.getLogger("spiff").setLevel(logging.WARNING)
+        # Its own loggers too: SpiffWorkflow reads a logger's own level (NOTSET counts as below INFO) to decide
+        # whether to attach every task id and the task data to each record, walking the whole task tree per record.
+        for name in ("spiff", "spiff.workflow", "spiff.task"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     config = Config.from_env()
     try:
         return args.func(config, args)

@@ -216,16 +216,34 @@ class Simulation:
                 self.refresh(self.alarm_instances[alarm_id])
 
     def ticker_process(self):
+        """The ticker's looks on the virtual clock. Only the simulation changes the database, so a look is skipped
+        when nothing happened since one that found nothing to do: no engine step and no sensor message since, and
+        (for timers) the earliest due timer still ahead. A look can then only find what the skipped one would have
+        found: nothing. The simulated month's nights and drain days are mostly such looks."""
         tick_s, sweep_s = self.params["ticker"]["tick_s"], self.params["ticker"]["sweep_s"]
         next_sweep = 0.0
+        quiet_timers = quiet_sweep = None     # the activity seen at the last look that found nothing to do
+        next_due = None
         while True:
-            self._now()
-            for instance_id in self.ticker.tick_due():
-                self.refresh(instance_id)
+            now = self._now()
+            activity = (self.counters.engine_steps, self.counters.sensor_messages)
+            if activity != quiet_timers or (next_due is not None and now > next_due):
+                handed = self.ticker.tick_due()
+                for instance_id in handed:
+                    self.refresh(instance_id)
+                quiet_timers = None
+                if not handed:
+                    next_due = self.engine.next_timer_due()
+                    quiet_timers = (self.counters.engine_steps, self.counters.sensor_messages)
             if self.env.now >= next_sweep:
                 next_sweep = self.env.now + sweep_s
-                self._delivered(self.engine.alarms.deliver_clears())
-                self.engine.alarms.close_ended()
+                activity = (self.counters.engine_steps, self.counters.sensor_messages)
+                if activity != quiet_sweep:
+                    delivered = self.engine.alarms.deliver_clears()
+                    self._delivered(delivered)
+                    closed = self.engine.alarms.close_ended()
+                    quiet_sweep = None if delivered or closed else \
+                        (self.counters.engine_steps, self.counters.sensor_messages)
             yield self.env.timeout(tick_s)
 
     def watcher(self, started: float):

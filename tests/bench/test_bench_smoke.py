@@ -87,3 +87,32 @@ def test_a_level_counts_what_it_stored(url):
     assert level.stored_before == 25
     assert level.stored_after == 25 + CALLS + LIFECYCLES
     assert level.profiles["jingzhi"].calls["SQL statements"] > 0
+
+
+def test_the_hot_cache_off_lifecycles_complete(jingzhi, url):
+    rates = bench.bench_context(jingzhi, url, TINY)
+    assert set(rates) == {"cold"}                              # the floor is PostgreSQL's
+    assert len(rates["cold"].outputs) == LIFECYCLES
+    assert all(jingzhi.status(instance_id) == "completed" for instance_id in rates["cold"].outputs)
+    jingzhi.start()
+    assert len(jingzhi.engine.runtime.hot) == 1                # the hot cache is back on afterwards
+
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_FLOOR = "postgresql+psycopg://postgres@127.0.0.1:5432/jingzhi_bench_floor_smoke"
+
+
+def test_the_floor_writes_what_an_engine_lifecycle_writes():
+    fresh_database(PG_FLOOR, PG_ADMIN)
+    system = Jingzhi(PG_FLOOR)
+    try:
+        rates = bench.bench_context(system, PG_FLOOR, TINY)
+        engine_instance = rates["cold"].outputs[0]
+        floor_instance = rates["floor"].outputs[0]
+        assert len(rates["floor"].outputs) == LIFECYCLES
+        assert system.rows_written(floor_instance) == system.rows_written(engine_instance)
+        tasks = select(func.count()).select_from(HumanTask).where(HumanTask.instance_id == floor_instance,
+                                                                   HumanTask.status == "completed")
+        assert count(system, tasks) == 6
+    finally:
+        system.close()
