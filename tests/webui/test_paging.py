@@ -10,6 +10,7 @@ import pytest
 
 from engine import DeadLetterIn, clock
 from tests.sensors.conftest import DEVICES
+from tests.webui.test_browser import browser, open_as, server, shot  # noqa: F401  (fixtures)
 from tests.webui.test_case_search import many_cases  # noqa: F401  (fixture: 121 cases, so 121 register tasks)
 from webui.database import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, db, page_number
 
@@ -116,3 +117,26 @@ def test_a_capped_count_says_more_than(login, seeded, monkeypatch, many_cases): 
     html = dispatcher.get("/inbox?page=2").get_data(as_text=True)
     assert "第 2 / 2+ 页，超过 100 项任务" in html and next_link(html) == {"page=3"}   # more than counted
     assert len(rows_of(dispatcher.get("/inbox?page=3").get_data(as_text=True), "data-task")) == 21
+
+
+def test_the_case_list_pages_past_one_hundred_to_a_case_in_the_browser(many_cases, server, browser,  # noqa: F811
+                                                                      database_url):
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    page = open_as(browser, server, "dispatcher")
+    page.goto(f"{server}/cases")
+    assert page.inner_text("nav.pager span") == "第 1 / 3 页，共 121 件"
+    page.click("a[rel=next]")
+    page.wait_for_url("**/cases?page=2")
+    page.click("a[rel=next]")
+    page.wait_for_url("**/cases?page=3")
+    assert page.locator("#cases tbody a").all_inner_texts() == [f"#{n}" for n in reversed(many_cases[:21])]
+    shot(page, "paging-cases-page3", backend)
+    page.click(f'#cases a[href="/cases/{many_cases[3]}"]')                  # the 118th newest case, row 18 of page 3
+    page.wait_for_url(f"**/cases/{many_cases[3]}")
+    assert "FIR-0003" in page.inner_text("main")
+    page.goto(f"{server}/cases?page=3&per_page=50&lang=en")
+    assert page.inner_text("nav.pager span") == "Page 3 of 3, 121 cases"
+    page.click("a[rel=prev]")
+    page.wait_for_url("**/cases?page=2&per_page=50")
+    assert len(page.locator("#cases tbody a").all_inner_texts()) == 50
+    shot(page, "paging-cases-page2-en", backend)
