@@ -57,9 +57,9 @@ def inbox():
     # the dispatcher's "same problem?" decisions waiting (webui/same_problem.py), linked from the inbox
     same = len(engine().same_problem_waiting()) if set(g.user["roles"]) & set(access.REPORT_ROLES) else None
     page = _page()
-    return render_template("inbox.html", rows=page.items, page=page, now=clock.now(), due_state=due_state, choices=choices,
-                           filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"],
-                           same_waiting=same)
+    return render_template("inbox.html", rows=page.items, page=page, now=clock.now(), due_state=due_state,
+                           choices=choices, filters=inbox_filters(request.args),
+                           poll=current_app.config["POLL_SECONDS"], same_waiting=same)
 
 
 @bp.get("/inbox/rows")
