@@ -66,7 +66,9 @@ def inbox():
 @requires()
 def inbox_rows():
     """The inbox table's body, polled by the page every few seconds so new tasks appear without a reload."""
-    return render_template("_inbox_rows.html", rows=_page().items, now=clock.now(), due_state=due_state)
+    page = _page()
+    return render_template("_inbox_rows.html", rows=page.items, page=page, filters=inbox_filters(request.args),
+                           now=clock.now(), due_state=due_state)
 
 
 def _task(task_id: int) -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from engine import DeadLetterIn, clock
 from tests.sensors.conftest import DEVICES
-from tests.webui.test_browser import browser, open_as, server, shot  # noqa: F401  (fixtures)
+from tests.webui.test_browser import ARTIFACTS, browser, open_as, server, shot  # noqa: F401  (fixtures)
 from tests.webui.test_case_search import many_cases  # noqa: F401  (fixture: 121 cases, so 121 register tasks)
 from webui.database import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, db, page_number
 
@@ -69,7 +69,7 @@ def test_the_inbox_pages_the_whole_inbox_in_its_order(seeded, login, many_cases)
     assert [task for html in pages for task in rows_of(html, "data-task")] == whole
     assert "第 1 / 3 页，共 121 项任务" in pages[0] and next_link(pages[0]) == {"page=2"}
     polled = dispatcher.get("/inbox/rows?page=3").get_data(as_text=True)   # the page's poll keeps its page
-    assert rows_of(polled, "data-task") == whole[100:]
+    assert rows_of(polled, "data-task") == whole[100:] and "第 3 / 3 页，共 121 项任务" in polled
     assert 'data-src="/inbox/rows?page=3"' in pages[2]
     english = dispatcher.get("/inbox?page=2&per_page=100&lang=en").get_data(as_text=True)
     assert rows_of(english, "data-task") == whole[100:] and "Page 2 of 2, 121 tasks" in english
@@ -140,3 +140,10 @@ def test_the_case_list_pages_past_one_hundred_to_a_case_in_the_browser(many_case
     page.wait_for_url("**/cases?page=2&per_page=50")
     assert len(page.locator("#cases tbody a").all_inner_texts()) == 50
     shot(page, "paging-cases-page2-en", backend)
+    phone = open_as(browser, server, "dispatcher", phone=True)           # the inbox's pager, in its polled rows
+    phone.goto(f"{server}/inbox?page=3")
+    assert phone.inner_text("#inbox-rows nav.pager span") == "第 3 / 3 页，共 121 项任务"
+    assert phone.locator("#inbox-rows tr[data-task]").count() == 21
+    shot(phone, "paging-inbox-page3-phone", backend)
+    phone.locator("#inbox-rows tr.pager-row").scroll_into_view_if_needed()
+    phone.screenshot(path=str(ARTIFACTS / f"paging-inbox-page3-phone-end-{backend}.png"))   # the screen at the pager
