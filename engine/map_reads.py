@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, desc, func, select
+from sqlalchemy import Select, case, desc, func, select
 
 from .alerts import MAINTENANCE_PROCESS, OFFLINE_SCENARIO
 from .models import Alarm, Alert, Case, DeadLetter, Device, HumanTask
@@ -33,8 +33,6 @@ HEAT_MAX_DAYS = 366
 HEAT_CELL = 0.001
 #: Items of each kind in one answer of the live feed, and how far back its first answer looks (ids).
 FEED_LIMIT, FEED_WINDOW = 20, 2000
-#: Rows of one page of the device list and of the dead-letter list.
-PAGE_SIZE = 100
 
 
 def _bbox(query, table, bbox: tuple[float, float, float, float] | None):
@@ -161,21 +159,18 @@ def feed(connection, cursor: dict, limit: int = FEED_LIMIT) -> dict:
     return {"items": items, "cursor": after}
 
 
-def devices(connection, device_type: str | None = None, compound: str | None = None, state: str | None = None,
-            page: int = 1, size: int = PAGE_SIZE) -> dict:
-    """One page of the registry (ordered by id), filtered by type, compound and status, with open alarm counts."""
+def devices_statement(device_type: str | None = None, compound: str | None = None,
+                      state: str | None = None) -> Select:
+    """The registry (ordered by id), filtered by type, compound and status, with open alarm counts: a statement the
+    web app pages (rows as dicts)."""
     alarms = (select(_alarms.c.device_id, func.count().label("open_alarms")).where(_alarms.c.status == "open")
               .group_by(_alarms.c.device_id).subquery())
     query = select(_devices, func.coalesce(alarms.c.open_alarms, 0).label("open_alarms")).outerjoin(
         alarms, alarms.c.device_id == _devices.c.id)
-    counting = select(func.count()).select_from(_devices)
     for column, value in (("device_type", device_type), ("compound", compound), ("status", state)):
         if value:
-            query, counting = query.where(_devices.c[column] == value), counting.where(_devices.c[column] == value)
-    total = connection.scalar(counting)
-    rows = [dict(r) for r in connection.execute(query.order_by(_devices.c.id).limit(size)
-                                                .offset((max(page, 1) - 1) * size)).mappings()]
-    return {"rows": rows, "total": total, "page": max(page, 1), "size": size}
+            query = query.where(_devices.c[column] == value)
+    return query.order_by(_devices.c.id)
 
 
 def device_choices(connection) -> dict:
@@ -207,15 +202,16 @@ def device(connection, device_id: str, limit: int = 100) -> dict | None:
             "cases": cases}
 
 
-def dead_letters(connection, reason: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> dict:
-    """Refused input, newest first, with the count per reason."""
+def dead_letters_statement(reason: str | None = None) -> Select:
+    """Refused input, newest first: a statement the web app pages (rows as dicts)."""
     query = select(_dead).order_by(_dead.c.received_at.desc(), _dead.c.id.desc())
-    if reason:
-        query = query.where(_dead.c.reason == reason)
-    rows = [dict(r) for r in connection.execute(query.limit(size).offset((max(page, 1) - 1) * size)).mappings()]
-    reasons = dict(connection.execute(select(_dead.c.reason, func.count()).group_by(_dead.c.reason)
-                                      .order_by(_dead.c.reason)).all())
-    return {"rows": rows, "reasons": reasons, "page": max(page, 1), "size": size}
+    return query.where(_dead.c.reason == reason) if reason else query
+
+
+def dead_letter_reasons(connection) -> dict[str, int]:
+    """How many refused messages there are per reason, for the list's filter."""
+    return dict(connection.execute(select(_dead.c.reason, func.count()).group_by(_dead.c.reason)
+                                   .order_by(_dead.c.reason)).all())
 
 
 def team_backlog(connection, now: datetime) -> dict[str, dict]:

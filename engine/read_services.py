@@ -3,8 +3,9 @@
 Each method runs one read function of the module that owns the query (``engine.worklist``, ``engine.map_reads``,
 ``engine.indicators``) on a read connection, so the edges call ``engine.worklist.inbox(...)`` rather than passing a
 module function to a generic runner (issue 10: one face). The method keeps the function's name, signature after the
-connection, and docstring. The searches hand out SQLAlchemy statements, which the web app pages with
-Flask-SQLAlchemy (``webui.database.page_of``); they read nothing themselves.
+connection, and docstring. The lists the web app pages (the case and audit searches, the inbox, devices, dead
+letters) are handed out as SQLAlchemy statements, which the web app pages with Flask-SQLAlchemy
+(``webui.database.page_of``); those read nothing themselves.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Worklist(_Reads):
 
     INBOX_FILTERS = worklist.INBOX_FILTERS
     inbox = _on_read_connection(worklist.inbox)
+    inbox_statement = staticmethod(worklist.inbox_statement)
     filter_choices = _on_read_connection(worklist.filter_choices)
     involved = _on_read_connection(worklist.involved)
     case_by_instance = _on_read_connection(worklist.case_by_instance)
@@ -52,10 +54,11 @@ class Maps(_Reads):
     heat = _on_read_connection(map_reads.heat)
     feed_cursor = _on_read_connection(map_reads.feed_cursor)
     feed = _on_read_connection(map_reads.feed)
-    devices = _on_read_connection(map_reads.devices)
+    devices = staticmethod(map_reads.devices_statement)
     device_choices = _on_read_connection(map_reads.device_choices)
     device = _on_read_connection(map_reads.device)
-    dead_letters = _on_read_connection(map_reads.dead_letters)
+    dead_letters = staticmethod(map_reads.dead_letters_statement)
+    dead_letter_reasons = _on_read_connection(map_reads.dead_letter_reasons)
     team_backlog = _on_read_connection(map_reads.team_backlog)
 
 

@@ -24,6 +24,7 @@ from engine.exceptions import FormInvalid, NotFound
 from sensors import district
 from . import access
 from .dashboard import period
+from .database import page_of
 from .i18n import catalogue, name_of
 from .security import engine, requires
 
@@ -164,22 +165,15 @@ def feed():
     return jsonify(engine().maps.feed(cursor))
 
 
-def _page(args) -> int:
-    try:
-        return max(1, int(args.get("page") or 1))
-    except ValueError as err:
-        raise FormInvalid("page is a number", {"page": args.get("page")}) from err
-
-
 @bp.get("/devices")
 @requires(*COMMAND_ROLES)
 def devices():
     filters = {k: request.args.get(k) or None for k in ("device_type", "compound", "state")}
     if filters["state"] not in (None, "online", "offline", "unknown"):
         raise FormInvalid("state is online, offline or unknown", {"state": filters["state"]})
-    listing = engine().maps.devices(page=_page(request.args), **filters)
-    return render_template("devices.html", listing=listing, filters=filters,
-                           choices=engine().maps.device_choices())
+    page = page_of(engine().maps.devices(**filters), request.args)
+    return render_template("devices.html", page=page, filters=filters, choices=engine().maps.device_choices(),
+                           kept={k: v for k, v in filters.items() if v})
 
 
 @bp.get("/devices/<device_id>")
@@ -195,5 +189,5 @@ def device(device_id: str):
 @requires("admin")
 def dead_letters():
     reason = request.args.get("reason") or None
-    listing = engine().maps.dead_letters(reason=reason, page=_page(request.args))
-    return render_template("dead_letters.html", listing=listing, reason=reason)
+    page = page_of(engine().maps.dead_letters(reason), request.args, capped=True)
+    return render_template("dead_letters.html", page=page, reasons=engine().maps.dead_letter_reasons(), reason=reason)

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from engine import INBOX_FILTERS, clock
 from engine.exceptions import FormInvalid
 from . import access, evidence, schema_form
+from .database import page_of
 from .i18n import say
 from flask_babel import gettext as _
 from .security import Forbidden, engine, requires
@@ -34,9 +35,11 @@ def inbox_filters(args) -> dict:
     return {name: args.get(name) for name in INBOX_FILTERS if args.get(name)}
 
 
-def _rows(scope: str = "all"):
-    return engine().worklist.inbox(g.user["inbox_teams"], g.user["username"], scope,
-                                   inbox_filters(request.args))
+def _page():
+    """The page of the user's inbox that the request asks for (``page``, ``per_page``), counted up to COUNT_LIMIT."""
+    statement = engine().worklist.inbox_statement(g.user["inbox_teams"], g.user["username"], "all",
+                                                  inbox_filters(request.args))
+    return page_of(statement, request.args, capped=True)
 
 
 @requires()
@@ -53,16 +56,19 @@ def inbox():
     choices = engine().worklist.filter_choices(g.user["inbox_teams"])
     # the dispatcher's "same problem?" decisions waiting (webui/same_problem.py), linked from the inbox
     same = len(engine().same_problem_waiting()) if set(g.user["roles"]) & set(access.REPORT_ROLES) else None
-    return render_template("inbox.html", rows=_rows(), now=clock.now(), due_state=due_state, choices=choices,
-                           filters=inbox_filters(request.args), poll=current_app.config["POLL_SECONDS"],
-                           same_waiting=same)
+    page = _page()
+    return render_template("inbox.html", rows=page.items, page=page, now=clock.now(), due_state=due_state,
+                           choices=choices, filters=inbox_filters(request.args),
+                           poll=current_app.config["POLL_SECONDS"], same_waiting=same)
 
 
 @bp.get("/inbox/rows")
 @requires()
 def inbox_rows():
     """The inbox table's body, polled by the page every few seconds so new tasks appear without a reload."""
-    return render_template("_inbox_rows.html", rows=_rows(), now=clock.now(), due_state=due_state)
+    page = _page()
+    return render_template("_inbox_rows.html", rows=page.items, page=page, filters=inbox_filters(request.args),
+                           now=clock.now(), due_state=due_state)
 
 
 def _task(task_id: int) -> dict:
