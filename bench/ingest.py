@@ -164,8 +164,9 @@ class Workload:
         return out
 
 
-def fresh_database() -> str:
-    return recreate_database(ADMIN_URL, DATABASE)
+def fresh_database(name: str = DATABASE) -> str:
+    """Drop and create the bench's database (a name of your own with ``--database`` on a shared server)."""
+    return recreate_database(ADMIN_URL, name)
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingesters", type=int, default=2, help="ingester processes, one partition each")
     parser.add_argument("--starters", type=int, default=1, help="case-starter processes per ingester")
     parser.add_argument("--latency-seconds", type=float, default=None)
+    parser.add_argument("--database", default=DATABASE,
+                        help=f"database to drop and create for the run (default {DATABASE}; pick your own on a "
+                             f"shared server)")
     args = parser.parse_args(argv)
     flood = args.messages or (3_000 if args.quick else 40_000)
     steady_s = args.latency_seconds or (3.0 if args.quick else 15.0)
@@ -259,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"broker: mosquitto QoS 1 publish -> subscribe, {raw_count} messages, one paho-mqtt publisher and "
               f"one subscriber: {raw:,.0f} msgs/s")
 
-        url = fresh_database()
+        url = fresh_database(args.database)
         engine = Engine(Config(database_url=url))
         engine.store.upgrade()
         engine.deploy({p.name: p.read_bytes() for p in sorted((ROOT / "bpmn").iterdir()) if p.is_file()},
