@@ -326,7 +326,9 @@ def _lock_open(connection, keys: list[str]) -> dict[str, _Open]:
         .where(_alarms.c.open_key.in_(keys)).order_by(_alarms.c.open_key).with_for_update(of=_alarms)).all()
     opens, ended = {}, []
     for row in rows:
-        if row.instance_id is not None and row.status != "running":
+        # No status with an instance id: the link committed while this statement waited for the row lock, and the
+        # instance row is newer than the statement's snapshot. It has just started; it has not ended.
+        if row.instance_id is not None and row.status is not None and row.status != "running":
             ended.append(row.id)
             continue
         cleared = row.cleared_at is not None and row.cleared_at >= row.last_seen_at

@@ -17,6 +17,8 @@ step is saved only onto the row version it was loaded from.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -28,8 +30,10 @@ from .exceptions import ConcurrentUpdate
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "jingzhi"
-#: The verbs a job may run: the ones that change instances.
-VERBS = frozenset({"start", "complete_task", "send_message", "tick", "cancel", "claim", "unclaim", "retry"})
+#: The verbs a job may run: the ones that change instances. ``alarms.after_commit`` is the work after an alert batch
+#: committed (the cases of its new alarms, its held clears: engine.alarms), a verb of the service object.
+VERBS = frozenset({"start", "complete_task", "send_message", "tick", "cancel", "claim", "unclaim", "retry",
+                   "alarms.after_commit"})
 
 _worker_engine: Engine | None = None
 
@@ -60,7 +64,7 @@ def run_verb(verb: str, kwargs: dict, engine: Engine | None = None):
     try:
         for attempt in range(defaults.JOB_RETRIES + 1):
             try:
-                return getattr(engine, verb)(**kwargs)
+                return _verb(engine, verb)(**kwargs)
             except ConcurrentUpdate:
                 if attempt == defaults.JOB_RETRIES:
                     raise
@@ -68,6 +72,13 @@ def run_verb(verb: str, kwargs: dict, engine: Engine | None = None):
     except BaseException:
         _final_failure()
         raise
+
+
+def _verb(engine: Engine, verb: str):
+    target = engine
+    for name in verb.split("."):
+        target = getattr(target, name)
+    return target
 
 
 def _final_failure() -> None:
@@ -94,6 +105,8 @@ class Jobs:
         self.engine = engine
         self.redis = redis
         self.queue = None
+        self._background: tuple[queue.SimpleQueue, threading.Thread] | None = None
+        self._background_lock = threading.Lock()
         self.job_timeout_s = job_timeout_s
         if redis is not None:
             from rq import Queue
@@ -119,6 +132,42 @@ class Jobs:
                                  result_ttl=3600, failure_ttl=7 * 24 * 3600,
                                  retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
+
+    def background(self, verb: str, **kwargs) -> Submitted:
+        """Submit a verb without waiting for it: queued on RQ like :meth:`submit`, or, in-process, run in order by
+        one thread of this object, so the caller (the ingester's writer, between two batches) goes on at once.
+
+        In-process, what is queued here dies with the process; the verbs handed over this way must leave their
+        intent in the database first (the alarm rows a case start job reads, which the alarm sweep finishes).
+        """
+        if self.queue is not None:
+            return self.submit(verb, **kwargs)
+        if verb not in VERBS:
+            raise ValueError(f"'{verb}' is not an engine verb that jobs run")
+        with self._background_lock:
+            if self._background is None:
+                work: queue.SimpleQueue = queue.SimpleQueue()
+                self._background = (work, threading.Thread(target=self._run_background, args=(work,),
+                                                           name="jobs-background", daemon=True))
+                self._background[1].start()
+            self._background[0].put((verb, kwargs))
+        return Submitted(False)
+
+    def _run_background(self, work: queue.SimpleQueue) -> None:
+        while (item := work.get()) is not None:
+            verb, kwargs = item
+            try:
+                run_verb(verb, kwargs, self.engine)
+            except Exception:  # what it left undone is in the database, for the sweeps
+                log.exception("background job %s failed", verb)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let the in-process background verbs queued so far finish, then end their thread (a clean stop)."""
+        with self._background_lock:
+            background, self._background = self._background, None
+        if background is not None:
+            background[0].put(None)
+            background[1].join(timeout)
 
     def call(self, func, *args, job_id: str | None = None) -> Submitted:
         """Run an edge's module-level job function (outbox deliveries: integrations.delivery) the same way verbs
