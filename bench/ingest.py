@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -292,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         START_MS = idle_start_ms(engine, rows)
         print(f"case start alone (engine.start of closed_loop on PostgreSQL, nothing else running): "
               f"{START_MS:.1f} ms")
+        cpu_before = _children_cpu_s()
         procs = start_ingesters(args.ingesters, url, broker.url, args.workers)
         try:
             result = measure(engine, procs, broker, rows, flood, steady_s, args.ingesters)
@@ -300,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                 if p.poll() is None:
                     p.kill()
         sustained, p95 = result
+        for p in procs[args.ingesters:]:   # the workers: their queue is empty once every case is started
+            p.terminate()
+            p.wait(30)
+        alerts = counts(engine)[0]
+        cpu = _children_cpu_s() - cpu_before
+        print(f"cpu: ingesters{' and workers' if args.workers else ''} used {cpu:.1f} s (user+sys, every process "
+              f"of theirs; PostgreSQL not counted) for {alerts} messages: {1000 * cpu / alerts:.2f} ms per message")
         engine.store.dispose()
     finally:
         broker.close()
@@ -308,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 START_MS = float("nan")
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's ended and waited-for children (and theirs): the ingesters, once stopped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def idle_start_ms(engine: Engine, rows: list[dict], n: int = 60) -> float:

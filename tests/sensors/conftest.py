@@ -198,16 +198,21 @@ def own_broker(tmp_path):
 REDIS_URL = os.environ.get("JINGZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-@pytest.fixture
-def rq_jobs(pg_engine):
-    """Jobs on the real Redis, on a queue of this test's own (parallel runs never run each other's jobs)."""
+def jobs_on_redis(engine):
+    """Jobs of ``engine`` on the real Redis, on a queue of this test's own (parallel runs never run each other's
+    jobs); a generator for fixtures, which empties and deletes the queue at the end."""
     from redis import Redis
 
     from engine import Jobs
 
     connection = Redis.from_url(REDIS_URL)
-    jobs = Jobs(pg_engine, connection, queue_name=f"test-{uuid.uuid4().hex[:8]}")
+    jobs = Jobs(engine, connection, queue_name=f"test-{uuid.uuid4().hex[:8]}")
     yield jobs
     jobs.queue.empty()
     jobs.queue.delete(delete_jobs=True)
     connection.close()
+
+
+@pytest.fixture
+def rq_jobs(pg_engine):
+    yield from jobs_on_redis(pg_engine)
