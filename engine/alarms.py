@@ -42,8 +42,9 @@ def open_cases(engine, alarm_ids: list[int], retry: bool = False, actor: str = "
     """Start the cases of these alarms, many in one transaction; returns alarm id -> instance id of those started.
 
     Safe to run twice, at once or one after the other (a job rerun after its worker died, the sweep beside a late
-    job): each alarm row is locked, checked to have no case yet, its case started and the link written in ONE
-    transaction, so a second run waits for the first and then finds the link. A new alarm is born claimed by its
+    job): each alarm is locked (an advisory lock on PostgreSQL; SQLite has one writer), checked to have no case yet,
+    its case started and the link written in ONE transaction, so a second run waits for the first and then finds
+    the link. A new alarm is born claimed by its
     batch (``start_claimed_at``) for the job that batch hands its new alarms to; ``retry`` (the sweep) takes only
     alarms whose claim lapsed, so it does not race a job still waiting in its queue.
     """
@@ -106,6 +107,7 @@ def _open_batch(engine, alarm_ids: list[int], retry: bool, actor: str) -> dict[i
             except NotFound as err:  # the process is not deployed (yet): the claim lapses and a sweep retries
                 log.warning("alarm %s: %s", alarm_id, err.message)
             except JingzhiError as err:  # the diagram refuses this data: park the alarm where an admin sees it
+                # (start_in refuses before it writes anything, so the rest of the batch commits without a trace)
                 log.error("alarm %s could not start %s: %s", alarm_id, row["process_id"], err.message)
                 failed[alarm_id] = err.message
         waiting = [row["id"] for row in rows if row["id"] not in started and row["id"] not in failed]
