@@ -236,8 +236,9 @@ def start_ingesters(n: int, database_url: str, broker_url: str, workers: int = 0
              "--client-id", f"bench-ingest-{i}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True))
     for _ in range(workers):
+        # Not a pipe: RQ logs every job, and a pipe nobody reads until the end fills and stalls the worker.
         procs.append(subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "worker"], env=env, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
 
 
@@ -348,7 +349,7 @@ def measure(engine, procs, broker, rows, flood: int, steady_s: float, ingesters:
         deadline = time.monotonic() + 60
         while counts(engine)[0] == 0:
             if time.monotonic() > deadline:
-                raise SystemExit("no ingester came up: " + "".join(p.stderr.read() for p in procs if p.poll()))
+                raise SystemExit("no ingester came up: " + "".join(p.stderr.read() for p in procs if p.poll() and p.stderr))
             publish_all(pub, [workload.heartbeat()])
             time.sleep(0.3)
         time.sleep(2.0)
