@@ -157,7 +157,7 @@ class Publisher:
 
 
 class Ingesters:
-    """``jingzhi ingest`` processes with fixed client ids, partition k of n each (``--starters 0``)."""
+    """``jingzhi ingest`` processes with fixed client ids, partition k of n each."""
 
     def __init__(self, n: int, database_url: str, broker_url: str, root: str, prefix: str):
         self.n, self.root, self.prefix = n, root, prefix
@@ -167,8 +167,7 @@ class Ingesters:
 
     def _spawn(self, k: int) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", self.root,
-                                 "--client-id", f"{self.prefix}-{k}", "--partition", f"{k}/{self.n}",
-                                 "--starters", "0"], env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 "--client-id", f"{self.prefix}-{k}", "--partition", f"{k}/{self.n}"], env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=self.log)
 
     def kill(self) -> None:

@@ -9,7 +9,7 @@ the system's, queues unbounded) and a fresh PostgreSQL database holding the whol
    broker takes them; the rate is messages over the time until every alert is stored and every case started;
 3. latency: the same mix at a steady rate below that capacity; alert -> task-in-inbox is the first ready task's
    ``created_at`` minus the alarm's timestamp (set by the publisher at publish time), p50 and p95, split into
-   publish -> stored (broker, ingester queue, batch) and stored -> task (starter queue, SpiffWorkflow start, save).
+   publish -> stored (broker, ingester queue, batch) and stored -> task (job queue, SpiffWorkflow starts, save).
 
 The last line is ``ingest_msgs_per_s=<n> broker_msgs_per_s=<n> p95_alert_to_inbox_ms=<n>``.
 """
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -44,6 +45,8 @@ from .common import free_port, recreate_database
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("JINGZHI_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "jingzhi_bench_ingest"
+#: The Redis database of a run with ``--workers`` (flushed at the start: not one that tests or an install use).
+REDIS_URL = os.environ.get("JINGZHI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 ROOT_TOPIC = "bench/jingzhi/sensors"
 MIX = (0.75, 0.15, 0.10)   # heartbeats, repeats, first alarms
 
@@ -164,8 +167,9 @@ class Workload:
         return out
 
 
-def fresh_database() -> str:
-    return recreate_database(ADMIN_URL, DATABASE)
+def fresh_database(name: str = DATABASE) -> str:
+    """Drop and create the bench's database (a name of your own with ``--database`` on a shared server)."""
+    return recreate_database(ADMIN_URL, name)
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:
@@ -215,14 +219,26 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def start_ingesters(n: int, database_url: str, broker_url: str, starters: int = 1) -> list[subprocess.Popen]:
+def start_ingesters(n: int, database_url: str, broker_url: str, workers: int = 0) -> list[subprocess.Popen]:
+    """``n`` ingesters; with ``workers`` > 0 also that many `jingzhi worker` processes, the ingesters queueing their
+    case starts on RQ (``REDIS_URL``: ``JINGZHI_BENCH_REDIS_URL``, flushed first), else starting them in-process."""
     env = dict(os.environ, DATABASE_URL=database_url, MQTT_URL=broker_url, PYTHONPATH=str(ROOT))
+    env.pop("REDIS_URL", None)
+    if workers:
+        from redis import Redis
+
+        env["REDIS_URL"] = REDIS_URL
+        Redis.from_url(REDIS_URL).flushdb()
     procs = []
     for i in range(n):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "jingzhi.cli", "ingest", "--topic-root", ROOT_TOPIC, "--partition", f"{i}/{n}",
-             "--client-id", f"bench-ingest-{i}", "--starters", str(starters)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+             "--client-id", f"bench-ingest-{i}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True))
+    for _ in range(workers):
+        # Not a pipe: RQ logs every job, and a pipe nobody reads until the end fills and stalls the worker.
+        procs.append(subprocess.Popen([sys.executable, "-m", "jingzhi.cli", "worker"], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
 
 
@@ -245,8 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run with small numbers")
     parser.add_argument("--messages", type=int, default=None, help="messages in the sustained flood")
     parser.add_argument("--ingesters", type=int, default=2, help="ingester processes, one partition each")
-    parser.add_argument("--starters", type=int, default=1, help="case-starter processes per ingester")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="`jingzhi worker` processes running the case start jobs on RQ (0: in-process jobs, the "
+                             "embedded default)")
     parser.add_argument("--latency-seconds", type=float, default=None)
+    parser.add_argument("--database", default=DATABASE,
+                        help=f"database to drop and create for the run (default {DATABASE}; pick your own on a "
+                             f"shared server)")
     args = parser.parse_args(argv)
     flood = args.messages or (3_000 if args.quick else 40_000)
     steady_s = args.latency_seconds or (3.0 if args.quick else 15.0)
@@ -259,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"broker: mosquitto QoS 1 publish -> subscribe, {raw_count} messages, one paho-mqtt publisher and "
               f"one subscriber: {raw:,.0f} msgs/s")
 
-        url = fresh_database()
+        url = fresh_database(args.database)
         engine = Engine(Config(database_url=url))
         engine.store.upgrade()
         engine.deploy({p.name: p.read_bytes() for p in sorted((ROOT / "bpmn").iterdir()) if p.is_file()},
@@ -267,19 +288,28 @@ def main(argv: list[str] | None = None) -> int:
         rows = devices(7)
         import_devices(engine.store, rows)
         print(f"database: fresh PostgreSQL, district of {len(rows)} devices imported; "
-              f"{args.ingesters} ingester process(es), each with {args.starters} case-starter process(es)")
+              f"{args.ingesters} ingester process(es); case start jobs "
+              f"{f'on RQ, {args.workers} worker process(es)' if args.workers else 'in-process'}")
         global START_MS
         START_MS = idle_start_ms(engine, rows)
         print(f"case start alone (engine.start of closed_loop on PostgreSQL, nothing else running): "
               f"{START_MS:.1f} ms")
-        procs = start_ingesters(args.ingesters, url, broker.url, args.starters)
+        cpu_before = _children_cpu_s()
+        procs = start_ingesters(args.ingesters, url, broker.url, args.workers)
         try:
-            result = measure(engine, procs, broker, rows, flood, steady_s)
+            result = measure(engine, procs, broker, rows, flood, steady_s, args.ingesters)
         finally:
             for p in procs:
                 if p.poll() is None:
                     p.kill()
         sustained, p95 = result
+        for p in procs[args.ingesters:]:   # the workers: their queue is empty once every case is started
+            p.terminate()
+            p.wait(30)
+        alerts = counts(engine)[0]
+        cpu = _children_cpu_s() - cpu_before
+        print(f"cpu: ingesters{' and workers' if args.workers else ''} used {cpu:.1f} s (user+sys, every process "
+              f"of theirs; PostgreSQL not counted) for {alerts} messages: {1000 * cpu / alerts:.2f} ms per message")
         engine.store.dispose()
     finally:
         broker.close()
@@ -288,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 START_MS = float("nan")
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's ended and waited-for children (and theirs): the ingesters, once stopped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def idle_start_ms(engine: Engine, rows: list[dict], n: int = 60) -> float:
@@ -304,7 +340,7 @@ def idle_start_ms(engine: Engine, rows: list[dict], n: int = 60) -> float:
     return (time.perf_counter() - started) * 1000 / (n - 10)
 
 
-def measure(engine, procs, broker, rows, flood: int, steady_s: float) -> tuple[float, float]:
+def measure(engine, procs, broker, rows, flood: int, steady_s: float, ingesters: int) -> tuple[float, float]:
     if True:
         pub = client(broker.port, "bench-pub")
         workload = Workload(rows)
@@ -313,7 +349,7 @@ def measure(engine, procs, broker, rows, flood: int, steady_s: float) -> tuple[f
         deadline = time.monotonic() + 60
         while counts(engine)[0] == 0:
             if time.monotonic() > deadline:
-                raise SystemExit("no ingester came up: " + "".join(p.stderr.read() for p in procs if p.poll()))
+                raise SystemExit("no ingester came up: " + "".join(p.stderr.read() for p in procs if p.poll() and p.stderr))
             publish_all(pub, [workload.heartbeat()])
             time.sleep(0.3)
         time.sleep(2.0)
@@ -352,11 +388,11 @@ def measure(engine, procs, broker, rows, flood: int, steady_s: float) -> tuple[f
               f"alert -> task in inbox p50 {p50:.0f} ms, p95 {p95:.0f} ms")
         print(f"  where the time goes (p50 / p95): publish -> alert stored {pct(stored, 50):.0f} / "
               f"{pct(stored, 95):.0f} ms (broker, ingester queue, batch of up to 500 in one transaction); "
-              f"alert stored -> task in inbox {pct(to_task, 50):.0f} / {pct(to_task, 95):.0f} ms (starter queue, "
+              f"alert stored -> task in inbox {pct(to_task, 50):.0f} / {pct(to_task, 95):.0f} ms (job queue, "
               f"SpiffWorkflow start of closed_loop with its DMN decisions and call activity, save)")
         pub.disconnect()
         pub.loop_stop()
-        for n, line in enumerate(stop_ingesters(procs)):
+        for n, line in enumerate(stop_ingesters(procs[:ingesters])):
             print(f"  ingester {n}: {line}")
         with engine.store.read() as c:
             instances = c.scalar(select(func.count()).select_from(ProcessInstance))

@@ -2,9 +2,10 @@
 
 :func:`engine.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
 work that follows, each piece in its own transactions and safe to repeat: a new alarm is born claimed by the batch
-that wrote it, which starts its case with :func:`open_case`; :func:`sweep` (every few seconds in the ticker) takes
-over whatever a crash left, delivers clears once their case waits for them, closes alarms whose case ended and turns
-silent devices into maintenance cases.
+that wrote it, whose after-commit job (:func:`after_commit`, run by :class:`engine.Jobs`: in-process, or on RQ with
+``REDIS_URL``) starts the cases of the batch's new alarms, many in one transaction (:func:`open_cases`);
+:func:`sweep` (every few seconds in the ticker) takes over whatever a lost job or a crash left, delivers clears once
+their case waits for them, closes alarms whose case ended and turns silent devices into maintenance cases.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from . import clock
 from .alerts import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, START_LEASE_S, SWEEP_BATCH, alarm_key,
                      close_alarms, insert_alarm, registry)
 from .exceptions import JingzhiError, MessageNotCorrelated, NotFound
+from .forms import check_size
 from .models import Alarm, Alert, Device, MessageSubscription, ProcessInstance
 
 log = logging.getLogger(__name__)
@@ -39,53 +41,100 @@ _ENDED = (select(_alarms.c.id).join(_instances, _instances.c.id == _alarms.c.ins
           .where(_alarms.c.status == "open", _instances.c.status != "running").limit(SWEEP_BATCH))
 
 
-def open_case(engine, alarm_id: int, retry: bool = False, actor: str = "sensor") -> int | None:
-    """Start the case of a new alarm; returns the instance id, or None when it is not this caller's to start.
+#: Case starts per transaction. One commit for many starts is what lets an ingester keep up with a burst of first
+#: alarms; a batch is still small enough that a batch the database refuses costs little to redo one by one.
+START_BATCH = 100
 
-    A new alarm is born claimed by the batch that wrote it (``start_claimed_at``), so its writer starts the case
-    with no claim of its own: one read, the start, the link. ``retry`` (the sweep) takes alarms nobody holds or whose
-    lease ran out (the writer died), claims them, and first looks for a case an earlier attempt started but did not
-    link.
+
+def open_case(engine, alarm_id: int, retry: bool = False, actor: str = "sensor") -> int | None:
+    """Start the case of one alarm (:func:`open_cases` of one); the instance id, or None when none was started here."""
+    return open_cases(engine, [alarm_id], retry=retry, actor=actor).get(alarm_id)
+
+
+def open_cases(engine, alarm_ids: list[int], retry: bool = False, actor: str = "sensor") -> dict[int, int]:
+    """Start the cases of these alarms, many in one transaction; returns alarm id -> instance id of those started.
+
+    Safe to run twice, at once or one after the other (a job rerun after its worker died, the sweep beside a late
+    job): each alarm is locked (an advisory lock on PostgreSQL; SQLite has one writer), checked to have no case yet,
+    its case started and the link written in ONE transaction, so a second run waits for the first and then finds
+    the link. A new alarm is born claimed by its
+    batch (``start_claimed_at``) for the job that batch hands its new alarms to; ``retry`` (the sweep) takes only
+    alarms whose claim lapsed, so it does not race a job still waiting in its queue.
     """
-    now = clock.now()
-    columns = (_alarms.c.device_id, _alarms.c.scenario, _alarms.c.process_id, _alarms.c.start_data, _alarms.c.count)
-    open_unlinked = (_alarms.c.id == alarm_id, _alarms.c.status == "open", _alarms.c.instance_id.is_(None))
-    started = None
-    if not retry:
-        with engine.store.read() as connection:
-            alarm = connection.execute(select(*columns).where(*open_unlinked)).mappings().one_or_none()
-        if alarm is None:
-            return None
-        business_key = f"{alarm['device_id']}/{alarm['scenario']}#{alarm_id}"
-    else:
-        lapsed = or_(_alarms.c.start_claimed_at.is_(None),
-                     _alarms.c.start_claimed_at < now - timedelta(seconds=START_LEASE_S))
-        with engine.store.begin() as connection:
-            alarm = connection.execute(update(_alarms).where(*open_unlinked, lapsed).values(start_claimed_at=now)
-                                       .returning(*columns)).mappings().one_or_none()
-            if alarm is None:
-                return None
-            business_key = f"{alarm['device_id']}/{alarm['scenario']}#{alarm_id}"
-            started = connection.scalar(select(_instances.c.id).where(_instances.c.business_key == business_key))
-    if started is None:  # not started by an earlier attempt that died before linking
-        data = dict(alarm["start_data"], alert_count=alarm["count"])
+    started: dict[int, int] = {}
+    for n in range(0, len(alarm_ids), START_BATCH):
+        chunk = alarm_ids[n:n + START_BATCH]
         try:
-            started = engine.start(alarm["process_id"], data, business_key=business_key, actor=actor)
-        except NotFound as err:  # the process is not deployed (yet): the lease runs out and a sweep retries
-            log.warning("alarm %s: %s", alarm_id, err.message)
-            return None
-        except JingzhiError as err:  # the diagram refuses this data: park the alarm where an admin sees it
-            log.error("alarm %s could not start %s: %s", alarm_id, alarm["process_id"], err.message)
-            with engine.store.begin() as connection:
-                connection.execute(update(_alarms).where(_alarms.c.id == alarm_id).values(
-                    status="failed", open_key=None, error=err.message, closed_at=clock.now()))
-            return None
+            started.update(_open_batch(engine, chunk, retry, actor))
+        except Exception as err:
+            if len(chunk) == 1 or engine.alarms.unavailable(err):
+                raise
+            # One alarm the database refuses must not keep the others from their cases: each on its own.
+            log.warning("starting %d cases in one transaction failed (%s); starting them one by one", len(chunk), err)
+            for alarm_id in chunk:
+                try:
+                    started.update(_open_batch(engine, [alarm_id], retry, actor))
+                except Exception:
+                    log.exception("starting the case of alarm %s failed; the sweep retries it", alarm_id)
+    return started
+
+
+#: The advisory lock space of case starts (pg_advisory_xact_lock(space, alarm id)): "JZ".
+START_LOCK_SPACE = 0x4A5A
+_LOCK_STARTS = text("SELECT pg_advisory_xact_lock(:space, CAST(id % 2147483647 AS integer)) "
+                    "FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id ORDER BY 1) AS alarm")
+_START_COLUMNS = (_alarms.c.id, _alarms.c.device_id, _alarms.c.scenario, _alarms.c.process_id, _alarms.c.start_data,
+                  _alarms.c.count)
+
+
+def _open_batch(engine, alarm_ids: list[int], retry: bool, actor: str) -> dict[int, int]:
+    now = clock.now()
+    unlinked = (_alarms.c.id.in_(alarm_ids), _alarms.c.status == "open", _alarms.c.instance_id.is_(None))
+    if retry:
+        unlinked += (or_(_alarms.c.start_claimed_at.is_(None),
+                         _alarms.c.start_claimed_at < now - timedelta(seconds=START_LEASE_S)),)
+    started, failed = {}, {}
     with engine.store.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # No WAL flush wait: lost in a crash, the link is found again by business key (the start was flushed).
-            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        connection.execute(update(_alarms).where(_alarms.c.id == alarm_id).values(instance_id=started))
-        connection.execute(update(_alerts).where(_alerts.c.alarm_id == alarm_id).values(instance_id=started))
+            # A second start of these alarms waits here until the first committed, then reads its links. Advisory
+            # locks, not row locks: the writer's next batch counts repeats on these alarm rows and must not wait for
+            # SpiffWorkflow. Taken in id order, so overlapping runs queue up instead of deadlocking.
+            connection.execute(_LOCK_STARTS, {"space": START_LOCK_SPACE, "ids": sorted(alarm_ids)})
+        rows = connection.execute(select(*_START_COLUMNS).where(*unlinked).order_by(_alarms.c.id)).mappings().all()
+        if not rows:
+            return {}
+        keys = {row["id"]: f"{row['device_id']}/{row['scenario']}#{row['id']}" for row in rows}
+        # A case started by code that linked it in a second transaction (before this module started and linked
+        # in one) may exist without its link: found by business key, never started twice.
+        known = dict(connection.execute(select(_instances.c.business_key, _instances.c.id)
+                                        .where(_instances.c.business_key.in_(list(keys.values())))).all())
+        for row in rows:
+            alarm_id, key = row["id"], keys[row["id"]]
+            if key in known:
+                started[alarm_id] = known[key]
+                continue
+            data = dict(row["start_data"], alert_count=row["count"])
+            try:
+                check_size(data)
+                started[alarm_id], _, _ = engine.runtime.start_in(connection, row["process_id"], data, key, actor)
+            except NotFound as err:  # the process is not deployed (yet): the claim lapses and a sweep retries
+                log.warning("alarm %s: %s", alarm_id, err.message)
+            except JingzhiError as err:  # the diagram refuses this data: park the alarm where an admin sees it
+                # (start_in refuses before it writes anything, so the rest of the batch commits without a trace)
+                log.error("alarm %s could not start %s: %s", alarm_id, row["process_id"], err.message)
+                failed[alarm_id] = err.message
+        waiting = [row["id"] for row in rows if row["id"] not in started and row["id"] not in failed]
+        if waiting:  # claimed again, so the next sweep waits a lease before it retries them
+            connection.execute(update(_alarms).where(_alarms.c.id.in_(waiting)).values(start_claimed_at=now))
+        if started:
+            links = [{"b_alarm": a, "b_instance": i} for a, i in started.items()]
+            connection.execute(update(_alarms).where(_alarms.c.id == bindparam("b_alarm"))
+                               .values(instance_id=bindparam("b_instance")), links)
+            connection.execute(update(_alerts).where(_alerts.c.alarm_id == bindparam("b_alarm"))
+                               .values(instance_id=bindparam("b_instance")), links)
+        for alarm_id, message in failed.items():
+            connection.execute(update(_alarms).where(_alarms.c.id == alarm_id).values(
+                status="failed", open_key=None, error=message, closed_at=now))
     return started
 
 
@@ -103,10 +152,8 @@ def after_commit(engine, new_alarms: list[int], pending_clears: list[int], actor
     each new alarm, then deliver the batch's held clears to the cases that wait for them now. What fails here stays
     in the database (a claimed alarm, a pending clear) and the ticker's :func:`sweep` finishes it."""
     done = AfterCommit()
-    for alarm_id in new_alarms:
-        instance_id = open_case(engine, alarm_id, actor=actor)
-        if instance_id is not None:
-            done.started[alarm_id] = instance_id
+    if new_alarms:
+        done.started = open_cases(engine, list(new_alarms), actor=actor)
     if pending_clears:
         done.cleared = deliver_clears(engine, pending_clears, actor=actor)
     return done
@@ -195,8 +242,8 @@ def pending_starts(engine, limit: int = SWEEP_BATCH) -> list[int]:
 
 def sweep(engine, now: datetime | None = None) -> dict:
     """The periodic pass of an ingester: silent devices, cases left unstarted, clears now deliverable, ended cases."""
-    candidates = dict.fromkeys(mark_offline(engine, now) + pending_starts(engine))
-    opened = [a for a in candidates if open_case(engine, a, retry=True) is not None]
+    candidates = list(dict.fromkeys(mark_offline(engine, now) + pending_starts(engine)))
+    opened = open_cases(engine, candidates, retry=True)
     delivered = deliver_clears(engine)
     closed = close_ended(engine)
     return {"opened": len(opened), "cleared": len(delivered), "closed": closed}

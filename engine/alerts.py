@@ -4,9 +4,10 @@ The edges (MQTT ingester, HTTP intake) parse and validate; they hand this module
 and :class:`DeadLetterIn` rows. :func:`record` stores a whole batch in ONE transaction with a handful of statements
 and never touches SpiffWorkflow: heartbeats and repeats are an INSERT of the alert and an UPDATE of a device or
 alarm row. Only the first alarm of a (device, scenario) starts a process, and that happens after the commit
-(:func:`engine.alarms.open_case`), from the alarm row that the batch wrote: the row is the durable intent, so a crash between the
-commit and the start loses nothing (:func:`engine.alarms.sweep` starts what is left, under a lease so two ingesters never start
-the same case twice).
+in a job (:func:`engine.alarms.open_cases`, many starts to a transaction), from the alarm row that the batch wrote:
+the row is the durable intent, so a crash or a lost job between the commit and the start loses nothing
+(:func:`engine.alarms.sweep` starts what is left once the batch's claim lapsed; a start and its link commit together,
+so no case is started twice).
 
 Alarm semantics (ThingsBoard, RFC 8632): one open alarm per (device, scenario) while its case runs; an alarm again
 counts on it (``count``; after a clear it also counts as a ``flap``), so a flapping device never spawns a second
@@ -326,7 +327,9 @@ def _lock_open(connection, keys: list[str]) -> dict[str, _Open]:
         .where(_alarms.c.open_key.in_(keys)).order_by(_alarms.c.open_key).with_for_update(of=_alarms)).all()
     opens, ended = {}, []
     for row in rows:
-        if row.instance_id is not None and row.status != "running":
+        # No status with an instance id: the link committed while this statement waited for the row lock, and the
+        # instance row is newer than the statement's snapshot. It has just started; it has not ended.
+        if row.instance_id is not None and row.status is not None and row.status != "running":
             ended.append(row.id)
             continue
         cleared = row.cleared_at is not None and row.cleared_at >= row.last_seen_at

@@ -18,7 +18,7 @@ SCRIPT_MEMORY_LIMIT_MB = 256
 #: Upper bound of one RQ job (a whole engine step); the sandbox's own limit normally fires first.
 JOB_TIMEOUT_S = 60
 
-#: Time limit of a long job of an edge on an RQ worker (``Jobs.background``): a what-if of a month, two setups over
+#: Time limit of a long job of an edge on an RQ worker (``Jobs.long_running``): a what-if of a month, two setups over
 #: five seeds, is ten simulated months of the district (each under ten minutes on two cores).
 BACKGROUND_JOB_TIMEOUT_S = 4 * 3600
 

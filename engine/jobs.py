@@ -30,8 +30,12 @@ from .exceptions import ConcurrentUpdate
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "jingzhi"
-#: The verbs a job may run: the ones that change instances.
-VERBS = frozenset({"start", "complete_task", "send_message", "tick", "cancel", "claim", "unclaim", "retry"})
+#: The long jobs' queue is the verbs' queue name with this suffix (``jingzhi worker --long`` serves it).
+LONG_SUFFIX = "-long"
+#: The verbs a job may run: the ones that change instances. ``alarms.after_commit`` is the work after an alert batch
+#: committed (the cases of its new alarms, its held clears: engine.alarms), a verb of the service object.
+VERBS = frozenset({"start", "complete_task", "send_message", "tick", "cancel", "claim", "unclaim", "retry",
+                   "alarms.after_commit"})
 
 _worker_engine: Engine | None = None
 _here = threading.local()
@@ -66,7 +70,7 @@ def run_verb(verb: str, kwargs: dict, engine: Engine | None = None):
     try:
         for attempt in range(defaults.JOB_RETRIES + 1):
             try:
-                return getattr(engine, verb)(**kwargs)
+                return _verb(engine, verb)(**kwargs)
             except ConcurrentUpdate:
                 if attempt == defaults.JOB_RETRIES:
                     raise
@@ -74,6 +78,13 @@ def run_verb(verb: str, kwargs: dict, engine: Engine | None = None):
     except BaseException:
         _final_failure()
         raise
+
+
+def _verb(engine: Engine, verb: str):
+    target = engine
+    for name in verb.split("."):
+        target = getattr(target, name)
+    return target
 
 
 def _final_failure() -> None:
@@ -100,11 +111,18 @@ class Jobs:
         self.engine = engine
         self.redis = redis
         self.queue = None
+        self.long_queue = None
+        self._background: tuple[queue.SimpleQueue, threading.Thread] | None = None
+        self._background_lock = threading.Lock()
         self.job_timeout_s = job_timeout_s
         if redis is not None:
             from rq import Queue
 
             self.queue = Queue(queue_name, connection=redis, default_timeout=job_timeout_s)
+            # Long jobs (a what-if of hours) have a queue and workers of their own: on the verbs' queue one would
+            # hold a worker while timer ticks and case starts wait behind it.
+            self.long_queue = Queue(f"{queue_name}{LONG_SUFFIX}", connection=redis,
+                                    default_timeout=defaults.BACKGROUND_JOB_TIMEOUT_S)
 
     @classmethod
     def for_config(cls, config: Config, engine: Engine) -> "Jobs":
@@ -126,6 +144,42 @@ class Jobs:
                                  retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
+    def background(self, verb: str, **kwargs) -> Submitted:
+        """Submit a verb without waiting for it: queued on RQ like :meth:`submit`, or, in-process, run in order by
+        one thread of this object, so the caller (the ingester's writer, between two batches) goes on at once.
+
+        In-process, what is queued here dies with the process; the verbs handed over this way must leave their
+        intent in the database first (the alarm rows a case start job reads, which the alarm sweep finishes).
+        """
+        if self.queue is not None:
+            return self.submit(verb, **kwargs)
+        if verb not in VERBS:
+            raise ValueError(f"'{verb}' is not an engine verb that jobs run")
+        with self._background_lock:
+            if self._background is None:
+                work: queue.SimpleQueue = queue.SimpleQueue()
+                self._background = (work, threading.Thread(target=self._run_background, args=(work,),
+                                                           name="jobs-background", daemon=True))
+                self._background[1].start()
+            self._background[0].put((verb, kwargs))
+        return Submitted(False)
+
+    def _run_background(self, work: queue.SimpleQueue) -> None:
+        while (item := work.get()) is not None:
+            verb, kwargs = item
+            try:
+                run_verb(verb, kwargs, self.engine)
+            except Exception:  # what it left undone is in the database, for the sweeps
+                log.exception("background job %s failed", verb)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let the in-process background verbs queued so far finish, then end their thread (a clean stop)."""
+        with self._background_lock:
+            background, self._background = self._background, None
+        if background is not None:
+            background[0].put(None)
+            background[1].join(timeout)
+
     def call(self, func, *args, job_id: str | None = None) -> Submitted:
         """Run an edge's module-level job function (outbox deliveries: integrations.delivery) the same way verbs
         run: queued on RQ when Redis is configured (once per ``job_id`` while it is waiting), here otherwise. Its
@@ -140,18 +194,19 @@ class Jobs:
                                  failure_ttl=24 * 3600, retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
-    def background(self, func, *args, job_id: str | None = None,
-                   timeout_s: int = defaults.BACKGROUND_JOB_TIMEOUT_S) -> Submitted:
+    def long_running(self, func, *args, job_id: str | None = None,
+                     timeout_s: int = defaults.BACKGROUND_JOB_TIMEOUT_S) -> Submitted:
         """Run a long job of an edge (minutes or hours: a what-if) away from the request that asked for it: queued
-        on RQ when Redis is configured, else on this process's one background thread, one job after the other in
-        the order asked. The job reports its own progress and failure (it is told nothing here); ``func`` finds
+        on RQ's long queue when Redis is configured (``jingzhi worker --long``), else on this process's long-job
+        thread (not :meth:`background`'s, so a what-if never holds up case starts), one job after the other in the
+        order asked. The job reports its own progress and failure (it is told nothing here); ``func`` finds
         this engine with :func:`current_engine`."""
         if self.queue is None:
             _background_queue().put((self.engine, func, args))
             return Submitted(False, job_id=job_id)
         from rq import Retry
 
-        job = self.queue.enqueue(func, *args, job_id=job_id, job_timeout=timeout_s, result_ttl=3600,
+        job = self.long_queue.enqueue(func, *args, job_id=job_id, job_timeout=timeout_s, result_ttl=3600,
                                  failure_ttl=7 * 24 * 3600, retry=Retry(max=defaults.JOB_ABANDONED_RETRIES))
         return Submitted(False, job_id=job.id)
 
@@ -186,8 +241,8 @@ class Jobs:
             registry.cleanup()
         return len(expired)
 
-    def work(self, burst: bool = False) -> None:
-        """Run an RQ worker on this queue (``jingzhi worker``).
+    def work(self, burst: bool = False, long: bool = False) -> None:
+        """Run an RQ worker on the verbs' queue (``jingzhi worker``), or with ``long`` on the long jobs' queue.
 
         A SimpleWorker runs jobs in its own process instead of forking one per job: the parsed-spec cache stays
         warm (a fork would parse every definition again for every job) and no pooled database connection is
@@ -195,7 +250,7 @@ class Jobs:
         bounds each script on its own.
         """
         use_engine(self.engine)
-        _worker_class()([self.queue], connection=self.redis, maintenance_interval=defaults.JOB_MAINTENANCE_S,
+        _worker_class()([self.long_queue if long else self.queue], connection=self.redis, maintenance_interval=defaults.JOB_MAINTENANCE_S,
                         worker_ttl=defaults.WORKER_TTL_S).work(burst=burst, with_scheduler=False)
 
 

@@ -155,27 +155,33 @@ class Runtime:
 
     def start(self, process_id: str, data: dict, business_key: str | None, actor: str) -> int:
         with self.store.begin() as connection:
-            definition = self.definitions.load(connection, self.definitions.latest_id(connection, process_id))
-            workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
-            for task in workflow.get_tasks(state=TaskState.READY):
-                task.data.update(data)
-            step = Step(actor, since=0.0)  # everything so far happened in this step
-            with collecting(step):
-                run_engine(workflow.do_engine_steps)
-            now = clock.now()
-            projection = run_engine(project, workflow, now, set(), step.since)
-            status = status_of(workflow, step)
-            case = new_case(process_id, business_key, data, now)
-            instance_id = insert_instance(connection, dict(
-                definition_id=definition.id, business_key=business_key, created_at=now,
-                **_state_values(workflow, projection, status, 1, now)), case)
-            step.audit("instance.started", process_id=process_id, version=definition.version,
-                       business_key=business_key)
-            memo = write_projection(connection, instance_id, workflow, projection, memo_of_new_case(case),
-                                    step, status, now)
+            instance_id, workflow, memo = self.start_in(connection, process_id, data, business_key, actor)
         if not workflow.completed:
             self.hot.put(instance_id, 1, workflow, memo)
         return instance_id
+
+    def start_in(self, connection, process_id: str, data: dict, business_key: str | None, actor: str):
+        """Start an instance in the caller's transaction (case starts in batches: engine.alarms); returns its id,
+        workflow and memo. Nothing goes to the hot cache: the caller's transaction may still roll back."""
+        definition = self.definitions.load(connection, self.definitions.latest_id(connection, process_id))
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        step = Step(actor, since=0.0)  # everything so far happened in this step
+        with collecting(step):
+            run_engine(workflow.do_engine_steps)
+        now = clock.now()
+        projection = run_engine(project, workflow, now, set(), step.since)
+        status = status_of(workflow, step)
+        case = new_case(process_id, business_key, data, now)
+        instance_id = insert_instance(connection, dict(
+            definition_id=definition.id, business_key=business_key, created_at=now,
+            **_state_values(workflow, projection, status, 1, now)), case)
+        step.audit("instance.started", process_id=process_id, version=definition.version,
+                   business_key=business_key)
+        memo = write_projection(connection, instance_id, workflow, projection, memo_of_new_case(case),
+                                step, status, now)
+        return instance_id, workflow, memo
 
     def step(self, instance_id: int | None, actor: str, change, task_id: int | None = None) -> Step:
         """Lock, load, ``change(workflow, definition, step, connection)``, save; all or nothing.

@@ -234,7 +234,8 @@ class Alarms:
     def after_commit(self, new_alarms: list[int], pending_clears: list[int],
                      actor: str = "sensor") -> alarms.AfterCommit:
         """After a batch committed: start the cases of its new alarms, deliver its held clears (alarms.after_commit).
-        The HTTP intake, the MQTT ingester's starters and the simulation all take this one path."""
+        The HTTP intake and the MQTT ingester (as the job ``alarms.after_commit``) and the simulation all take this
+        one path."""
         return alarms.after_commit(self._engine, new_alarms, pending_clears, actor=actor)
 
     def deliver_clears(self, alarm_ids: list[int] | None = None) -> list[int]:

@@ -135,7 +135,7 @@ def cmd_worker(config: Config, args) -> int:
         print("REDIS_URL is not set: without it engine verbs run in-process and no worker is needed",
               file=sys.stderr)
         return 1
-    Jobs.for_config(config, _engine(config)).work(burst=args.burst)
+    Jobs.for_config(config, _engine(config)).work(burst=args.burst, long=args.long)
     return 0
 
 
@@ -390,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run an RQ worker for engine jobs (needs REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.add_argument("--long", action="store_true",
+                        help="serve the long jobs' queue (the designer's what-if runs) instead of the engine's verbs")
     worker.set_defaults(func=cmd_worker)
 
     ticker = commands.add_parser("ticker", help="fire due timers (one per deployment)")

@@ -41,12 +41,13 @@ def cmd_ingest(config: Config, args) -> int:
         return 2
     settings = IngestSettings(url=url, topic_root=args.topic_root, partition=partition, partitions=partitions,
                               **({"client_id": args.client_id} if args.client_id else {}),
-                              batch_size=args.batch_size, starter_processes=args.starters)
+                              batch_size=args.batch_size)
     print(f"ingesting {settings.subscription} (partition {partition}/{partitions}) from {url} as "
           f"{settings.client_id} ({config.describe()})", flush=True)
-    # The writer (database round trips) and the starter (SpiffWorkflow, CPU) share the GIL. With the default 5 ms
-    # switch interval a thread back from a round trip waits up to 5 ms for the other: a case start of ~10 statements
-    # took 4x its idle time. A shorter interval hands the GIL over promptly.
+    # Without REDIS_URL the writer (database round trips) and the in-process job thread starting cases
+    # (SpiffWorkflow, CPU) share the GIL. With the default 5 ms switch interval a thread back from a round trip waits
+    # up to 5 ms for the other: a case start of ~10 statements took 4x its idle time. A shorter interval hands the
+    # GIL over promptly.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     ingester = Ingester(engine, settings)
     signal.signal(signal.SIGTERM, lambda signum, frame: ingester.request_stop())   # stop cleanly, acks sent
@@ -93,8 +94,6 @@ def add_commands(commands) -> None:
                         help="with N ingesters, this one stores the devices of partition K (default 0/1: all)")
     ingest.add_argument("--client-id", default=None, help="fixed client id of the persistent session")
     ingest.add_argument("--batch-size", type=int, default=500)
-    ingest.add_argument("--starters", type=int, default=1,
-                        help="processes starting the cases of new alarms (0: a thread of the ingester)")
     ingest.set_defaults(func=cmd_ingest)
 
     simulate = commands.add_parser("simulate", help="publish a realistic district of sensor traffic")

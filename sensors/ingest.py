@@ -23,13 +23,15 @@ dropped unstored: the broker sends them again on the new connection.
 
 Threads: paho's network loop only parses and hands over (``on_message`` puts the packet on a queue); the writer
 takes up to ``batch_size`` messages, stores them with :func:`sensors.intake.accept_batch` in one transaction and
-then acknowledges them; the starter opens the cases of new alarms (SpiffWorkflow, after the commit) and delivers the clears of the batch;
-the periodic sweep (silent devices, held clears, ended cases) belongs to `jingzhi ticker` (:mod:`engine.ticker`).
+then acknowledges them, and hands what follows the commit (the cases of the batch's new alarms, started many to a
+transaction; its held clears) to the jobs as one ``alarms.after_commit`` job: on RQ for `jingzhi worker` when
+``REDIS_URL`` is set, else on the jobs' background thread in this process. A job lost with its process or worker
+leaves its alarms unstarted in the database, where the ticker's alarm sweep (:mod:`engine.ticker`) starts them; the
+periodic sweep (silent devices, held clears, ended cases) is the ticker's too.
 """
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import socket
 import threading
@@ -41,6 +43,8 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from engine import Engine, Jobs
 
 from .intake import ACCEPTED, DEAD_LETTER, DUPLICATE, Incoming, accept_batch
 
@@ -73,9 +77,6 @@ class IngestSettings:
     receive_maximum: int = RECEIVE_MAXIMUM
     batch_size: int = BATCH_SIZE
     batch_wait_s: float = BATCH_WAIT_S
-    #: Processes that start the cases of new alarms. 0: a thread of the ingester, sharing its GIL with the writer;
-    #: each process has its own interpreter, so case starts (SpiffWorkflow, CPU) run beside the batches.
-    starter_processes: int = 0
 
     def __post_init__(self):
         if self.partitions < 1 or not 0 <= self.partition < self.partitions:
@@ -104,19 +105,18 @@ class Stats:
     not_ours: int = 0          # messages of another partition, acknowledged on arrival
     stale: int = 0             # packets of an earlier connection, dropped (the broker sends them again)
     acks_withheld: int = 0     # stored, but the connection that delivered them had gone: the broker sends them again
-    cases_opened: int = 0
+    new_alarms: int = 0        # handed to after-commit jobs, which start their cases
+    jobs: int = 0
     failed_batches: int = 0
     batch_seconds: float = 0.0
-    start_seconds: float = 0.0
 
     def line(self) -> str:
         batch_ms = 1000 * self.batch_seconds / self.batches if self.batches else 0.0
-        start_ms = 1000 * self.start_seconds / self.cases_opened if self.cases_opened else 0.0
         return (f"received={self.received} accepted={self.accepted} duplicates={self.duplicates} "
                 f"dead_letters={self.dead_letters} not_ours={self.not_ours} stale={self.stale} "
-                f"acks_withheld={self.acks_withheld} cases_opened={self.cases_opened} batches={self.batches} "
-                f"failed_batches={self.failed_batches} batch_ms_avg={batch_ms:.1f} "
-                f"msgs_per_batch={self.received / max(self.batches, 1):.0f} case_start_ms_avg={start_ms:.1f}")
+                f"acks_withheld={self.acks_withheld} new_alarms={self.new_alarms} jobs={self.jobs} "
+                f"batches={self.batches} failed_batches={self.failed_batches} batch_ms_avg={batch_ms:.1f} "
+                f"msgs_per_batch={self.received / max(self.batches, 1):.0f}")
 
 
 @dataclass(frozen=True)
@@ -136,43 +136,15 @@ def broker_address(url: str) -> tuple[str, int, str | None, str | None]:
     return parsed.hostname or "127.0.0.1", parsed.port or 1883, parsed.username, parsed.password
 
 
-def _starter_main(config, alarm_ids, opened, seconds, stop, parent_pid: int) -> None:
-    """A starter process: start the cases of the alarm ids the writer sends (spawned, so it owns its connections).
-
-    It ends with its ingester, even one killed outright: an orphan has another parent.
-    """
-    from engine import Engine
-
-    engine = Engine(config)
-    try:
-        while not stop.is_set() and os.getppid() == parent_pid:
-            try:
-                alarm_id = alarm_ids.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            try:
-                started = time.perf_counter()
-                if engine.alarms.after_commit([alarm_id], []).started:
-                    with opened.get_lock():
-                        opened.value += 1
-                        seconds.value += time.perf_counter() - started
-            except Exception:  # the alarm stays claimed; the sweep takes it over when the lease runs out
-                log.exception("starting the case of alarm %s failed", alarm_id)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        engine.dispose()
-
-
 class Ingester:
-    def __init__(self, engine, settings: IngestSettings | None = None, on_batch=None):
+    def __init__(self, engine: Engine, settings: IngestSettings | None = None, on_batch=None, jobs: Jobs | None = None):
         self.engine = engine
         self.settings = settings or IngestSettings()
+        #: who runs the after-commit work of each batch: RQ with REDIS_URL, else a background thread of this process
+        self.jobs = jobs or Jobs.for_config(engine.config, engine)
         self.stats = Stats()
         self.on_batch = on_batch            # called with (packets, results) after each commit (benchmarks)
         self._incoming: queue.Queue[_Packet] = queue.Queue()
-        self._starts: queue.Queue[int] = queue.Queue()
-        self._clears: queue.Queue[list[int]] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._stopped = False
@@ -183,19 +155,6 @@ class Ingester:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.client = self._client()
-        self._children: list = []
-        if self.settings.starter_processes:
-            import multiprocessing
-
-            context = multiprocessing.get_context("spawn")
-            self._child_queue = context.Queue()
-            self._child_opened = context.Value("i", 0)
-            self._child_seconds = context.Value("d", 0.0)
-            self._child_stop = context.Event()
-            self._children = [context.Process(target=_starter_main, name=f"ingest-starter-{n}", daemon=True, args=(
-                engine.config, self._child_queue, self._child_opened, self._child_seconds, self._child_stop,
-                os.getpid()))
-                for n in range(self.settings.starter_processes)]
 
     # -- MQTT -----------------------------------------------------------------------------------------------------
     def _client(self) -> mqtt.Client:
@@ -254,14 +213,11 @@ class Ingester:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.settings.session_expiry_s
         properties.ReceiveMaximum = self.settings.receive_maximum
-        for child in self._children:
-            child.start()
         self.client.connect_async(*self._address, keepalive=30, clean_start=False, properties=properties)
         self.client.loop_start()
-        for target, name in ((self._write_loop, "ingest-writer"), (self._start_loop, "ingest-starter")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        thread.start()
+        self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -274,14 +230,7 @@ class Ingester:
             thread.join(timeout)
         self.client.disconnect()
         self.client.loop_stop()
-        if self._children:
-            self._child_stop.set()
-            for child in self._children:
-                child.join(timeout)
-                if child.is_alive():
-                    child.terminate()
-            self.stats.cases_opened += self._child_opened.value
-            self.stats.start_seconds += self._child_seconds.value
+        self.jobs.close(timeout)   # in-process: the starts already handed over finish; on RQ they wait in Redis
 
     def request_stop(self) -> None:
         """Ask :meth:`run_forever` to finish (from a signal handler)."""
@@ -364,28 +313,20 @@ class Ingester:
                 stats.duplicates += 1
             elif result.status == DEAD_LETTER:
                 stats.dead_letters += 1
-        for alarm_id in batch.new_alarms:
-            (self._child_queue if self._children else self._starts).put(alarm_id)
-        if batch.pending_clears:
-            self._clears.put(batch.pending_clears)
+        if batch.new_alarms or batch.pending_clears:
+            self._after_commit(batch.new_alarms, batch.pending_clears)
         if self.on_batch is not None:
             self.on_batch(packets, batch)
 
-    # -- starter --------------------------------------------------------------------------------------------------
-    def _start_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                alarm_id = self._starts.get(timeout=0.1)
-            except queue.Empty:
-                alarm_id = None
-            try:
-                if alarm_id is not None:
-                    started = time.perf_counter()
-                    if self.engine.alarms.after_commit([alarm_id], []).started:
-                        self.stats.cases_opened += 1
-                        self.stats.start_seconds += time.perf_counter() - started
-                while not self._clears.empty():
-                    self.engine.alarms.after_commit([], self._clears.get_nowait())
-            except Exception:  # a failed start stays pending in the database; the ticker's sweep retries it
-                log.exception("opening cases or delivering clears failed")
-                self._stop.wait(RETRY_S)
+    def _after_commit(self, new_alarms: list[int], pending_clears: list[int]) -> None:
+        """One job for the batch: its cases started in one transaction, its clears delivered. A job that cannot be
+        handed over (Redis away) is left to the ticker's sweep: the alarms are stored, the batch acknowledged."""
+        try:
+            self.jobs.background("alarms.after_commit", new_alarms=list(new_alarms),
+                                 pending_clears=list(pending_clears))
+        except Exception:
+            log.exception("handing %d new alarms and %d clears to the jobs failed; the ticker's sweep takes them",
+                          len(new_alarms), len(pending_clears))
+            return
+        self.stats.jobs += 1
+        self.stats.new_alarms += len(new_alarms)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from engine import DeadLetterIn, SensorEvent, clock
+from engine import DeadLetterIn, Jobs, SensorEvent, clock
 
 from . import payload
 
@@ -49,13 +49,20 @@ class Batch:
     pending_clears: list[int]
 
 
-def accept_alert(engine, raw: bytes | str | dict, source: str) -> AcceptResult:
-    """Validate and store one message; a first alarm starts its case before this returns (HTTP wants the id)."""
+def accept_alert(engine, raw: bytes | str | dict, source: str, jobs: Jobs | None = None) -> AcceptResult:
+    """Validate and store one message, then run its after-commit work as an ``alarms.after_commit`` job.
+
+    In-process jobs (no ``REDIS_URL``, or no ``jobs``) run it before this returns, so a first alarm's answer names
+    its case; on RQ it is queued for `jingzhi worker` and the answer's ``instance_id`` is None until a worker ran it.
+    """
     batch = accept_batch(engine, [Incoming(raw, source)])
     result = batch.results[0]
     instance_id = result.instance_id
-    done = engine.alarms.after_commit(batch.new_alarms, batch.pending_clears)
-    instance_id = next(iter(done.started.values()), instance_id)
+    if batch.new_alarms or batch.pending_clears:
+        work = dict(new_alarms=batch.new_alarms, pending_clears=batch.pending_clears)
+        done = (jobs or Jobs(engine)).submit("alarms.after_commit", **work)
+        if done.done:
+            instance_id = next(iter(done.result.started.values()), instance_id)
     return AcceptResult(result.status, result.alert_id, instance_id, result.reason, result.detail)
 
 

@@ -1,4 +1,4 @@
-"""The designer's what-if as a background job (``Jobs.background``: an RQ worker, or the web process's background
+"""The designer's what-if as a background job (``Jobs.long_running``: an RQ worker, or the web process's background
 thread on embedded defaults): one stored run (``Engine.whatif_runs``) compared by :func:`simulation.whatif.compare`.
 
 A is the file set in force in this database with the documented staffing; B is the same with the run's own files

@@ -3,7 +3,7 @@
 A designer picks B (a process version or their draft, another routing table, a staffing plan: officers per team
 scaled), the period (the days this database recorded, or a simulated stream of the district when it recorded too
 little) and the number of seeds, and starts a run. The run is stored (``Engine.whatif_runs``) and handed to the job
-runner (``Jobs.background``: an RQ worker, or the web process's background thread on embedded defaults), never run
+runner (``Jobs.long_running``: an RQ worker, or the web process's background thread on embedded defaults), never run
 in the request; its page shows the progress and then the comparison ``simulation.whatif.compare`` made.
 
 Designers and admins only. This module validates the form, asks for the run and renders; the comparison is
@@ -153,7 +153,7 @@ def start():
     if errors:
         return _form(process_id, request.form, errors, 422)
     run_id = engine().whatif_runs.ask(g.user["username"], setup, process_id)
-    Jobs.for_config(engine().config, engine()).background(run_whatif, run_id, job_id=f"whatif-{run_id}")
+    Jobs.for_config(engine().config, engine()).long_running(run_whatif, run_id, job_id=f"whatif-{run_id}")
     return redirect(url_for("whatif.run", run_id=run_id))
 
 

@@ -137,8 +137,8 @@ def ingesters(pg_engine):
     """start(settings) -> a running Ingester in this process; all are stopped at the end."""
     running = []
 
-    def _start(ingest_settings: IngestSettings, engine=None) -> Ingester:
-        ingester = Ingester(engine or pg_engine, ingest_settings).start()
+    def _start(ingest_settings: IngestSettings, engine=None, jobs=None) -> Ingester:
+        ingester = Ingester(engine or pg_engine, ingest_settings, jobs=jobs).start()
         wait_for(ingester.subscribed.is_set, 15, what="the subscription")
         running.append(ingester)
         return ingester
@@ -193,3 +193,26 @@ def own_broker(tmp_path):
     broker.start()
     yield broker
     broker.stop()
+
+
+REDIS_URL = os.environ.get("JINGZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def jobs_on_redis(engine):
+    """Jobs of ``engine`` on the real Redis, on a queue of this test's own (parallel runs never run each other's
+    jobs); a generator for fixtures, which empties and deletes the queue at the end."""
+    from redis import Redis
+
+    from engine import Jobs
+
+    connection = Redis.from_url(REDIS_URL)
+    jobs = Jobs(engine, connection, queue_name=f"test-{uuid.uuid4().hex[:8]}")
+    yield jobs
+    jobs.queue.empty()
+    jobs.queue.delete(delete_jobs=True)
+    connection.close()
+
+
+@pytest.fixture
+def rq_jobs(pg_engine):
+    yield from jobs_on_redis(pg_engine)

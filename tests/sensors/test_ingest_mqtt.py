@@ -37,14 +37,26 @@ def alarm_of(engine, device_id: str) -> dict | None:
     return dict(row) if row else None
 
 
-@pytest.mark.parametrize("starter_processes", [0, 1], ids=["starter-thread", "starter-process"])
+@pytest.mark.parametrize("on_rq", [False, True], ids=["jobs-in-process", "jobs-on-rq"])
 def test_an_alarm_opens_a_case_repeats_count_on_it_and_the_clear_verifies_it(pg_engine, ingesters, publisher,
-                                                                             mqtt_names, starter_processes):
+                                                                             mqtt_names, on_rq, request):
+    """The case start and the clear run as jobs: on the ingester's background thread, or queued on the real Redis
+    for an RQ worker (a burst worker here, run while the test waits)."""
     engine = pg_engine
-    ingesters(settings(mqtt_names, starter_processes=starter_processes))
+    jobs = request.getfixturevalue("rq_jobs") if on_rq else None
+    ingesters(settings(mqtt_names), jobs=jobs)
+
+    def worker() -> None:
+        if jobs is not None:
+            jobs.work(burst=True)
+
     publisher.send(message("HYD-1", "hydrant_pressure", "alarm", value=0.05, unit="MPa",
                            detail={"severity": "high"}))
-    alarm = wait_for(lambda: (a := alarm_of(engine, "HYD-1")) and a["instance_id"] and a, what="the case")
+    if on_rq:   # stored, its start queued: no case until a worker runs the job
+        wait_for(lambda: jobs.queue.count == 1, what="the case start job")
+        assert alarm_of(engine, "HYD-1")["instance_id"] is None
+    alarm = wait_for(lambda: worker() or (a := alarm_of(engine, "HYD-1")) and a["instance_id"] and a,
+                     what="the case")
     [task] = engine.ready_tasks(instance_id=alarm["instance_id"])
     assert (task["bpmn_id"], task["team"]) == ("check_hydrant", "water_company")
     assert task["id"] in {t["id"] for t in engine.ready_tasks(teams=["water_company"])}
@@ -59,7 +71,8 @@ def test_an_alarm_opens_a_case_repeats_count_on_it_and_the_clear_verifies_it(pg_
 
     work_until_verification(engine, alarm["instance_id"])
     publisher.send(message("HYD-1", "hydrant_pressure", "clear", value=0.3, unit="MPa"))
-    wait_for(lambda: engine.get(alarm["instance_id"]).status == "completed", what="the case to verify itself")
+    wait_for(lambda: worker() or engine.get(alarm["instance_id"]).status == "completed",
+             what="the case to verify itself")
     view = engine.get(alarm["instance_id"])
     assert view.data["verified_by"] == "sensor" and view.case["stage"] == "closed"
     wait_for(lambda: alarm_of(engine, "HYD-1")["status"] == "closed", what="the alarm to close")
@@ -149,7 +162,7 @@ def test_two_ingesters_share_the_load_and_handle_every_message_exactly_once(pg_e
                                                                             mqtt_names):
     engine = pg_engine
     one = ingesters(settings(mqtt_names, 1, partition=0, partitions=2))
-    two = ingesters(settings(mqtt_names, 2, partition=1, partitions=2, starter_processes=1))  # a starter process
+    two = ingesters(settings(mqtt_names, 2, partition=1, partitions=2))
     sent = [message(d, s, "heartbeat") for d, s in (("DCM-1", "door_open"), ("SMK-1", "three_in_one"))
             for _ in range(100)]
     sent += [message("GEO-1", "fire_lane", "alarm") for _ in range(10)]
