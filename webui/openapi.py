@@ -166,7 +166,8 @@ DOCUMENT = {
                     "msg_id": {"type": "string"}, "device_id": {"type": "string"}, "scenario": {"type": "string"},
                     "event": {"enum": ["alarm", "clear", "heartbeat"]}, "ts": {"type": "string", "format": "date-time"},
                     "value": {"type": "number"}, "unit": {"type": "string"}, "detail": {}}}}}},
-            "responses": {"202": _ok("accepted: stored, case opened or updated (instance_id)"),
+            "responses": {"202": _ok("accepted: stored, case opened or updated (instance_id; null when REDIS_URL "
+                                     "queues the case start for a worker)"),
                           "200": _ok("duplicate of a message already stored"),
                           "422": _error("dead letter: stored with the reason, not processed"), **COMMON}}},
         "/departments/{department}/answers": {"post": {
