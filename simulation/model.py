@@ -81,7 +81,8 @@ class Simulation:
 
     def _count_steps(self) -> None:
         runtime = self.engine.runtime
-        for name in ("start", "step"):
+        # start_in, not start: every start runs through it, the batched case starts of alerts too (engine.alarms)
+        for name in ("start_in", "step"):
             original = getattr(runtime, name)
 
             def counted(*args, _original=original, **kwargs):
