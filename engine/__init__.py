@@ -11,7 +11,7 @@ from .api import Engine, InstanceView
 from .clock import DISTRICT_TZ
 from .config import Channels, Config, packaged
 from .defaults import DELIVERY_TIMEOUT_S
-from .forms import check_schema, check_ui_schema
+from .deploy.forms import check_schema, check_ui_schema
 from .jobs import Jobs, current_engine
 from .models import Base as _Base
 from .worklist import INBOX_FILTERS
@@ -22,7 +22,7 @@ from .people import DISTRICT_ROLES, LEAD_SUFFIX, ROLES
 #: The channels of reports the "same problem?" check compares with open cases nearby (engine/same_problem.py).
 from .same_problem import REPORT_CHANNELS as SAME_PROBLEM_CHANNELS
 from .ticker import Ticker
-from .validation import unicode_problems
+from .deploy.validation import unicode_problems
 
 #: The tables' metadata, for a web app's Flask-SQLAlchemy session to share (webui/database.py).
 metadata = _Base.metadata

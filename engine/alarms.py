@@ -19,7 +19,7 @@ from . import clock
 from .alerts import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, START_LEASE_S, SWEEP_BATCH, alarm_key,
                      close_alarms, insert_alarm, registry)
 from .exceptions import JingzhiError, MessageNotCorrelated, NotFound
-from .forms import check_size
+from .deploy.forms import check_size
 from .models import Alarm, Alert, Device, MessageSubscription, ProcessInstance
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from .open311 import Open311
 from .persistence import ERROR
 from .read_services import Indicators, Maps, Search, Worklist
 from .projection import _message_definitions, correlation_key, current_data, properties
-from .forms import check_size, validate_form
+from .deploy.forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 
 from .exceptions import Conflict, FormInvalid, Message, NotFound
 from .models import Deployment, HumanTask, Membership, ProcessDefinition, Team
-from .roster import team_code, team_names
+from .deploy.roster import team_code, team_names
 
 _teams, _members, _tasks = Team.__table__, Membership.__table__, HumanTask.__table__
 _definitions, _deployments = ProcessDefinition.__table__, Deployment.__table__
