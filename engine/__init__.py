@@ -6,7 +6,7 @@ out (``engine.people``, ``engine.designs``, ``engine.worklist``, ...), the runne
 (``Jobs``, ``Ticker``), the configuration, the clock, and the plain names below.
 """
 from . import clock
-from .alerts import DeadLetterIn, SensorEvent
+from .alarms.alerts import DeadLetterIn, SensorEvent
 from .api import Engine, InstanceView
 from .clock import DISTRICT_TZ
 from .config import Channels, Config, packaged

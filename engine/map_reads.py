@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, desc, func, select
 
-from .alerts import MAINTENANCE_PROCESS, OFFLINE_SCENARIO
-from .models import Alarm, Alert, Case, DeadLetter, Device, HumanTask
+from .models import MAINTENANCE_PROCESS, OFFLINE_SCENARIO, Alarm, Alert, Case, DeadLetter, Device, HumanTask
 
 _devices, _alarms, _alerts = Device.__table__, Alarm.__table__, Alert.__table__
 _cases, _tasks, _dead = Case.__table__, HumanTask.__table__, DeadLetter.__table__

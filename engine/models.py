@@ -286,6 +286,11 @@ class Device(Base):
     registered_at: Mapped[datetime]
 
 
+#: The alarm the registry raises for a device gone silent, the process its case runs, and the message that clears it
+#: (engine/alarms writes them; the map's reads filter on them).
+MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE = "device_maintenance", "device_offline", "device_online"
+
+
 class Alarm(Base):
     """One alarm per (device, scenario) while its case is open: repeats count here instead of opening cases.
 

@@ -167,3 +167,20 @@ def test_the_reach_walk_follows_relative_imports(tmp_path):
     """The check itself: validation reaches the sandbox through expressions; the tables are reached from models."""
     assert "engine.sandbox" in reached_from(ROOT / "engine" / "deploy" / "validation.py")
     assert "sqlalchemy" in reached_from(ROOT / "engine" / "catalogue.py")
+
+
+#: Above the face: the face itself (``Engine`` and the service objects it hands out), the alarm layer, and the
+#: periodic and background work that calls ``Engine``'s verbs. Everything else in engine/ is under the face.
+ABOVE_THE_FACE = {"engine/__init__.py", "engine/api.py", "engine/services.py", "engine/read_services.py",
+                  "engine/jobs.py", "engine/ticker.py"}
+
+
+def test_nothing_under_the_face_imports_the_alarm_layer():
+    """The alarm layer (alerts -> alarms -> cases) calls the engine's verbs; the runtime, persistence, projection,
+    store, tables, reads and deploy pipeline below the face never reach it, not even through another module."""
+    under = [p for p in _modules_of("engine") if "alarms" not in p.relative_to(ROOT).parts
+             and str(p.relative_to(ROOT)) not in ABOVE_THE_FACE]
+    assert len(under) > 40, "the walk found the modules under the face"
+    offenders = {str(p.relative_to(ROOT)): _reaches(reached_from(p), ("engine.alarms",)) for p in under}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert "engine.alarms.lifecycle" in reached_from(ROOT / "engine" / "ticker.py"), "the walk sees the layer"

@@ -1,6 +1,6 @@
 """Alarms after their batch committed: starting their cases, delivering clears, closing, finding silent devices.
 
-:func:`engine.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
+:func:`engine.alarms.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
 work that follows, each piece in its own transactions and safe to repeat: a new alarm is born claimed by the batch
 that wrote it, whose after-commit job (:func:`after_commit`, run by :class:`engine.Jobs`: in-process, or on RQ with
 ``REDIS_URL``) starts the cases of the batch's new alarms, many in one transaction (:func:`open_cases`);
@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, text, update
 
-from . import clock
-from .alerts import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, START_LEASE_S, SWEEP_BATCH, alarm_key,
-                     close_alarms, insert_alarm, registry)
-from .exceptions import JingzhiError, MessageNotCorrelated, NotFound
-from .deploy.forms import check_size
-from .models import Alarm, Alert, Device, MessageSubscription, ProcessInstance
+from .. import clock
+from .alerts import START_LEASE_S, SWEEP_BATCH, alarm_key, close_alarms, insert_alarm, registry
+from ..exceptions import JingzhiError, MessageNotCorrelated, NotFound
+from ..deploy.forms import check_size
+from ..models import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, Alarm, Alert, Device, MessageSubscription,
+                      ProcessInstance)
 
 log = logging.getLogger(__name__)
 
