@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from . import defaults
 from .exceptions import DeploymentRejected, Message, NotFound, TooLarge
 from .models import Deployment, ProcessDefinition, ProcessInstance
-from .persistence import ERROR, RUNNING
+from .models import ERROR, RUNNING
 from .deploy.validation import DMN_SUFFIX, parse_xml, validate_files
 
 _definitions, _deployments, _instances = ProcessDefinition.__table__, Deployment.__table__, ProcessInstance.__table__

@@ -88,6 +88,12 @@ class DesignDraft(Base):
     saved_at: Mapped[datetime]
 
 
+#: The status of a process instance (``ProcessInstance.status``): the one home of these words in the engine.
+RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
+#: The status of a task in an inbox (``HumanTask.status``).
+TASK_READY, TASK_COMPLETED, TASK_CANCELLED = "ready", "completed", "cancelled"
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     id: Mapped[int] = mapped_column(primary_key=True)

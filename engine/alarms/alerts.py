@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from ..models import RUNNING
 from .. import clock
 from .devices import DeviceInfo, Registry, dialect_insert
 from ..models import OFFLINE_SCENARIO, Alarm, Alert, DeadLetter, Device, ProcessInstance
@@ -328,7 +329,7 @@ def _lock_open(connection, keys: list[str]) -> dict[str, _Open]:
     for row in rows:
         # No status with an instance id: the link committed while this statement waited for the row lock, and the
         # instance row is newer than the statement's snapshot. It has just started; it has not ended.
-        if row.instance_id is not None and row.status is not None and row.status != "running":
+        if row.instance_id is not None and row.status is not None and row.status != RUNNING:
             ended.append(row.id)
             continue
         cleared = row.cleared_at is not None and row.cleared_at >= row.last_seen_at

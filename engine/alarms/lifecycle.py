@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, text, update
 
+from ..models import RUNNING
 from .. import clock
 from .alerts import START_LEASE_S, SWEEP_BATCH, alarm_key, close_alarms, insert_alarm, registry
 from ..exceptions import JingzhiError, MessageNotCorrelated, NotFound
@@ -38,7 +39,7 @@ _CLEAR_DELIVERED = (update(_alarms).where(_alarms.c.id == bindparam("alarm_id"),
                                           _alarms.c.cleared_at.is_not_distinct_from(bindparam("b_cleared_at")))
                     .values(clear_pending=False))
 _ENDED = (select(_alarms.c.id).join(_instances, _instances.c.id == _alarms.c.instance_id)
-          .where(_alarms.c.status == "open", _instances.c.status != "running").limit(SWEEP_BATCH))
+          .where(_alarms.c.status == "open", _instances.c.status != RUNNING).limit(SWEEP_BATCH))
 
 
 #: Case starts per transaction. One commit for many starts is what lets an ingester keep up with a burst of first
