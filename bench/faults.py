@@ -363,7 +363,7 @@ def fresh_database(name: str) -> str:
 def prepare(database_url: str, count: int) -> list[dict]:
     """Schema, the district's diagrams and its first ``count`` devices."""
     from engine import Config, Engine
-    from engine.devices import import_devices
+    from engine.alarms.devices import import_devices
     from sensors.district import devices
 
     engine = Engine(Config(database_url=database_url))

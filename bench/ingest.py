@@ -36,7 +36,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 
 from engine import Config, Engine
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from engine.models import Alarm, Alert, HumanTask, ProcessInstance
 from sensors.district import devices
 

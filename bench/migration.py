@@ -17,7 +17,7 @@ import statistics
 from time import perf_counter
 
 from engine import migration
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 
 from .engine import ADMIN_DATABASE, DEFAULT_URL, fresh_database
 from .workload import PROCESS_ID, TASK_DATA, Jingzhi, PlainSpiff, diagram_files

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from engine import Config, Engine, people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from sensors import district
 
 from .common import percentile, recreate_database

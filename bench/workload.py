@@ -17,7 +17,7 @@ from engine import Config, Engine, runtime
 from engine.models import AuditEvent, OutboxEvent, ProcessInstance
 from engine.sandbox import SandboxScriptEngine
 from engine.serialization import attach_script_engine, embedded_serializer
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 
 DIAGRAM = Path(__file__).parent / "diagrams" / "six_tasks.bpmn"
 PROCESS_ID = "six_tasks"

@@ -6,12 +6,12 @@ out (``engine.people``, ``engine.designs``, ``engine.worklist``, ...), the runne
 (``Jobs``, ``Ticker``), the configuration, the clock, and the plain names below.
 """
 from . import clock
-from .alerts import DeadLetterIn, SensorEvent
+from .alarms.alerts import DeadLetterIn, SensorEvent
 from .api import Engine, InstanceView
 from .clock import DISTRICT_TZ
 from .config import Channels, Config, packaged
 from .defaults import DELIVERY_TIMEOUT_S
-from .forms import check_schema, check_ui_schema
+from .deploy.forms import check_schema, check_ui_schema
 from .jobs import Jobs, current_engine
 from .models import Base as _Base
 from .worklist import INBOX_FILTERS
@@ -22,7 +22,7 @@ from .people import DISTRICT_ROLES, LEAD_SUFFIX, ROLES
 #: The channels of reports the "same problem?" check compares with open cases nearby (engine/same_problem.py).
 from .same_problem import REPORT_CHANNELS as SAME_PROBLEM_CHANNELS
 from .ticker import Ticker
-from .validation import unicode_problems
+from .deploy.validation import unicode_problems
 
 #: The tables' metadata, for a web app's Flask-SQLAlchemy session to share (webui/database.py).
 metadata = _Base.metadata

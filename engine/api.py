@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .models import TASK_COMPLETED, TASK_READY
 from . import clock, defaults, queries, recorded, same_problem
 from .assignment import assign, holder
 from .config import Config
@@ -28,10 +29,10 @@ from .migration import Migrations, Outcome
 from .models import AuditEvent, HumanTask, MessageSubscription, ProcessInstance
 from .outbox import Outbox, Settings as OutboxSettings
 from .open311 import Open311
-from .persistence import ERROR
+from .models import ERROR
 from .read_services import Indicators, Maps, Search, Worklist
 from .projection import _message_definitions, correlation_key, current_data, properties
-from .forms import check_size, validate_form
+from .deploy.forms import check_size, validate_form
 from .runtime import Runtime, Step, run_engine
 from .sandbox import SandboxScriptEngine
 from .serialization import load_state
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 # Reads of every claim and completion, built once (building a statement per call cost more than running it).
 _HANDLERS = select(HumanTask.completed_by).where(
     HumanTask.instance_id == bindparam("instance_id"), HumanTask.bpmn_id.in_(bindparam("bpmn_ids", expanding=True)),
-    HumanTask.status == "completed")
+    HumanTask.status == TASK_COMPLETED)
 _DEFINITION_OF = select(ProcessInstance.definition_id).where(ProcessInstance.id == bindparam("instance_id"))
 
 
@@ -95,7 +96,7 @@ def _reminder(timer, connection) -> dict:
         return {}
     hosts = [str(s.id) for s in timer.parent.children if s is not timer and s.task_spec.manual]
     row = connection.execute(select(HumanTask.team, HumanTask.label).where(
-        HumanTask.task_uuid.in_(hosts), HumanTask.status == "ready")).first() if hosts else None
+        HumanTask.task_uuid.in_(hosts), HumanTask.status == TASK_READY)).first() if hosts else None
     return {"reminds": row.team, "label": row.label} if row is not None and row.team else {}
 
 
@@ -215,7 +216,7 @@ class Engine:
 
         def change(workflow, definition, step: Step, connection):
             human = step.task
-            if human["status"] != "ready":
+            if human["status"] != TASK_READY:
                 raise TaskNotReady(Message("task {task} is already {status}", task=task_id, status=human["status"]),
                                    {"status": human["status"]})
             if human["assignee"] and human["assignee"] != actor:

@@ -5,6 +5,7 @@ from functools import cache
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
+from .models import TASK_READY
 from . import clock, outbox
 from .exceptions import Message, NotAllowed, NotFound, TaskNotReady
 from .models import AuditEvent, HumanTask
@@ -21,7 +22,7 @@ def _assign_statement(nobody: tuple[bool, ...]):
     """The conditional update for one shape of ``expect``: ``nobody[n]`` says its n-th holder is None."""
     allowed = [_tasks.c.assignee.is_(None) if none else _tasks.c.assignee == bindparam(f"who{n}")
                for n, none in enumerate(nobody)]
-    return (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.status == "ready", or_(*allowed))
+    return (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.status == TASK_READY, or_(*allowed))
             .values(assignee=bindparam("new_assignee")).returning(_tasks.c.instance_id, _tasks.c.bpmn_id))
 
 
@@ -50,7 +51,7 @@ def _refuse(connection, task_id: int):
     task = connection.execute(_READ_TASK, {"task_id": task_id}).one_or_none()
     if task is None:
         raise NotFound(Message("task {task} does not exist", task=task_id))
-    if task.status != "ready":
+    if task.status != TASK_READY:
         raise TaskNotReady(Message("task {task} is already {status}", task=task_id, status=task.status),
                            {"status": task.status})
     raise NotAllowed(Message("task {task} is held by {user}", task=task_id, user=task.assignee) if task.assignee

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from . import defaults
 from .exceptions import DeploymentRejected, Message, NotFound, TooLarge
 from .models import Deployment, ProcessDefinition, ProcessInstance
-from .persistence import ERROR, RUNNING
-from .validation import DMN_SUFFIX, parse_xml, validate_files
+from .models import ERROR, RUNNING
+from .deploy.validation import DMN_SUFFIX, parse_xml, validate_files
 
 _definitions, _deployments, _instances = ProcessDefinition.__table__, Deployment.__table__, ProcessInstance.__table__
 #: Instances in these states have not ended: they still run on their version (an errored one waits for a retry).
@@ -131,7 +131,7 @@ def check(files: dict[str, bytes], roster: set[str] | None = None) -> list[dict]
 def compare_versions(connection, process_id: str, old: int, new: int) -> dict:
     """Two versions of a process side by side: the elements of its diagram added, removed and changed, and the
     files of the two deployments added, removed and changed."""
-    from .compare import compare, compare_files
+    from .deploy.compare import compare, compare_files
 
     before, after = version(connection, process_id, old), version(connection, process_id, new)
     elements = compare(before["files"][before["diagram_file"]].encode("utf-8"),

@@ -15,7 +15,7 @@ from .catalogue import diagram_file
 from .exceptions import Message, NotFound
 from .models import AuditEvent, Deployment, ProcessDefinition
 from .store import Store
-from .validation import BPMN_SUFFIX, ParsedSet, validate_files
+from .deploy.validation import BPMN_SUFFIX, ParsedSet, validate_files
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy import Date, and_, case, cast, func, literal_column, not_, or_, select, text
 
+from .models import TASK_COMPLETED, TASK_READY
 from .case_figures import CLOSED_STAGES, NEVER_CLOSED
 from .clock import DISTRICT_TZ
 from .models import Case, HumanTask
@@ -104,7 +105,7 @@ def indicators(connection, start: datetime, end: datetime, now: datetime) -> dic
     handled_day = _local_day(dialect, _tasks.c.ended_at)
     officer_days = connection.execute(select(
         _tasks.c.completed_by, func.count(_tasks.c.instance_id.distinct())
-    ).where(_tasks.c.status == "completed", _tasks.c.completed_by.is_not(None), _tasks.c.ended_at >= start,
+    ).where(_tasks.c.status == TASK_COMPLETED, _tasks.c.completed_by.is_not(None), _tasks.c.ended_at >= start,
             _tasks.c.ended_at < end).group_by(_tasks.c.completed_by, handled_day)).all()
     # The open cases with a deadline are few: ix_cases_open_sla holds just them (its condition, repeated here).
     overdue = connection.execute(select(
@@ -134,11 +135,11 @@ def team_indicators(connection, start: datetime, end: datetime, now: datetime) -
                                                   "overdue": 0})
     for name, completed, on_time in connection.execute(select(
             team, func.count(), _count(or_(_tasks.c.due_at.is_(None), _tasks.c.ended_at <= _tasks.c.due_at))).where(
-            _tasks.c.status == "completed", _tasks.c.ended_at >= start, _tasks.c.ended_at < end).group_by(team)):
+            _tasks.c.status == TASK_COMPLETED, _tasks.c.ended_at >= start, _tasks.c.ended_at < end).group_by(team)):
         teams[name].update(completed=int(completed), completed_on_time=int(on_time or 0))
     for name, backlog, overdue in connection.execute(select(
             team, func.count(), _count(and_(_tasks.c.due_at.is_not(None), _tasks.c.due_at < now))).where(
-            _tasks.c.status == "ready").group_by(team)):
+            _tasks.c.status == TASK_READY).group_by(team)):
         teams[name].update(backlog=int(backlog), overdue=int(overdue or 0))
     for row in teams.values():
         row["on_time_rate"] = _rate(row["completed_on_time"], row["completed"])

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, desc, func, select
 
-from .alerts import MAINTENANCE_PROCESS, OFFLINE_SCENARIO
-from .models import Alarm, Alert, Case, DeadLetter, Device, HumanTask
+from .models import TASK_READY
+from .models import MAINTENANCE_PROCESS, OFFLINE_SCENARIO, Alarm, Alert, Case, DeadLetter, Device, HumanTask
 
 _devices, _alarms, _alerts = Device.__table__, Alarm.__table__, Alert.__table__
 _cases, _tasks, _dead = Case.__table__, HumanTask.__table__, DeadLetter.__table__
@@ -217,7 +217,7 @@ def dead_letter_reasons(connection) -> dict[str, int]:
 def team_backlog(connection, now: datetime) -> dict[str, dict]:
     """Ready tasks per team inbox, and how many are past due (the inbox index: status, team, due_at)."""
     overdue = func.sum(case((_tasks.c.due_at < now, 1), else_=0))
-    rows = connection.execute(select(_tasks.c.team, func.count(), overdue).where(_tasks.c.status == "ready")
+    rows = connection.execute(select(_tasks.c.team, func.count(), overdue).where(_tasks.c.status == TASK_READY)
                               .group_by(_tasks.c.team).order_by(_tasks.c.team))
     return {team or "-": {"backlog": n, "overdue": int(late or 0)} for team, n, late in rows}
 

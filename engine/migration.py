@@ -31,7 +31,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from .exceptions import ConcurrentUpdate, InstanceFailed, NotFound, TaskNotReady
 from .models import ProcessDefinition, ProcessInstance
-from .persistence import ERROR, RUNNING, move_to_definition
+from .models import ERROR, RUNNING
+from .persistence import move_to_definition
 from .runtime import Step, run_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
 

@@ -8,6 +8,8 @@ from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integ
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from .deploy import sizes
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive values and forgets the zone)."""
@@ -65,9 +67,9 @@ class ProcessDefinition(Base):
     __tablename__ = "process_definition"
     __table_args__ = (UniqueConstraint("process_id", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    process_id: Mapped[str] = mapped_column(String(sizes.PROCESS_ID), index=True)
     version: Mapped[int]
-    name: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str | None] = mapped_column(String(sizes.PROCESS_NAME))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     deployed_at: Mapped[datetime]
 
@@ -84,6 +86,12 @@ class DesignDraft(Base):
     base_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
     files: Mapped[dict]
     saved_at: Mapped[datetime]
+
+
+#: The status of a process instance (``ProcessInstance.status``): the one home of these words in the engine.
+RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
+#: The status of a task in an inbox (``HumanTask.status``).
+TASK_READY, TASK_COMPLETED, TASK_CANCELLED = "ready", "completed", "cancelled"
 
 
 class ProcessInstance(Base):
@@ -116,15 +124,15 @@ class HumanTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    bpmn_id: Mapped[str] = mapped_column(String(200))
-    label: Mapped[str | None] = mapped_column(String(300))
+    bpmn_id: Mapped[str] = mapped_column(String(sizes.ELEMENT_ID))
+    label: Mapped[str | None] = mapped_column(String(sizes.ELEMENT_NAME))
     process_id: Mapped[str] = mapped_column(String(200))
-    lane: Mapped[str | None] = mapped_column(String(120))
+    lane: Mapped[str | None] = mapped_column(String(sizes.LANE_NAME))
     team: Mapped[str | None] = mapped_column(String(120))
     assignee: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
     due_at: Mapped[datetime | None]
-    form_schema: Mapped[str | None] = mapped_column(String(200))
+    form_schema: Mapped[str | None] = mapped_column(String(sizes.FORM_FILE_NAME))
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(120))
@@ -187,7 +195,7 @@ class MessageSubscription(Base):
     __table_args__ = (Index("ix_message_subscription_lookup", "message_name", "correlation_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    message_name: Mapped[str] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(sizes.MESSAGE_NAME))
     correlation_key: Mapped[str] = mapped_column(String(500))
     task_uuid: Mapped[str] = mapped_column(String(36))
 
@@ -282,6 +290,11 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None]
     offline_after: Mapped[datetime | None] = mapped_column(index=True)
     registered_at: Mapped[datetime]
+
+
+#: The alarm the registry raises for a device gone silent, the process its case runs, and the message that clears it
+#: (engine/alarms writes them; the map's reads filter on them).
+MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE = "device_maintenance", "device_offline", "device_online"
 
 
 class Alarm(Base):

@@ -13,6 +13,7 @@ import secrets
 
 from sqlalchemy import insert, select, update
 
+from .models import TASK_READY
 from . import clock
 from .exceptions import FormInvalid, NotFound
 from .models import Case, HumanTask, Open311Client, Open311Request
@@ -120,7 +121,7 @@ class Open311:
                 if not team:
                     continue
                 last[instance_id] = team
-                if status == "ready" and team not in holding.setdefault(instance_id, []):
+                if status == TASK_READY and team not in holding.setdefault(instance_id, []):
                     holding[instance_id].append(team)
         return cases, {i: holding.get(i) or ([last[i]] if i in last else []) for i in instance_ids}
 

@@ -14,12 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import clock
 from .exceptions import Conflict, FormInvalid, Message, NotFound
 from .models import ApiToken, Membership, Team, User
+from .deploy.roster import LEAD_SUFFIX
 
 #: werkzeug's password hashing method (salted scrypt). Tests switch to a cheap one; never do so in production.
 PASSWORD_METHOD = "scrypt"
 ROLES = ("officer", "team_lead", "dispatcher", "designer", "admin")
-#: A team lead also works the inbox "<team>.lead" of each team they belong to (seed/teams.json: lead_suffix).
-LEAD_SUFFIX = ".lead"
 #: Roles that see every case and the district dashboard.
 DISTRICT_ROLES = frozenset({"dispatcher", "admin"})
 
@@ -58,7 +57,7 @@ def teams(connection, retired: bool = False) -> list[dict]:
 def roster(connection):
     """The codes of the district's active teams (empty before ``jingzhi teams load``), as a ``roster.Roster`` that
     also knows the retired ones, so deploying a diagram that routes to one is refused as such."""
-    from .roster import Roster
+    from .deploy.roster import Roster
 
     rows = connection.execute(select(_teams.c.code, _teams.c.retired)).all()
     return Roster({code for code, retired in rows if not retired}, {code for code, retired in rows if retired})

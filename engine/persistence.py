@@ -15,13 +15,13 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
+from .models import CANCELLED, COMPLETED, RUNNING, TASK_CANCELLED, TASK_COMPLETED, TASK_READY
 from . import case_figures, defaults, outbox
 from .exceptions import ConcurrentUpdate
 from .models import AuditEvent, Case, HumanTask, MessageSubscription, ProcessInstance, Team
 from .people import LEAD_SUFFIX
 from .projection import Projection
 
-RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
 DEFAULT_STAGE = "discover"
 
 _instances, _tasks, _cases = ProcessInstance.__table__, HumanTask.__table__, Case.__table__
@@ -43,7 +43,7 @@ _DELETE_SUBSCRIPTIONS = delete(_subscriptions).where(
 _RETIRED_TEAMS = select(Team.code).where(Team.code.in_(bindparam("codes", expanding=True)),
                                          Team.retired.is_(True))
 _MEMO_TASKS = select(_tasks.c.task_uuid, _tasks.c.due_at).where(
-    _tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == "ready")
+    _tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == TASK_READY)
 _MEMO_SUBSCRIPTIONS = select(_subscriptions.c.message_name, _subscriptions.c.correlation_key,
                              _subscriptions.c.task_uuid).where(
     _subscriptions.c.instance_id == bindparam("instance_id")).order_by(_subscriptions.c.id)
@@ -139,21 +139,21 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
     ready_now = projection.ready_uuids
     ended = [uuid for uuid in memo.ready if uuid not in ready_now]
     if record.completed_task in ended:
-        connection.execute(_COMPLETE_TASK, {"b_uuid": record.completed_task, "status": "completed",
+        connection.execute(_COMPLETE_TASK, {"b_uuid": record.completed_task, "status": TASK_COMPLETED,
                                             "ended_at": now, "completed_by": record.actor})
     by_status: dict[str, list[str]] = {}
     for uuid in ended:
         if uuid != record.completed_task:
             task = workflow.get_task_from_id(UUID(uuid))
             done = task is not None and task.state == TaskState.COMPLETED
-            by_status.setdefault("completed" if done else "cancelled", []).append(uuid)
+            by_status.setdefault(TASK_COMPLETED if done else TASK_CANCELLED, []).append(uuid)
     for status, uuids in by_status.items():
         connection.execute(_END_TASKS, {"b_uuids": uuids, "b_status": status, "b_ended": now})
     new = projection.new_tasks
     if new:
         _execute_rows(connection, _INSERT_TASK, [dict(
             instance_id=instance_id, task_uuid=t.task_uuid, bpmn_id=t.bpmn_id, label=t.label,
-            process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status="ready", due_at=t.due_at,
+            process_id=t.process_id, lane=t.lane, team=t.team, assignee=None, status=TASK_READY, due_at=t.due_at,
             form_schema=t.form_schema, created_at=now, ended_at=None, completed_by=None) for t in new])
         for t in new:
             record.audit("task.created", bpmn_id=t.bpmn_id, label=t.label, team=t.team,
@@ -162,7 +162,7 @@ def _write_tasks(connection, instance_id, workflow, projection: Projection, memo
     ready = {uuid: due for uuid, due in memo.ready.items() if uuid in ready_now}
     ready.update({t.task_uuid: t.due_at for t in new})
     completed = [record.completed_task] if record.completed_task in ended else []
-    return ready, completed + by_status.get("completed", [])
+    return ready, completed + by_status.get(TASK_COMPLETED, [])
 
 
 def _flag_retired_teams(connection, new, record: StepRecord) -> None:

@@ -5,9 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
 
+from .models import TASK_READY
 from .exceptions import NotFound
 from .models import AuditEvent, Case, HumanTask, ProcessDefinition, ProcessInstance
-from .persistence import ERROR, RUNNING
+from .models import ERROR, RUNNING
 
 _tasks, _instances, _cases = HumanTask.__table__, ProcessInstance.__table__, Case.__table__
 _definitions, _audit = ProcessDefinition.__table__, AuditEvent.__table__
@@ -17,7 +18,7 @@ _TASK_SELECT = select(*(_tasks.c[name] for name in TASK_COLUMNS))
 # The reads every step of a client (and of the simulator) makes, built once: building and cache-keying a statement
 # per call cost more than running it on SQLite.
 _TASK_BY_ID = _TASK_SELECT.where(_tasks.c.id == bindparam("task_id"))
-_READY_OF_INSTANCE = (_TASK_SELECT.where(_tasks.c.status == "ready", _tasks.c.instance_id == bindparam("instance_id"))
+_READY_OF_INSTANCE = (_TASK_SELECT.where(_tasks.c.status == TASK_READY, _tasks.c.instance_id == bindparam("instance_id"))
                       .order_by(_tasks.c.due_at, _tasks.c.id))
 _DUE_INSTANCES = (select(_instances.c.id).where(_instances.c.next_timer_at < bindparam("now"),
                                                 _instances.c.status == RUNNING)
@@ -36,7 +37,7 @@ def ready_tasks(connection, teams=None, assignee=None, instance_id=None) -> list
     """Ready human tasks, soonest due first (the inbox index serves team and assignee filters)."""
     if teams is None and assignee is None and instance_id is not None:
         return [dict(r) for r in connection.execute(_READY_OF_INSTANCE, {"instance_id": instance_id}).mappings()]
-    query = _TASK_SELECT.where(_tasks.c.status == "ready")
+    query = _TASK_SELECT.where(_tasks.c.status == TASK_READY)
     if teams is not None:
         query = query.where(_tasks.c.team.in_(list(teams)))
     if assignee is not None:

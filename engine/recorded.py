@@ -22,7 +22,7 @@ from .same_problem import REPORT_CHANNELS
 _alerts, _cases, _devices = Alert.__table__, Case.__table__, Device.__table__
 #: Alerts are read this many at a time (a month of heartbeats is millions of rows).
 PAGE = 5000
-#: The registry columns a device is registered with (engine.devices.import_devices).
+#: The registry columns a device is registered with (engine.alarms.devices.import_devices).
 DEVICE_COLUMNS = ("id", "device_type", "scenario", "lat", "lon", "address", "compound", "inside_compound",
                   "owner_team", "heartbeat_interval_s")
 #: The case facts a report is opened with again.

@@ -28,7 +28,8 @@ from . import clock, defaults, operators
 from .definitions import Definitions
 from .exceptions import InstanceFailed, JingzhiError, Message, NotFound, ScriptRefused, TaskNotReady
 from .models import AuditEvent, HumanTask, ProcessInstance
-from .persistence import (ERROR, RUNNING, Memo, StepRecord, insert_instance, memo_of_new_case, new_case,
+from .models import ERROR, RUNNING
+from .persistence import (Memo, StepRecord, insert_instance, memo_of_new_case, new_case,
                           read_memo, status_of, update_instance, write_projection)
 from .projection import next_timer, project
 from .serialization import SERIALIZER_VERSION, dump_state, load_state

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import alarms, alerts, catalogue, devices, drafts, notify, people, teams
+from . import catalogue, drafts, notify, people, teams
+from .alarms import alerts, devices, lifecycle
 from .store import Store
 
 
@@ -191,7 +192,7 @@ class Notify:
 
 
 class Devices:
-    """The device registry and its open alarms (:mod:`engine.devices`)."""
+    """The device registry and its open alarms (:mod:`engine.alarms.devices`)."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -213,8 +214,8 @@ class Devices:
 
 
 class Alarms:
-    """Sensor alerts stored in batches and the alarm work after each commit (:mod:`engine.alerts`,
-    :mod:`engine.alarms`): what the MQTT ingester and the HTTP intake call."""
+    """Sensor alerts stored in batches and the alarm work after each commit (:mod:`engine.alarms.alerts`,
+    :mod:`engine.alarms.lifecycle`): what the MQTT ingester and the HTTP intake call."""
 
     def __init__(self, engine):
         self._engine = engine
@@ -232,23 +233,23 @@ class Alarms:
         return alerts.unavailable(self._engine, error)
 
     def after_commit(self, new_alarms: list[int], pending_clears: list[int],
-                     actor: str = "sensor") -> alarms.AfterCommit:
-        """After a batch committed: start the cases of its new alarms, deliver its held clears (alarms.after_commit).
+                     actor: str = "sensor") -> lifecycle.AfterCommit:
+        """After a batch committed: start the cases of its new alarms, deliver its held clears (lifecycle.after_commit).
         The HTTP intake and the MQTT ingester (as the job ``alarms.after_commit``) and the simulation all take this
         one path."""
-        return alarms.after_commit(self._engine, new_alarms, pending_clears, actor=actor)
+        return lifecycle.after_commit(self._engine, new_alarms, pending_clears, actor=actor)
 
     def deliver_clears(self, alarm_ids: list[int] | None = None) -> list[int]:
         """Deliver the held clears of these alarms (every alarm's, with None) to the cases that wait for them now."""
-        return alarms.deliver_clears(self._engine, alarm_ids)
+        return lifecycle.deliver_clears(self._engine, alarm_ids)
 
     def devices_of(self, alarm_ids: list[int]) -> dict[int, str]:
         """Alarm id -> the device that raised it."""
-        return alarms.devices_of(self._engine, alarm_ids)
+        return lifecycle.devices_of(self._engine, alarm_ids)
 
     def close_ended(self) -> int:
-        return alarms.close_ended(self._engine)
+        return lifecycle.close_ended(self._engine)
 
     def sweep(self, now: datetime | None = None) -> dict:
         """The periodic pass the ticker runs: silent devices, unstarted cases, held clears, ended cases."""
-        return alarms.sweep(self._engine, now)
+        return lifecycle.sweep(self._engine, now)

@@ -17,9 +17,10 @@ import re
 from lxml import etree
 from sqlalchemy import func, insert, select, update
 
+from .models import TASK_READY
 from .exceptions import Conflict, FormInvalid, Message, NotFound
 from .models import Deployment, HumanTask, Membership, ProcessDefinition, Team
-from .roster import team_code, team_names
+from .deploy.roster import team_code, team_names
 
 _teams, _members, _tasks = Team.__table__, Membership.__table__, HumanTask.__table__
 _definitions, _deployments = ProcessDefinition.__table__, Deployment.__table__
@@ -103,7 +104,7 @@ def overview(connection) -> list[dict]:
     processes whose newest version routes to it (``routed_by``: it cannot be retired while there are any)."""
     members = dict(connection.execute(select(_members.c.team_code, func.count()).group_by(_members.c.team_code)).all())
     open_tasks: dict[str, int] = {}
-    for name, count in connection.execute(select(_tasks.c.team, func.count()).where(_tasks.c.status == "ready")
+    for name, count in connection.execute(select(_tasks.c.team, func.count()).where(_tasks.c.status == TASK_READY)
                                           .group_by(_tasks.c.team)).all():
         if name:
             open_tasks[team_code(name)] = open_tasks.get(team_code(name), 0) + count

@@ -3,7 +3,7 @@
 Each look finds the instances whose next timer is due and has each one ticked: one indexed range query
 (``next_timer_at <= now``), one look a second by default, so a timer fires within seconds of its due time without
 polling every waiting instance (the spiff-arena approach that fired timers minutes to hours late). Every few seconds
-it also runs the alarm sweep (:func:`engine.alarms.sweep`): devices gone silent, clears that arrived before their
+it also runs the alarm sweep (:func:`engine.alarms.lifecycle.sweep`): devices gone silent, clears that arrived before their
 case reached verification, alarms whose case ended, cases that failed to start. The sweep lived in the MQTT
 ingester before, so installs that take alerts over HTTP (the embedded default, the demo) never delivered a held
 clear: the case waited at verification for a person although the sensor had reported normal.
@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 
-from . import alarms, clock, defaults
+from . import clock, defaults
+from .alarms import lifecycle
 from .exceptions import InstanceFailed, JingzhiError
 from .jobs import Jobs
 
@@ -52,7 +53,7 @@ class Ticker:
     def sweep(self) -> dict:
         """The alarm sweep; a failure is logged and retried at the next sweep, never ends the ticker."""
         try:
-            return alarms.sweep(self.jobs.engine)
+            return lifecycle.sweep(self.jobs.engine)
         except Exception:
             log.exception("alarm sweep failed")
             return {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, exists, false, func, or_, select
 
+from .models import TASK_READY
 from .models import Alarm, Alert, Case, HumanTask
 
 _tasks, _cases = HumanTask.__table__, Case.__table__
@@ -34,12 +35,12 @@ def inbox(connection, teams: list[str], username: str, scope: str = "all", filte
     soonest due first, each with its case's facts."""
     rows: list[dict] = []
     if scope in ("all", "team") and teams:
-        query = _INBOX_SELECT.where(_tasks.c.status == "ready", _tasks.c.team.in_(list(teams)),
+        query = _INBOX_SELECT.where(_tasks.c.status == TASK_READY, _tasks.c.team.in_(list(teams)),
                                     _tasks.c.assignee.is_(None))
         rows += connection.execute(_filtered(query, filters).order_by(_tasks.c.due_at, _tasks.c.id).limit(limit)
                                    ).mappings()
     if scope in ("all", "mine"):
-        query = _INBOX_SELECT.where(_tasks.c.status == "ready", _tasks.c.assignee == username)
+        query = _INBOX_SELECT.where(_tasks.c.status == TASK_READY, _tasks.c.assignee == username)
         rows += connection.execute(_filtered(query, filters).order_by(_tasks.c.due_at, _tasks.c.id).limit(limit)
                                    ).mappings()
     far = (1, 0)
@@ -55,7 +56,7 @@ def inbox_statement(teams: list[str], username: str, scope: str = "all", filters
     theirs = _tasks.c.team.in_(list(teams)) & _tasks.c.assignee.is_(None) if teams else false()
     mine = _tasks.c.assignee == username
     whose = {"team": theirs, "mine": mine}.get(scope, or_(theirs, mine))
-    query = _filtered(_INBOX_SELECT.where(_tasks.c.status == "ready", whose), filters)
+    query = _filtered(_INBOX_SELECT.where(_tasks.c.status == TASK_READY, whose), filters)
     return query.order_by(_tasks.c.due_at.asc().nulls_last(), _tasks.c.id)
 
 
@@ -65,7 +66,7 @@ def filter_choices(connection, teams: list[str]) -> dict[str, list[str]]:
     for name in INBOX_FILTERS:
         query = (select(_cases.c[name]).distinct()
                  .join(_tasks, _tasks.c.instance_id == _cases.c.instance_id)
-                 .where(_tasks.c.status == "ready", _tasks.c.team.in_(list(teams)), _cases.c[name].is_not(None))
+                 .where(_tasks.c.status == TASK_READY, _tasks.c.team.in_(list(teams)), _cases.c[name].is_not(None))
                  .order_by(_cases.c[name]).limit(200))
         choices[name] = list(connection.scalars(query))
     return choices

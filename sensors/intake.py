@@ -3,7 +3,7 @@
 ``accept_alert(engine, raw, source)`` is what ``POST /api/v1/alerts`` calls; the MQTT ingester hands its batches to
 :func:`accept_batch`, which is the same code for many messages at once (one transaction per batch is how an
 ingester reaches thousands of messages a second). Both validate with :mod:`sensors.payload`, hand the valid
-messages and the dead letters to :func:`engine.alerts.record`, and only then report back - so when a caller
+messages and the dead letters to :func:`engine.alarms.alerts.record`, and only then report back - so when a caller
 acknowledges (MQTT PUBACK, HTTP 2xx or the 422 of a dead letter) the message is stored.
 
 No message can hold up the others: what the database would refuse is a dead letter before anything is written
@@ -72,7 +72,7 @@ def accept_batch(engine, items: list[Incoming]) -> Batch:
     One transaction for the whole batch. Should the database still refuse it although every message passed the
     checks, the batch is split in halves until the messages it refuses are alone; each of those becomes a dead letter
     (``store_refused``) and everything else is stored: a batch never fails as a whole for its data. It raises only
-    when the database itself is away (:func:`engine.alerts.unavailable`), and then nothing of it was acknowledged.
+    when the database itself is away (:func:`engine.alarms.alerts.unavailable`), and then nothing of it was acknowledged.
     """
     now = clock.now()
     registry = engine.alarms.registry()

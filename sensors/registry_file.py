@@ -1,4 +1,4 @@
-"""Device registry files: CSV or JSON in, rows for :func:`engine.devices.import_devices` out; and back.
+"""Device registry files: CSV or JSON in, rows for :func:`engine.alarms.devices.import_devices` out; and back.
 
 Columns (CSV header or JSON keys): ``id, device_type, scenario, lat, lon, address, compound, inside_compound,
 owner_team, heartbeat_interval_s``. JSON is a list of objects, or ``{"devices": [...]}``.

@@ -93,3 +93,94 @@ def test_the_walk_catches_a_side_door(tmp_path):
 def test_engine_has_no_generic_read_runner():
     """Reads are named verbs or service methods; the old ``Engine.query(fn, ...)`` escape hatch is gone."""
     assert not hasattr(engine.Engine, "query")
+
+
+#: What the deploy pipeline may never reach, directly or through another engine module: the database.
+NOT_IN_DEPLOY = ("engine.store", "engine.models", "sqlalchemy")
+
+
+def _engine_module_path(module: str) -> Path | None:
+    """The file of an ``engine.*`` module, or None for anything outside engine/ and for the face itself
+    (``engine/__init__.py``, which Python runs first whatever is imported, and which is not a dependency)."""
+    if not module.startswith("engine."):
+        return None
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _absolute(path: Path, node: ast.ImportFrom) -> list[str]:
+    """The absolute modules an ``ImportFrom`` names, relative ones resolved against ``path``'s package."""
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        package = list(path.relative_to(ROOT).with_suffix("").parts)
+        package = package[:-1] if package[-1] != "__init__" else package[:-1]
+        package = package[:len(package) - node.level + 1]
+        base = ".".join(package + ([node.module] if node.module else []))
+    # ``from engine.deploy import sizes`` imports a module; ``from .models import Case`` a name from one
+    named = [f"{base}.{alias.name}" for alias in node.names]
+    return [base] + [name for name in named if _engine_module_path(name) is not None]
+
+
+def reached_from(path: Path) -> set[str]:
+    """Every module ``path`` imports, followed through engine/ modules (relative imports included)."""
+    seen: set[str] = set()
+    todo = [path]
+    visited: set[Path] = set()
+    while todo:
+        current = todo.pop()
+        if current in visited:
+            continue
+        visited.add(current)
+        for node in ast.walk(ast.parse(current.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = _absolute(current, node)
+            else:
+                continue
+            for module in modules:
+                seen.add(module)
+                found = _engine_module_path(module)
+                if found is not None:
+                    todo.append(found)
+    return seen
+
+
+def _reaches(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+def test_the_deploy_pipeline_reads_no_table():
+    """engine/deploy is files in, a parsed set or a refusal out: no store, no tables, no SQLAlchemy, even through
+    another engine module (its roster check, the sandbox's source check)."""
+    modules = sorted((ROOT / "engine" / "deploy").glob("*.py"))
+    assert len(modules) >= 8, "the walk found the deploy package"
+    offenders = {str(p.relative_to(ROOT)): _reaches(reached_from(p), NOT_IN_DEPLOY) for p in modules}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_reach_walk_follows_relative_imports(tmp_path):
+    """The check itself: validation reaches the sandbox through expressions; the tables are reached from models."""
+    assert "engine.sandbox" in reached_from(ROOT / "engine" / "deploy" / "validation.py")
+    assert "sqlalchemy" in reached_from(ROOT / "engine" / "catalogue.py")
+
+
+#: Above the face: the face itself (``Engine`` and the service objects it hands out), the alarm layer, and the
+#: periodic and background work that calls ``Engine``'s verbs. Everything else in engine/ is under the face.
+ABOVE_THE_FACE = {"engine/__init__.py", "engine/api.py", "engine/services.py", "engine/read_services.py",
+                  "engine/jobs.py", "engine/ticker.py"}
+
+
+def test_nothing_under_the_face_imports_the_alarm_layer():
+    """The alarm layer (alerts -> alarms -> cases) calls the engine's verbs; the runtime, persistence, projection,
+    store, tables, reads and deploy pipeline below the face never reach it, not even through another module."""
+    under = [p for p in _modules_of("engine") if "alarms" not in p.relative_to(ROOT).parts
+             and str(p.relative_to(ROOT)) not in ABOVE_THE_FACE]
+    assert len(under) > 40, "the walk found the modules under the face"
+    offenders = {str(p.relative_to(ROOT)): _reaches(reached_from(p), ("engine.alarms",)) for p in under}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert "engine.alarms.lifecycle" in reached_from(ROOT / "engine" / "ticker.py"), "the walk sees the layer"

@@ -319,3 +319,13 @@ def test_the_readme_documents_the_demo_options_and_the_designer_login():
         assert f"jingzhi demo {option}" in readme or f"{option} " in readme
     assert "a designer" in readme
     assert "`jingzhi setup`" in readme and "`jingzhi deploy [PATH] [--if-changed]`" in readme
+
+
+def test_every_python_package_is_in_the_wheel():
+    """setuptools takes only the packages listed: a new subpackage (engine/deploy, engine/alarms) left off the list
+    would install a wheel that cannot import its engine."""
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(ROOT).parts) for package in ("engine", "webui", "sensors", "integrations",
+                                                                             "jingzhi", "simulation")
+             for init in (ROOT / package).rglob("__init__.py")}
+    assert found - listed == set()

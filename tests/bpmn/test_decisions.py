@@ -13,7 +13,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.sandbox import SandboxScriptEngine
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 from tests.bpmn.conftest import BPMN_DIR
 from tests.conftest import read_files
 

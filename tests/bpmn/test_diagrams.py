@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BPMN_DIR = ROOT / "bpmn"

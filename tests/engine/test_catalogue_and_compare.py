@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import catalogue, defaults
-from engine.compare import compare, compare_files, elements
+from engine.deploy.compare import compare, compare_files, elements
 from engine.exceptions import DeploymentRejected, NotFound, TooLarge
 from tests.conftest import read_files
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from engine.exceptions import DeploymentRejected
 from engine.models import Deployment
-from engine.sandbox_limits import MAX_ELEMENTS, MAX_PARALLEL_BRANCHES, MAX_SEQUENCE
-from engine.validation import validate_files
+from engine.deploy.sandbox_limits import MAX_ELEMENTS, MAX_PARALLEL_BRANCHES, MAX_SEQUENCE
+from engine.deploy.validation import validate_files
 from tests.conftest import read_files
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -6,7 +6,7 @@ import json
 import pickle
 
 from engine.exceptions import DeploymentRejected, Message, Problem
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 
 
 def test_a_message_is_its_english_text_everywhere_a_str_goes():

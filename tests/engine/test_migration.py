@@ -311,7 +311,7 @@ def test_the_decision_is_pure_and_refuses_when_an_entered_called_process_is_gone
 
     from engine.migration import assess
     from engine.sandbox import SandboxScriptEngine
-    from engine.validation import validate_files
+    from engine.deploy.validation import validate_files
 
     old = validate_files({"stages.bpmn": (DIAGRAMS / "stages.bpmn").read_bytes()})
     new = validate_files({"stages.bpmn": edited("stages.bpmn", ('calledElement="stages_handle"',

@@ -10,7 +10,7 @@ from lxml import etree
 
 from engine import catalogue
 from engine.exceptions import DeploymentRejected
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 from tests.conftest import DIAGRAMS
 
 OTHER = DIAGRAMS / "other_tools"

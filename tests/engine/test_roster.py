@@ -9,8 +9,8 @@ import pytest
 
 from engine import catalogue
 from engine.exceptions import DeploymentRejected
-from engine.roster import unknown_teams as unknown_in_roots
-from engine.validation import parse_xml
+from engine.deploy.roster import unknown_teams as unknown_in_roots
+from engine.deploy.validation import parse_xml
 from tests.conftest import DIAGRAMS, read_files
 
 ROOT = Path(__file__).resolve().parents[2]

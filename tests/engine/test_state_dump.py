@@ -11,7 +11,7 @@ from SpiffWorkflow.util.task import TaskState
 from bench.workload import PROCESS_ID, START_DATA, TASK_DATA, diagram_files
 from engine import serialization
 from engine.sandbox import SandboxScriptEngine
-from engine.validation import validate_files
+from engine.deploy.validation import validate_files
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = serialization._StateByReferenceConverter

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from engine import Config, Engine, clock
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from sensors.ingest import IngestSettings, Ingester
 from tests.conftest import _empty_postgres, read_files
 

@@ -7,7 +7,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import Jobs, Ticker, alarms
+from engine import Jobs, Ticker
+
+from engine.alarms import lifecycle as alarms
 from engine.models import Alarm, Alert, ProcessInstance
 from sensors.intake import Incoming, accept_alert, accept_batch
 from tests.sensors.conftest import jobs_on_redis, message

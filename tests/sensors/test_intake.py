@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
-from engine import alarms
-from engine.devices import list_devices, open_alarms
+from engine.alarms import lifecycle as alarms
+from engine.alarms.devices import list_devices, open_alarms
 from engine.models import Alarm, DeadLetter
 from sensors.intake import AcceptResult, accept_alert
 from tests.bpmn.conftest import form
@@ -134,7 +134,7 @@ def test_heartbeats_keep_a_device_online_and_a_silent_one_becomes_a_maintenance_
 
 
 def test_an_alarm_whose_process_is_not_deployed_waits_and_starts_once_it_is(engine, manual_clock):
-    from engine.devices import import_devices
+    from engine.alarms.devices import import_devices
     from tests.sensors.conftest import DEVICES, deploy_all
 
     import_devices(engine.store, DEVICES)

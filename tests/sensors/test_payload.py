@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.devices import DeviceInfo
+from engine.alarms.devices import DeviceInfo
 from sensors import payload
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)

@@ -8,7 +8,11 @@ import json
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from engine import Config, Engine, alarms, alerts
+from engine import Config, Engine
+
+from engine.alarms import alerts
+
+from engine.alarms import lifecycle as alarms
 from engine.models import Alarm, Alert, DeadLetter, Device
 from sensors.intake import Incoming, accept_alert, accept_batch
 from tests.sensors.conftest import message

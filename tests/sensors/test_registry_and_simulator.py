@@ -50,7 +50,7 @@ def test_devices_import_from_csv_and_json_then_list_with_filters(tmp_path, monke
 
 
 def test_simulated_traffic_is_accepted_except_its_deliberately_malformed_share(sensor_engine):
-    from engine.devices import import_devices
+    from engine.alarms.devices import import_devices
 
     engine = sensor_engine
     rows = devices(3)

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from engine import people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from engine.models import Alert, DeadLetter
 from tests.sensors.conftest import DEVICES, message
 from tests.sensors.test_payload import POISON

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from jingzhi.cli import main
 from tests.bpmn.conftest import form
 from tests.webui.conftest import JPEG

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from tests.sensors.conftest import DEVICES, message
 from tests.webui.conftest import PASSWORD, png
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import clock
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from sensors import district
 from tests.sensors.conftest import DEVICES, message
 from tests.webui.conftest import fire_lane_alert

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import Config, Engine, people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from tests.conftest import PG_ADMIN_URL, pg_url, read_files
 from tests.sensors.conftest import DEVICES, message
 from tests.webui.conftest import ROOT

@@ -84,8 +84,8 @@ def test_a_limit_of_the_sandbox_in_chinese_and_in_english(designer, seeded):
     [english] = messages(problems(designer, {"many.bpmn": MANY}, EN))
     [chinese] = messages(problems(designer, {"many.bpmn": MANY}, ZH))
     assert english == ("runs 51 instances in parallel; a diagram may have at most 50 branches active at once "
-                       "(engine.sandbox_limits.MAX_PARALLEL_BRANCHES)")
-    assert chinese == "并行运行 51 个实例；一张图同时活动的分支最多 50 个（engine.sandbox_limits.MAX_PARALLEL_BRANCHES）"
+                       "(engine.deploy.sandbox_limits.MAX_PARALLEL_BRANCHES)")
+    assert chinese == "并行运行 51 个实例；一张图同时活动的分支最多 50 个（engine.deploy.sandbox_limits.MAX_PARALLEL_BRANCHES）"
 
 
 def test_a_refused_deployment_answers_422_in_the_readers_language(designer, seeded):

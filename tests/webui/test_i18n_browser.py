@@ -14,7 +14,7 @@ import re
 import pytest
 
 from engine import people
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from tests.sensors.conftest import DEVICES
 from tests.webui.test_browser import ARTIFACTS, browser, open_as, server  # noqa: F401  (fixtures)
 

@@ -27,7 +27,7 @@ REPORT = {"scenario": "illegal_dumping", "channel": "hotline", "severity": "medi
 
 
 def import_devices(engine, ctx):
-    from engine.devices import import_devices as load
+    from engine.alarms.devices import import_devices as load
     from tests.sensors.conftest import DEVICES
 
     load(engine.store, DEVICES)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from engine import drafts
-from engine.devices import import_devices
+from engine.alarms.devices import import_devices
 from sensors.intake import accept_alert
 from tests.sensors.conftest import DEVICES, message
 from tests.webui.conftest import ROOT

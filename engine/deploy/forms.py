@@ -6,8 +6,8 @@ import json
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from . import defaults
-from .exceptions import FormInvalid, Message, Problem
+from .. import defaults
+from ..exceptions import FormInvalid, Message, Problem
 
 
 def check_schema(name: str, data: bytes) -> tuple[dict | None, list[Problem]]:

@@ -14,7 +14,7 @@ plain events that do nothing), complex gateways, resource assignments. Condition
 message, timer, cancel and terminate events it runs, so they pass.
 
 Expressions are recognised by their dialect (JUEL ``${...}``, Zeebe's ``=`` FEEL, FEEL unary tests in DMN cells);
-:mod:`engine.expressions` skips what is reported here, so each problem is named once, at the element that holds it.
+:mod:`engine.deploy.expressions` skips what is reported here, so each problem is named once, at the element that holds it.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import ast
 import re
 from dataclasses import dataclass
 
-from . import defaults
-from .exceptions import Message, Problem
+from .. import defaults
+from ..exceptions import Message, Problem
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"

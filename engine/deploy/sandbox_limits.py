@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .exceptions import Message, Problem
+from ..exceptions import Message, Problem
 
 #: Flow elements (tasks, events, gateways, sub-processes) in one file. The district's largest has under 100.
 MAX_ELEMENTS = 1000
@@ -52,7 +52,7 @@ def size_problems(name: str, root) -> list[Problem]:
         problems.extend(_cardinality_problems(name, loop))
     if total > MAX_ELEMENTS:
         problems.insert(0, Problem(name, Message("has {count} flow elements; a diagram may have at most {limit} "
-                                                 "(engine.sandbox_limits.MAX_ELEMENTS)", count=total,
+                                                 "(engine.deploy.sandbox_limits.MAX_ELEMENTS)", count=total,
                                                  limit=MAX_ELEMENTS), root.get("id"), root.sourceline))
     return problems
 
@@ -67,7 +67,7 @@ def _cardinality_problems(name: str, loop) -> Iterator[Problem]:
             if count > MAX_PARALLEL_BRANCHES:
                 activity = loop.getparent()
                 yield Problem(name, Message("runs {count} instances in parallel; a diagram may have at most {limit} "
-                                            "branches active at once (engine.sandbox_limits.MAX_PARALLEL_BRANCHES)",
+                                            "branches active at once (engine.deploy.sandbox_limits.MAX_PARALLEL_BRANCHES)",
                                             count=count, limit=MAX_PARALLEL_BRANCHES),
                               activity.get("id"), loop.sourceline)
 
@@ -106,7 +106,7 @@ def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:
         if length[node_id] > MAX_SEQUENCE and not sequence_reported:
             sequence_reported = True
             yield Problem(name, Message("a chain of more than {limit} elements one after another reaches it; a "
-                                        "diagram may chain at most {limit} (engine.sandbox_limits.MAX_SEQUENCE)",
+                                        "diagram may chain at most {limit} (engine.deploy.sandbox_limits.MAX_SEQUENCE)",
                                         limit=MAX_SEQUENCE),
                           node_id, nodes[node_id].sourceline)
         outgoing = len(edges[node_id])
@@ -114,7 +114,7 @@ def _container_problems(name: str, container, nodes: dict) -> Iterator[Problem]:
             branches += (outgoing - 1) * tokens[node_id]
             if branches > MAX_PARALLEL_BRANCHES:
                 yield Problem(name, Message("with this split {count} branches can be active at once; a diagram may "
-                                            "have at most {limit} (engine.sandbox_limits.MAX_PARALLEL_BRANCHES)",
+                                            "have at most {limit} (engine.deploy.sandbox_limits.MAX_PARALLEL_BRANCHES)",
                                             count=branches, limit=MAX_PARALLEL_BRANCHES),
                               node_id, nodes[node_id].sourceline)
                 return

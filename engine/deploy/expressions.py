@@ -11,12 +11,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.operators import Operator
 
-from . import defaults
-from .exceptions import Message
+from .. import defaults
+from ..exceptions import Message
 from .foreign import dialect
 from .foreign_dmn import feel_cell
-from .operators import check_operator
-from .sandbox import check_source
+from ..operators import check_operator
+from ..sandbox import check_source
 
 #: What an ISO 8601 duration, date-time or repeating interval looks like when someone forgot the quotes.
 _BARE_ISO = re.compile(r"^(R\d*/)?(P(\d|T\d)|\d{4}-\d{2}-\d{2})")
@@ -30,7 +30,7 @@ def _compile(element_id: str, what: str, source, mode: str, hint: str = "") -> I
     if not isinstance(source, str) or not source.strip():
         return
     if mode == "eval" and dialect(source):
-        return  # JUEL or FEEL: engine.foreign names it, on the element that holds it, with its Python spelling
+        return  # JUEL or FEEL: engine.deploy.foreign names it, on the element that holds it, with its Python spelling
     for error in check_source(source, mode):
         said = Message("{what} does not compile: {error}", what=what, error=error)
         yield element_id, Message("{problem} ({hint})", problem=said, hint=hint) if hint else said
@@ -109,7 +109,7 @@ def _decision_table(element_id: str, table) -> Iterator[Finding]:
     for rule in table.rules:
         for entry in rule.inputEntries:
             for cell in entry.lhs:
-                if not cell or feel_cell(cell, is_input=True):  # FEEL: engine.foreign_dmn names it
+                if not cell or feel_cell(cell, is_input=True):  # FEEL: engine.deploy.foreign_dmn names it
                     continue
                 input_expression = entry.input.expression or "None"
                 source = _dmn_cell(input_expression, cell)

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
 
-from . import clock
-from .exceptions import JingzhiError
-from .models import Alarm, Device
+from .. import clock
+from ..exceptions import JingzhiError
+from ..models import Alarm, Device
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Pure: takes file contents, returns parsed specs or raises :class:`DeploymentRejected` listing every problem found
 (file, element id, line where known, message). What diagrams from other tools (Camunda, Zeebe) rely on and this engine
-would not run is named first, by :mod:`engine.foreign` and :mod:`engine.foreign_dmn`. SpiffWorkflow's parser checks
+would not run is named first, by :mod:`engine.deploy.foreign` and :mod:`engine.deploy.foreign_dmn`. SpiffWorkflow's parser checks
 no Python at all, so scripts, conditions, timer, message, DMN and property expressions are compiled here, in the same
 sandbox that will run them.
 """
@@ -16,8 +16,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import defaults
-from .exceptions import DeploymentRejected, Message, Problem
+from .. import defaults
+from . import sizes
+from ..exceptions import DeploymentRejected, Message, Problem
 from .expressions import check_task_spec
 from .foreign import bpmn_problems
 from .foreign_dmn import dmn_problems
@@ -114,7 +115,7 @@ def _from_validation_error(err: ValidationException, default_file: str, index: d
 
 def validate_files(files: dict[str, bytes], roster: set[str] | None = None) -> ParsedSet:
     """Validate a whole file set and return its specs, or raise DeploymentRejected with every problem. With
-    ``roster`` (the district's team codes) every team name the set fixes must be one of them (``engine.roster``)."""
+    ``roster`` (the district's team codes) every team name the set fixes must be one of them (``engine.deploy.roster``)."""
     problems: list[Problem] = []
     parsed = ParsedSet()
     index: dict[str, tuple[str, int]] = {}
@@ -257,14 +258,10 @@ def _text_problems(name: str, data: bytes) -> list[Problem]:
 
 def _column_lengths() -> dict[str, int]:
     """How long each id or name taken from a diagram may be: the length of the column that will hold it."""
-    from .models import HumanTask, MessageSubscription, ProcessDefinition
-
-    return {Message("process id"): ProcessDefinition.process_id.type.length,
-            Message("process name"): ProcessDefinition.name.type.length,
-            Message("element id"): HumanTask.bpmn_id.type.length, Message("element name"): HumanTask.label.type.length,
-            Message("lane name"): HumanTask.lane.type.length,
-            Message("message name"): MessageSubscription.message_name.type.length,
-            Message("form file name"): HumanTask.form_schema.type.length}
+    return {Message("process id"): sizes.PROCESS_ID, Message("process name"): sizes.PROCESS_NAME,
+            Message("element id"): sizes.ELEMENT_ID, Message("element name"): sizes.ELEMENT_NAME,
+            Message("lane name"): sizes.LANE_NAME, Message("message name"): sizes.MESSAGE_NAME,
+            Message("form file name"): sizes.FORM_FILE_NAME}
 
 
 def _column_problems(name: str, root) -> list[Problem]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .exceptions import Message, Problem
+from ..exceptions import Message, Problem
 from .foreign import Found, once
 
 _HINT = Message("Jingzhi evaluates DMN cells as Python expressions")

@@ -4,9 +4,9 @@ The edges (MQTT ingester, HTTP intake) parse and validate; they hand this module
 and :class:`DeadLetterIn` rows. :func:`record` stores a whole batch in ONE transaction with a handful of statements
 and never touches SpiffWorkflow: heartbeats and repeats are an INSERT of the alert and an UPDATE of a device or
 alarm row. Only the first alarm of a (device, scenario) starts a process, and that happens after the commit
-in a job (:func:`engine.alarms.open_cases`, many starts to a transaction), from the alarm row that the batch wrote:
+in a job (:func:`engine.alarms.lifecycle.open_cases`, many starts to a transaction), from the alarm row that the batch wrote:
 the row is the durable intent, so a crash or a lost job between the commit and the start loses nothing
-(:func:`engine.alarms.sweep` starts what is left once the batch's claim lapsed; a start and its link commit together,
+(:func:`engine.alarms.lifecycle.sweep` starts what is left once the batch's claim lapsed; a start and its link commit together,
 so no case is started twice).
 
 Alarm semantics (ThingsBoard, RFC 8632): one open alarm per (device, scenario) while its case runs; an alarm again
@@ -32,9 +32,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from . import clock
+from ..models import RUNNING
+from .. import clock
 from .devices import DeviceInfo, Registry, dialect_insert
-from .models import Alarm, Alert, DeadLetter, Device, ProcessInstance
+from ..models import OFFLINE_SCENARIO, Alarm, Alert, DeadLetter, Device, ProcessInstance
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ _dead, _instances = DeadLetter.__table__, ProcessInstance.__table__
 #: The process a sensor alarm starts, and the message its sensor's clear is delivered as.
 CASE_PROCESS, CLEAR_MESSAGE = "closed_loop", "sensor_clear"
 #: The process a silent device starts, the scenario of its alarm, and the message its return is delivered as.
-MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE = "device_maintenance", "device_offline", "device_online"
 #: Heartbeats a device may miss before it counts as offline (one late heartbeat is network jitter, three are not).
 MISSED_HEARTBEATS = 3
 #: How long one ingester holds the right to start an alarm's case before another may try (a start takes ms).
@@ -329,7 +329,7 @@ def _lock_open(connection, keys: list[str]) -> dict[str, _Open]:
     for row in rows:
         # No status with an instance id: the link committed while this statement waited for the row lock, and the
         # instance row is newer than the statement's snapshot. It has just started; it has not ended.
-        if row.instance_id is not None and row.status is not None and row.status != "running":
+        if row.instance_id is not None and row.status is not None and row.status != RUNNING:
             ended.append(row.id)
             continue
         cleared = row.cleared_at is not None and row.cleared_at >= row.last_seen_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .exceptions import DeploymentRejected, Problem
+from ..exceptions import DeploymentRejected, Problem
 from .validation import parse_xml
 
 _DI_NAMESPACES = ("http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",

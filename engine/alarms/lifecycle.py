@@ -1,6 +1,6 @@
 """Alarms after their batch committed: starting their cases, delivering clears, closing, finding silent devices.
 
-:func:`engine.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
+:func:`engine.alarms.alerts.record` stores alerts and alarms without touching SpiffWorkflow; this module does the engine
 work that follows, each piece in its own transactions and safe to repeat: a new alarm is born claimed by the batch
 that wrote it, whose after-commit job (:func:`after_commit`, run by :class:`engine.Jobs`: in-process, or on RQ with
 ``REDIS_URL``) starts the cases of the batch's new alarms, many in one transaction (:func:`open_cases`);
@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, text, update
 
-from . import clock
-from .alerts import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, START_LEASE_S, SWEEP_BATCH, alarm_key,
-                     close_alarms, insert_alarm, registry)
-from .exceptions import JingzhiError, MessageNotCorrelated, NotFound
-from .forms import check_size
-from .models import Alarm, Alert, Device, MessageSubscription, ProcessInstance
+from ..models import RUNNING
+from .. import clock
+from .alerts import START_LEASE_S, SWEEP_BATCH, alarm_key, close_alarms, insert_alarm, registry
+from ..exceptions import JingzhiError, MessageNotCorrelated, NotFound
+from ..deploy.forms import check_size
+from ..models import (MAINTENANCE_PROCESS, OFFLINE_SCENARIO, ONLINE_MESSAGE, Alarm, Alert, Device, MessageSubscription,
+                      ProcessInstance)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ _CLEAR_DELIVERED = (update(_alarms).where(_alarms.c.id == bindparam("alarm_id"),
                                           _alarms.c.cleared_at.is_not_distinct_from(bindparam("b_cleared_at")))
                     .values(clear_pending=False))
 _ENDED = (select(_alarms.c.id).join(_instances, _instances.c.id == _alarms.c.instance_id)
-          .where(_alarms.c.status == "open", _instances.c.status != "running").limit(SWEEP_BATCH))
+          .where(_alarms.c.status == "open", _instances.c.status != RUNNING).limit(SWEEP_BATCH))
 
 
 #: Case starts per transaction. One commit for many starts is what lets an ingester keep up with a burst of first
