@@ -271,7 +271,7 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-# -- sensors: device registry, accepted alerts, open alarms, dead letters (see engine/alerts.py) -----------------------
+# -- sensors: device registry, accepted alerts, open alarms, dead letters (see engine/alarms/alerts.py) ----------------
 class Device(Base):
     """A sensor point of the registry. ``offline_after`` is when it counts as silent (last seen + missed beats)."""
 

@@ -4,7 +4,7 @@ The task's UI schema (``formUiSchemaFilename``) gives layout hints in react-json
 ``{"ui:order": ["plate", "*"], "plate": {"ui:help": "...", "ui:placeholder": "...", "ui:widget": "textarea"}}``;
 ``"ui:widget": "hidden"`` leaves a field off the form (its value then comes from elsewhere, or it stays unset).
 
-The server still validates the result against the schema in the engine (``engine.forms.validate_form``); the
+The server still validates the result against the schema in the engine (``engine.deploy.forms.validate_form``); the
 conversion here only turns text into the types the schema names and reports what cannot be converted.
 
 Labels are in the diagram's language (Chinese): a property's ``title`` and ``description``, and for choices
@@ -168,7 +168,7 @@ def parse(schema: dict | None, form, uploaded: dict[str, list[str]] | None = Non
 
 
 def explain(schema: dict | None, data: dict) -> dict[str, str]:
-    """What is wrong with ``data`` by the schema, per field, in the user's language (``engine.forms`` says it in
+    """What is wrong with ``data`` by the schema, per field, in the user's language (``engine.deploy.forms`` says it in
     jsonschema's English; this says the same per keyword). Empty when the data is valid."""
     from jsonschema import Draft202012Validator
 

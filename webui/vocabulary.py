@@ -346,7 +346,7 @@ DEVICE_TYPES = {
     "bridge_strain_gauge": _l("Bridge strain gauge"),
     "construction_site_monitor": _l("Construction site monitor"),
 }
-#: What a device reports (engine.alerts: ALARM, CLEAR, HEARTBEAT).
+#: What a device reports (engine/alarms/alerts.py: ALARM, CLEAR, HEARTBEAT).
 ALERT_EVENTS = {"alarm": _l("Alarm"), "clear": _l("All clear"), "heartbeat": _l("Heartbeat")}
 #: A device's status in the registry (engine.models.Device.status).
 DEVICE_STATUSES = {"online": _l("Online"), "offline": _l("Offline"), "unknown": _l("Not seen yet")}
