@@ -15,7 +15,7 @@ from . import audit_search, case_search, indicators, map_reads, worklist
 from .store import Store
 
 
-def _on_read_connection(read):
+def on_read_connection(read):
     """A method running ``read(connection, *args, **kwargs)`` on a read connection of the service's store."""
     @functools.wraps(read)
     def method(self, *args, **kwargs):
@@ -24,50 +24,52 @@ def _on_read_connection(read):
     return method
 
 
-class _Reads:
+class StoreService:
+    """A service object bound to the engine's store."""
+
     def __init__(self, store: Store):
         self._store = store
 
 
-class Worklist(_Reads):
+class Worklist(StoreService):
     """Inboxes and what a task or case page shows beside the task (:mod:`engine.worklist`)."""
 
     INBOX_FILTERS = worklist.INBOX_FILTERS
-    inbox = _on_read_connection(worklist.inbox)
+    inbox = on_read_connection(worklist.inbox)
     inbox_statement = staticmethod(worklist.inbox_statement)
-    filter_choices = _on_read_connection(worklist.filter_choices)
-    involved = _on_read_connection(worklist.involved)
-    case_by_instance = _on_read_connection(worklist.case_by_instance)
-    alarm_count = _on_read_connection(worklist.alarm_count)
-    attached_alerts = _on_read_connection(worklist.attached_alerts)
+    filter_choices = on_read_connection(worklist.filter_choices)
+    involved = on_read_connection(worklist.involved)
+    case_by_instance = on_read_connection(worklist.case_by_instance)
+    alarm_count = on_read_connection(worklist.alarm_count)
+    attached_alerts = on_read_connection(worklist.attached_alerts)
 
 
-class Maps(_Reads):
+class Maps(StoreService):
     """The command centre's map, feed, device list and dead letters (:mod:`engine.map_reads`)."""
 
     OPEN_STAGES = map_reads.OPEN_STAGES
     HEAT_MAX_DAYS = map_reads.HEAT_MAX_DAYS
     heat_period_ok = staticmethod(map_reads.heat_period_ok)
-    registry_version = _on_read_connection(map_reads.registry_version)
-    device_positions = _on_read_connection(map_reads.device_positions)
-    map_state = _on_read_connection(map_reads.map_state)
-    heat = _on_read_connection(map_reads.heat)
-    feed_cursor = _on_read_connection(map_reads.feed_cursor)
-    feed = _on_read_connection(map_reads.feed)
+    registry_version = on_read_connection(map_reads.registry_version)
+    device_positions = on_read_connection(map_reads.device_positions)
+    map_state = on_read_connection(map_reads.map_state)
+    heat = on_read_connection(map_reads.heat)
+    feed_cursor = on_read_connection(map_reads.feed_cursor)
+    feed = on_read_connection(map_reads.feed)
     devices = staticmethod(map_reads.devices_statement)
-    device_choices = _on_read_connection(map_reads.device_choices)
-    device = _on_read_connection(map_reads.device)
+    device_choices = on_read_connection(map_reads.device_choices)
+    device = on_read_connection(map_reads.device)
     dead_letters = staticmethod(map_reads.dead_letters_statement)
-    dead_letter_reasons = _on_read_connection(map_reads.dead_letter_reasons)
-    team_backlog = _on_read_connection(map_reads.team_backlog)
+    dead_letter_reasons = on_read_connection(map_reads.dead_letter_reasons)
+    team_backlog = on_read_connection(map_reads.team_backlog)
 
 
-class Indicators(_Reads):
+class Indicators(StoreService):
     """The district's and the teams' indicators over a period (:mod:`engine.indicators`)."""
 
     LOCAL = indicators.LOCAL
-    district = _on_read_connection(indicators.indicators)
-    teams = _on_read_connection(indicators.team_indicators)
+    district = on_read_connection(indicators.indicators)
+    teams = on_read_connection(indicators.team_indicators)
 
 
 class Search:

@@ -12,28 +12,18 @@ from datetime import datetime
 
 from . import catalogue, drafts, notify, people, teams
 from .alarms import alerts, devices, lifecycle
-from .store import Store
+from .read_services import StoreService, on_read_connection
 
 
-class People:
+class People(StoreService):
     """Users, their roles and teams, passwords and machine tokens (:mod:`engine.people`)."""
 
     ROLES = people.ROLES
     DISTRICT_ROLES = people.DISTRICT_ROLES
     LEAD_SUFFIX = people.LEAD_SUFFIX
 
-    def __init__(self, store: Store):
-        self._store = store
-
-    def teams(self, retired: bool = False) -> list[dict]:
-        """The teams by code: the active ones, with ``retired=True`` the retired ones too."""
-        with self._store.read() as connection:
-            return people.teams(connection, retired)
-
-    def roster(self):
-        """The district's team codes, as deploying checks a diagram's lanes and routes against them."""
-        with self._store.read() as connection:
-            return people.roster(connection)
+    teams = on_read_connection(people.teams)
+    roster = on_read_connection(people.roster)
 
     def seed_teams(self, rows: list[dict], update_existing: bool = True) -> int:
         return people.seed_teams(self._store, rows, update_existing)
@@ -64,9 +54,7 @@ class People:
         """A page of users (model rows) as the admin page shows them."""
         return people.described(self._store, found)
 
-    def display_names(self, usernames) -> dict[str, str]:
-        with self._store.read() as connection:
-            return people.display_names(connection, usernames)
+    display_names = on_read_connection(people.display_names)
 
     def members(self, team_codes: list[str]) -> list[str]:
         return people.members(self._store, team_codes)
@@ -85,17 +73,12 @@ class People:
         return people.user_for_token(self._store, token)
 
 
-class Teams:
+class Teams(StoreService):
     """The roster as an admin edits it (:mod:`engine.teams`)."""
 
     KINDS = teams.KINDS
 
-    def __init__(self, store: Store):
-        self._store = store
-
-    def overview(self) -> list[dict]:
-        with self._store.read() as connection:
-            return teams.overview(connection)
+    overview = on_read_connection(teams.overview)
 
     def create(self, code: str, name_zh: str, name_en: str, kind: str = "other") -> dict:
         return teams.create_team(self._store, code, name_zh, name_en, kind)
@@ -110,36 +93,16 @@ class Teams:
         return teams.restore_team(self._store, code)
 
 
-class Designs:
+class Designs(StoreService):
     """Deployed processes and decisions, their versions and comparisons, and designers' drafts
     (:mod:`engine.catalogue`, :mod:`engine.drafts`). Deploying itself is ``Engine.deploy``."""
 
-    def __init__(self, store: Store):
-        self._store = store
-
-    def processes(self) -> list[dict]:
-        with self._store.read() as connection:
-            return catalogue.processes(connection)
-
-    def versions_of(self, process_id: str) -> list[dict]:
-        with self._store.read() as connection:
-            return catalogue.versions_of(connection, process_id)
-
-    def version(self, process_id: str, number: int) -> dict:
-        with self._store.read() as connection:
-            return catalogue.version(connection, process_id, number)
-
-    def compare_versions(self, process_id: str, old: int, new: int) -> dict:
-        with self._store.read() as connection:
-            return catalogue.compare_versions(connection, process_id, old, new)
-
-    def decisions(self) -> list[dict]:
-        with self._store.read() as connection:
-            return catalogue.decisions(connection)
-
-    def decision(self, decision_id: str, number: int | None = None) -> dict:
-        with self._store.read() as connection:
-            return catalogue.decision(connection, decision_id, number)
+    processes = on_read_connection(catalogue.processes)
+    versions_of = on_read_connection(catalogue.versions_of)
+    version = on_read_connection(catalogue.version)
+    compare_versions = on_read_connection(catalogue.compare_versions)
+    decisions = on_read_connection(catalogue.decisions)
+    decision = on_read_connection(catalogue.decision)
 
     # -- checking a file set before it is deployed (no database) --------------------------------------------------
     request_limit = staticmethod(catalogue.request_limit)
@@ -148,14 +111,8 @@ class Designs:
     check = staticmethod(catalogue.check)
 
     # -- drafts ---------------------------------------------------------------------------------------------------
-    def drafts(self) -> list[dict]:
-        with self._store.read() as connection:
-            return drafts.listing(connection)
-
-    def draft(self, process_id: str, author: str) -> dict | None:
-        """``author``'s draft of ``process_id``, or None."""
-        with self._store.read() as connection:
-            return drafts.mine(connection, process_id, author)
+    draft = on_read_connection(drafts.mine)          # before the name drafts is this class's own
+    drafts = on_read_connection(drafts.listing)
 
     def save_draft(self, process_id: str, author: str, files: dict[str, bytes],
                    base_deployment_id: int | None) -> dict:
@@ -165,24 +122,17 @@ class Designs:
         return drafts.discard(self._store, process_id, author)
 
 
-class Notify:
+class Notify(StoreService):
     """Notification templates and people's contact details (:mod:`engine.notify`)."""
 
     TEMPLATE_CODE = notify.TEMPLATE_CODE
 
-    def __init__(self, store: Store):
-        self._store = store
-
-    def templates(self) -> list[dict]:
-        with self._store.read() as connection:
-            return notify.templates(connection)
+    templates = on_read_connection(notify.templates)
 
     def save_template(self, code: str, texts: dict, actor: str) -> None:
         notify.save_template(self._store, code, texts, actor)
 
-    def contacts(self) -> list[dict]:
-        with self._store.read() as connection:
-            return notify.contacts(connection)
+    contacts = on_read_connection(notify.contacts)
 
     def contact(self, user_id: int) -> dict:
         return notify.contact(self._store, user_id)
@@ -191,11 +141,8 @@ class Notify:
         return notify.save_contact(self._store, user_id, values)
 
 
-class Devices:
+class Devices(StoreService):
     """The device registry and its open alarms (:mod:`engine.alarms.devices`)."""
-
-    def __init__(self, store: Store):
-        self._store = store
 
     def import_rows(self, rows: list[dict]) -> int:
         """Register or update devices from registry rows; all or nothing. Returns how many were written."""
