@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from engine import Jobs, clock
+from engine import clock
 from engine.exceptions import FormInvalid, SearchRefused
 from . import access, evidence, inputs, openapi, schema_form
 from .audit import rows as audit_rows, search_page as audit_page
@@ -15,7 +15,7 @@ from .cases import MAIN_PROCESS, case_scope, report_data, visible_case
 from .dashboard import compute
 from .database import page_of
 from .inbox import inbox_filters
-from .security import engine, requires
+from .security import engine, jobs, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 500
@@ -146,21 +146,13 @@ def alerts():
     """A sensor message, the same payload as over MQTT; stored (or dead-lettered with the reason) before the answer."""
     from sensors.intake import accept_alert
 
-    result = accept_alert(engine(), request.get_data(), source="http", jobs=_alert_jobs())
+    result = accept_alert(engine(), request.get_data(), source="http", jobs=jobs())
     body = {"status": result.status, "alert_id": result.alert_id, "instance_id": result.instance_id}
     if result.status == "dead_letter":   # kept as a dead letter; ``reason`` is its code (docs/sensors.md)
         message = f"{result.reason}: {result.detail}" if result.detail else result.reason or "rejected"
         return {"error": {"code": "dead_letter", "message": message,
                           "details": {**body, "reason": result.reason}}}, 422
     return body, 202 if result.status == "accepted" else 200
-
-
-def _alert_jobs() -> Jobs:
-    """The jobs that start alert cases: in-process (the case is in the answer), or on RQ with REDIS_URL."""
-    jobs = current_app.extensions.get("jingzhi_alert_jobs")
-    if jobs is None:
-        jobs = current_app.extensions["jingzhi_alert_jobs"] = Jobs.for_config(engine().config, engine())
-    return jobs
 
 
 @bp.get("/kpis")

@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import clock
+from engine import Jobs, clock
 from engine.exceptions import JingzhiError, NotFound
 from . import inputs
 
@@ -44,6 +44,15 @@ class CsrfFailed(JingzhiError):
 
 def engine():
     return current_app.extensions["jingzhi_engine"]
+
+
+def jobs() -> Jobs:
+    """The app's one job runner (alert case starts, what-if runs): in-process, or on RQ with one Redis connection
+    pool when REDIS_URL is set, made at first use instead of per request."""
+    found = current_app.extensions.get("jingzhi_jobs")
+    if found is None:
+        found = current_app.extensions["jingzhi_jobs"] = Jobs.for_config(engine().config, engine())
+    return found
 
 
 def is_api() -> bool:

@@ -11,6 +11,7 @@ Designers and admins only. This module validates the form, asks for the run and 
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import timedelta
@@ -18,14 +19,14 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import Jobs, clock
+from engine import clock
 from engine.exceptions import Message
 from simulation.jobs import run_whatif
 from simulation.run import load_params
 from simulation.whatif import BETTER, INDICATORS, SCENARIO_FIGURES, TEAM_FIGURES
 from . import access, inputs
 from .i18n import catalogue as names, say
-from .security import engine, requires
+from .security import engine, jobs, requires
 
 bp = Blueprint("whatif", __name__)
 #: Limits of a run: a recorded period of at most a month ("last month"), a simulated one as long, a district
@@ -39,9 +40,10 @@ MIN_FACTOR, MAX_FACTOR = 0.1, 5.0
 MIN_RECORDED = 20
 
 
-def _staffed_teams() -> list[str]:
+@functools.cache
+def _staffed_teams() -> tuple[str, ...]:
     """The teams the simulation staffs (simulation/calibration.json), whose officers a plan may scale."""
-    return [team for team in load_params()["staffing"] if not team.startswith("_") and team != "default"]
+    return tuple(team for team in load_params()["staffing"] if not team.startswith("_") and team != "default")
 
 
 def _number(raw: str | None, low: float, high: float, name: str, errors: dict, default: float | None = None):
@@ -63,7 +65,12 @@ def _number(raw: str | None, low: float, high: float, name: str, errors: dict, d
 def _choice(raw: str | None) -> tuple[str, int | None]:
     """``"version:3"`` -> ("version", 3); ``"draft"`` -> ("draft", None)."""
     kind, _sep, number = (raw or "").partition(":")
-    return kind, inputs.row_id(int(number)) if number.isdigit() else None
+    return kind, _whole(number)
+
+
+def _whole(text: str) -> int | None:
+    """A row id written in ASCII digits, else None (``int`` would refuse "²" or 5,000 digits with an error)."""
+    return inputs.row_id(int(text)) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def setup_from(form, process_id: str | None) -> tuple[dict, dict]:
@@ -80,7 +87,7 @@ def setup_from(form, process_id: str | None) -> tuple[dict, dict]:
     routing = None
     if form.get("routing"):
         decision_id, _sep, version = form["routing"].rpartition(":")
-        if not decision_id or not version.isdigit() or inputs.row_id(int(version)) is None:
+        if not decision_id or _whole(version) is None:
             errors["routing"] = _("choose a decision table version")
         else:
             routing = {"decision_id": decision_id, "version": int(version)}
@@ -116,44 +123,43 @@ def setup_from(form, process_id: str | None) -> tuple[dict, dict]:
     return setup, errors
 
 
-def _form(process_id: str | None, values, errors: dict, status: int = 200):
+def _form(process_id: str | None, choices: dict, values, errors: dict, status: int = 200):
     now = clock.now()
     recorded = engine().recorded_counts(now - timedelta(days=DEFAULT_DAYS), now)
     arrivals = recorded["sensor"] + sum(recorded["reports"].values())
     chosen = values.getlist("scenarios") if hasattr(values, "getlist") else []
     limits = {"days": MAX_DAYS, "seeds": MAX_SEEDS, "factor": (MIN_FACTOR, MAX_FACTOR), "scale": (MIN_SCALE, MAX_SCALE)}
     return render_template(
-        "whatif.html", process_id=process_id, **engine().whatif_runs.choices(process_id, g.user["username"]),
+        "whatif.html", process_id=process_id, **choices,
         teams=_staffed_teams(), scenarios=sorted(names()["scenarios"]), chosen_scenarios=chosen,
         recorded=recorded, enough=arrivals >= MIN_RECORDED, values=values, errors=errors,
         runs=engine().whatif_runs.recent(process_id), limits=limits, default_days=DEFAULT_DAYS), status
 
 
-def _process_arg(source) -> str | None:
-    """The process the page is about (its versions and the designer's draft are offered as B), or None."""
+def _process_arg(source) -> tuple[str | None, dict]:
+    """The process the page is about, or None, and what the form offers as B (its versions, the designer's draft,
+    the decision tables); NotFound when the process is not deployed."""
     process_id = (source.get("process") or "").strip()[:200] or None
-    if process_id:
-        engine().whatif_runs.choices(process_id, g.user["username"])   # NotFound when it is not deployed
-    return process_id
+    return process_id, engine().whatif_runs.choices(process_id, g.user["username"])
 
 
 @bp.get("/designer/whatif")
 @requires(*access.DESIGNER_ROLES)
 def form():
-    process_id = _process_arg(request.args)
+    process_id, choices = _process_arg(request.args)
     values = {"b": request.args.get("b") or ""}
-    return _form(process_id, values, {})
+    return _form(process_id, choices, values, {})
 
 
 @bp.post("/designer/whatif")
 @requires(*access.DESIGNER_ROLES)
 def start():
-    process_id = _process_arg(request.form)
+    process_id, choices = _process_arg(request.form)
     setup, errors = setup_from(request.form, process_id)
     if errors:
-        return _form(process_id, request.form, errors, 422)
+        return _form(process_id, choices, request.form, errors, 422)
     run_id = engine().whatif_runs.ask(g.user["username"], setup, process_id)
-    Jobs.for_config(engine().config, engine()).long_running(run_whatif, run_id, job_id=f"whatif-{run_id}")
+    jobs().long_running(run_whatif, run_id, job_id=f"whatif-{run_id}")
     return redirect(url_for("whatif.run", run_id=run_id))
 
 

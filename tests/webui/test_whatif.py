@@ -57,7 +57,8 @@ def test_nobody_is_sent_to_log_in_and_a_form_without_its_token_is_refused(login,
     ({"scale": "5"}, "scale"), ({"days": "40"}, "days"), ({"source": "recorded", "days": "0.5"}, "days"),
     ({"seeds": "9"}, "seeds"), ({"seeds": "1.5"}, "seeds"), ({"source": "tomorrow"}, "source"),
     ({"scenarios": "no_such_scenario"}, "scenarios"), ({"routing": "routing:x"}, "routing"),
-    ({"b": "version:x"}, "b"), ({"staff_property_company": ""}, "b")])   # B the same as A
+    ({"b": "version:x"}, "b"), ({"b": "version:\u00b2"}, "b"), ({"routing": "routing:\u00b2"}, "routing"),
+    ({"b": "version:" + "9" * 5000}, "b"), ({"staff_property_company": ""}, "b")])   # B the same as A
 def test_bad_input_is_refused_with_its_reason(login, seeded, change, field):
     response = login("designer").post("/designer/whatif", data={**TINY, **change})
     assert response.status_code == 422
