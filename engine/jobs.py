@@ -167,10 +167,13 @@ class Jobs:
     def _run_background(self, work: queue.SimpleQueue) -> None:
         while (item := work.get()) is not None:
             verb, kwargs = item
+            _here.engine = self.engine          # as _serve does: current_engine() in the verb is this one
             try:
                 run_verb(verb, kwargs, self.engine)
-            except Exception:  # what it left undone is in the database, for the sweeps
+            except BaseException:  # what it left undone is in the database, for the sweeps; the thread goes on
                 log.exception("background job %s failed", verb)
+            finally:
+                _here.engine = None
 
     def close(self, timeout: float = 10.0) -> None:
         """Let the in-process background verbs queued so far finish, then end their thread (a clean stop)."""
