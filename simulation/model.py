@@ -3,7 +3,7 @@
 One :class:`Simulation` replays a :class:`simulation.stream.Stream` through an :class:`engine.Engine`:
 
 - sensor messages go through the intake every ingester uses (``sensors.intake.accept_batch``, then
-  ``engine.alarms.after_commit`` for new alarms and clears, as HTTP and MQTT do), batched per virtual minute;
+  ``engine.alarms.after_commit`` for a batch's new alarms and clears, as HTTP and MQTT do), batched per virtual minute;
 - reports start the closed loop with the start data the Open311 path gives them (``integrations/open311.py``);
 - officers (:mod:`simulation.people`) take their inbox's tasks earliest-due first while on shift, ``claim`` and
   ``complete_task`` them after a drawn handling time;
@@ -199,17 +199,16 @@ class Simulation:
         for e in batch:
             if e.body["event"] == "alarm" and e.truth in ("real", "false"):
                 truth_by_device[e.body["device_id"]] = e.truth
-        if result.new_alarms:
-            devices = self.engine.alarms.devices_of(result.new_alarms)
-            for alarm_id in result.new_alarms:
-                instance_id = self.engine.alarms.after_commit([alarm_id], []).started.get(alarm_id)
-                if instance_id is None:
-                    continue
-                self.alarm_instances[alarm_id] = instance_id
-                self.truth[instance_id] = truth_by_device.get(devices.get(alarm_id), "real")
-                self.refresh(instance_id)
-        if result.pending_clears:
-            self._delivered(self.engine.alarms.after_commit([], result.pending_clears).cleared)
+        if not (result.new_alarms or result.pending_clears):
+            return
+        devices = self.engine.alarms.devices_of(result.new_alarms) if result.new_alarms else {}
+        # one after-commit for the batch, as the ingester hands it over: its new alarms' cases start in batches
+        done = self.engine.alarms.after_commit(result.new_alarms, result.pending_clears)
+        for alarm_id, instance_id in done.started.items():
+            self.alarm_instances[alarm_id] = instance_id
+            self.truth[instance_id] = truth_by_device.get(devices.get(alarm_id), "real")
+            self.refresh(instance_id)
+        self._delivered(done.cleared)
 
     def _delivered(self, alarm_ids: list[int]) -> None:
         for alarm_id in alarm_ids:

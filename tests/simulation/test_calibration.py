@@ -3,7 +3,8 @@ stated bands of the source's figures, read from the engine's own tables.
 
 The window is honest about its size: a whole month (`python -m jingzhi sim --days 30 --seed 1`) was 55,636 engine
 steps; measured again on a machine shared with other engineers' runs it took 516 s of CPU (893 s wall) before the
-speed work of the sim-speed branch and 381 s of CPU (501 s wall) after, and ended both times
+simulator's speed work (statements built once, quiet ticker looks skipped, SQLite mmap) and 381 s of CPU (501 s wall)
+after, and ended both times (while the simulation still started each alarm's case in a transaction of its own)
 `cases=11534 on_time_closure_rate=92.86 avg_handling_hours=15.16 cases_per_officer_per_day=28.86
 rework_rate=3.39`, inside the bands below. Far too long for the suite, so this runs ONE day of the district's full traffic (every device type and channel at its documented
 rate, all teams at their documented staffing, about 360 cases) and then lets the officers finish the open cases for
