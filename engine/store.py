@@ -69,14 +69,23 @@ class Store:
         """A session for reads only (callers must not commit through it)."""
         return self._sessions()
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (idempotent; never needs a wipe)."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to the newest migration, or up to ``revision`` (idempotent; never needs a wipe)."""
         from alembic import command
 
+        self._alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back down to ``revision`` (the migration tests go down and up again)."""
+        from alembic import command
+
+        self._alembic(command.downgrade, revision)
+
+    def _alembic(self, verb, revision: str) -> None:
         with self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            verb(config, revision)
 
     def has_schema(self) -> bool:
         return inspect(self.engine).has_table("process_instance")

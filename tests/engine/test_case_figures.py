@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import create_engine, select, text
 
 from engine import Config, Engine, case_figures
 from engine.models import Case, Deployment, HumanTask, ProcessDefinition, ProcessInstance
-from engine.store import Store, alembic_config
+from engine.store import Store
 from tests.conftest import BACKENDS, PG_ADMIN_URL, pg_url, read_files
 from tests.engine.test_indicators import T0, agrees_with_the_reference, late_cases, random_rows
 from tests.webui.conftest import ROOT, fire_lane_alert
@@ -64,20 +63,13 @@ def at_0012(request, tmp_path):
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             connection.execute(text(f"CREATE DATABASE {name}"))
     store = Store(pg_url(name) if request.param == "postgresql" else f"sqlite:///{tmp_path / 'figures.db'}")
-    migrate(store, command.upgrade, "0012_channels")
+    store.upgrade("0012_channels")
     yield store
     store.dispose()
     if request.param == "postgresql":
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
-
-
-def migrate(store: Store, verb, revision: str) -> None:
-    with store.engine.begin() as connection:
-        config = alembic_config(store.url)
-        config.attributes["connection"] = connection
-        verb(config, revision)
 
 
 def test_migration_0014_computes_the_figures_of_the_cases_stored_before_it(at_0012):
@@ -113,5 +105,5 @@ def test_migration_0014_computes_the_figures_of_the_cases_stored_before_it(at_00
     engine = Engine(Config(database_url=at_0012.url))
     agrees_with_the_reference(engine, cases, tasks)
     engine.store.dispose()
-    migrate(at_0012, command.downgrade, "0012_channels")                  # and back: the columns go
+    at_0012.downgrade("0012_channels")                                     # and back: the columns go
     assert not {"resolved_at", "late"} & {c["name"] for c in sa.inspect(at_0012.engine).get_columns("cases")}

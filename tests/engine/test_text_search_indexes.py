@@ -8,11 +8,10 @@ import logging
 import os
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, event, text
 
 from engine import audit_search, case_search
-from engine.store import Store, alembic_config
+from engine.store import Store
 from tests.conftest import BACKENDS, PG_ADMIN_URL, pg_url
 
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not among JINGZHI_TEST_BACKENDS")
@@ -42,13 +41,6 @@ def indexes(store: Store) -> dict[str, str]:
         return dict(connection.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix_%'")).all())
 
 
-def migrate(store: Store, verb, revision: str) -> None:
-    with store.engine.begin() as connection:
-        config = alembic_config(store.url)
-        config.attributes["connection"] = connection
-        verb(config, revision)
-
-
 def test_up_down_and_up_again(server):
     store = Store(pg_url(NAME))
     store.upgrade()
@@ -56,7 +48,7 @@ def test_up_down_and_up_again(server):
     assert TRIGRAM | AUDIT <= set(made)
     assert all("USING gin" in made[name] and "gin_trgm_ops" in made[name] for name in TRIGRAM)
     assert "jingzhi_json_text(detail)" in made["ix_audit_event_detail_trgm"]
-    migrate(store, command.downgrade, "0008_map_indexes")
+    store.downgrade("0008_map_indexes")
     assert not (TRIGRAM | AUDIT) & set(indexes(store)) and "ix_cases_heat" in indexes(store)
     with store.read() as connection:
         assert connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'jingzhi_json_text'")).scalar() == 0
