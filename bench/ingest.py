@@ -299,13 +299,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = measure(engine, procs, broker, rows, flood, steady_s, args.ingesters)
         finally:
+            for p in procs[args.ingesters:]:   # the workers: their queue is empty once every case is started
+                p.terminate()
             for p in procs:
+                if p in procs[args.ingesters:] and p.poll() is None:
+                    try:
+                        p.wait(30)
+                    except subprocess.TimeoutExpired:
+                        pass
                 if p.poll() is None:
                     p.kill()
+                p.wait()   # reaped, so its CPU time counts in the children's usage below
         sustained, p95 = result
-        for p in procs[args.ingesters:]:   # the workers: their queue is empty once every case is started
-            p.terminate()
-            p.wait(30)
         alerts = counts(engine)[0]
         cpu = _children_cpu_s() - cpu_before
         print(f"cpu: ingesters{' and workers' if args.workers else ''} used {cpu:.1f} s (user+sys, every process "
