@@ -1,4 +1,7 @@
-"""Project-level contracts: layering, migrations matching the models, docker-compose, the CLI."""
+"""Project-level contracts: migrations matching the models, docker-compose, the CLI.
+
+The layering rules are in tests/test_layering.py.
+"""
 from __future__ import annotations
 
 from datetime import timezone
